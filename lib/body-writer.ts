@@ -1,0 +1,48 @@
+// Builds a message body: encoded values appended back to back, their lengths kept for the header.
+// Each `take()` hands the bytes over for good and starts a new buffer, because zeromq.js sends
+// large buffers without copying them: bytes already handed to a send must never be rewritten.
+
+export class BodyWriter {
+  #buffer: Buffer;
+  #used = 0;
+  readonly lengths: number[] = [];
+  readonly #initialSize: number;
+
+  constructor(initialSize = 4096) {
+    this.#initialSize = initialSize;
+    this.#buffer = Buffer.allocUnsafe(initialSize);
+  }
+
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  get byteLength(): number {
+    return this.#used;
+  }
+
+  /** Copies `bytes` in (they may be a scratch view that is about to be reused). */
+  append(bytes: Uint8Array): void {
+    const end = this.#used + bytes.length;
+    if (end > this.#buffer.length) this.#grow(end);
+    this.#buffer.set(bytes, this.#used);
+    this.#used = end;
+    this.lengths.push(bytes.length);
+  }
+
+  /** Returns the body and its lengths, and starts afresh. */
+  take(): { body: Buffer; lengths: number[] } {
+    const body = this.#buffer.subarray(0, this.#used);
+    const lengths = this.lengths.splice(0);
+    const next = Math.max(this.#initialSize, Math.min(this.#used, 1 << 20));
+    this.#buffer = Buffer.allocUnsafe(next);
+    this.#used = 0;
+    return { body, lengths };
+  }
+
+  #grow(atLeast: number): void {
+    const next = Buffer.allocUnsafe(Math.max(atLeast, this.#buffer.length * 2));
+    this.#buffer.copy(next, 0, 0, this.#used);
+    this.#buffer = next;
+  }
+}

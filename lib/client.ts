@@ -1,0 +1,265 @@
+// The caller's end of the broker connection. Tasks submitted in one turn of the event loop (or
+// while the previous send is in flight) leave as one Submit message; results come back in batches
+// and are routed to the map or mailbox that asked for them. A task stays outstanding here until its
+// result arrives: that record is what lets the caller see each result exactly once.
+import * as zmq from "zeromq";
+import { BodyWriter } from "./body-writer.js";
+import type { BrokerStats } from "./broker.js";
+import { decodeValue, encodeValueShared } from "./codec.js";
+import { logger } from "./debug.js";
+import {
+  CancelledError, DependencyError, deserializeError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
+  type ZerolbError,
+} from "./errors.js";
+import { Outbox, type Frames } from "./outbox.js";
+import { at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import { SeqSet } from "./seq-set.js";
+import { dealerOptions } from "./transport.js";
+
+const log = logger("caller");
+
+/** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
+export interface TaskSink {
+  settle(task: PendingTask): void;
+}
+
+export class PendingTask {
+  /** Set when the outcome arrives. */
+  ok = false;
+  value: unknown = undefined;
+  /** Byte view of the encoded input, kept until the outcome arrives. */
+  payload: Uint8Array | undefined;
+  withdrawn = false;
+  /** Called once when the outcome arrives (a send's abort listener is removed here). */
+  onSettled: (() => void) | undefined;
+  constructor(
+    readonly seq: number,
+    readonly customId: string | undefined,
+    readonly index: number,
+    readonly sink: TaskSink,
+    readonly fn: string,
+    readonly timeout: number,
+  ) {}
+
+  get id(): string {
+    return this.customId ?? String(this.seq);
+  }
+
+  resolve(ok: boolean, value: unknown): void {
+    this.ok = ok;
+    this.value = value;
+    this.payload = undefined;
+    this.sink.settle(this);
+  }
+}
+
+export interface ClientCounters {
+  submitted: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  cancelled: number;
+  duplicatesDropped: number;
+  malformedDropped: number;
+}
+
+export class Client {
+  readonly #socket: zmq.Dealer;
+  readonly #outbox: Outbox;
+  readonly #outstanding = new Map<number, PendingTask>();
+  readonly #finished = new SeqSet();
+  #nextSeq = 0;
+  #body = new BodyWriter(16 * 1024);
+  #batch: PendingTask[] = [];
+  #batchWithdrawn = 0;
+  #withdrawals: number[] = [];
+  #idleWaiters: (() => void)[] = [];
+  #closed: ZerolbError | undefined;
+  brokerStats: BrokerStats | undefined;
+  readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
+
+  constructor(endpoint: string) {
+    this.#socket = new zmq.Dealer({ ...dealerOptions(), routingId: "caller" });
+    this.#socket.connect(endpoint);
+    this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
+    void this.#read();
+  }
+
+  get outstanding(): number {
+    return this.#outstanding.size;
+  }
+
+  /** Queues a task for the broker. Throws the encoder's error if `data` cannot be sent. */
+  submit(sink: TaskSink, data: unknown, index: number, fn: string, timeout: number, customId?: string): PendingTask {
+    if (this.#closed) throw this.#closed;
+    this.#body.append(encodeValueShared(data));
+    const task = new PendingTask(this.#nextSeq++, customId, index, sink, fn, timeout);
+    this.#batch.push(task);
+    this.#outstanding.set(task.seq, task);
+    this.counters.submitted++;
+    this.#outbox.wake();
+    return task;
+  }
+
+  /** The caller no longer wants these tasks: they never start if still queued, and settle as cancelled. */
+  withdraw(tasks: Iterable<PendingTask>, reason: string): void {
+    for (const task of tasks) {
+      if (task.withdrawn || !this.#outstanding.delete(task.seq)) continue;
+      task.withdrawn = true;
+      this.#finished.add(task.seq);
+      if (task.payload) this.#withdrawals.push(task.seq);
+      else this.#batchWithdrawn++;
+      this.counters.cancelled++;
+      task.resolve(false, new CancelledError(`task ${task.id} was cancelled: ${reason}`, { id: task.id, index: task.index }));
+    }
+    this.#outbox.wake();
+    this.#checkIdle();
+  }
+
+  /** Every outstanding task of `sink`. */
+  tasksOf(sink: TaskSink): PendingTask[] {
+    const out: PendingTask[] = [];
+    for (const task of this.#outstanding.values()) if (task.sink === sink) out.push(task);
+    return out;
+  }
+
+  /** Resolves when no task is outstanding. */
+  onIdle(): Promise<void> {
+    if (this.#outstanding.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Fails every outstanding task with `error` and refuses new ones (broker gone, or close). */
+  failAll(error: ZerolbError, makeTaskError: (task: PendingTask) => Error): void {
+    this.#closed ??= error;
+    const tasks = [...this.#outstanding.values()];
+    this.#outstanding.clear();
+    for (const task of tasks) {
+      this.#finished.add(task.seq);
+      this.counters.failed++;
+      task.resolve(false, makeTaskError(task));
+    }
+    this.#checkIdle();
+  }
+
+  /** Stops the socket. Call failAll first. */
+  close(): void {
+    this.#socket.close();
+  }
+
+  #produce(): Frames | undefined {
+    if (this.#batch.length > 0) return this.#produceSubmit();
+    if (this.#withdrawals.length > 0) {
+      const seq = this.#withdrawals;
+      this.#withdrawals = [];
+      return [encodeHeader(Kind.Withdraw, { seq })];
+    }
+    return undefined;
+  }
+
+  #produceSubmit(): Frames {
+    const batch = this.#batch;
+    this.#batch = [];
+    const { body, lengths } = this.#body.take();
+    const n = batch.length;
+    const seq: number[] = [];
+    const len: number[] = [];
+    const fn: string[] = [];
+    const to: number[] = [];
+    const id: string[] = [];
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const task = batch[i]!;
+      const payload = body.subarray(offset, offset + lengths[i]!);
+      offset += lengths[i]!;
+      if (task.withdrawn) continue;
+      task.payload = payload;
+      seq.push(task.seq);
+      len.push(payload.length);
+      fn.push(task.fn);
+      to.push(task.timeout);
+      id.push(task.customId ?? "");
+      parts.push(payload);
+    }
+    const withdrawn = this.#batchWithdrawn;
+    this.#batchWithdrawn = 0;
+    const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), id: column(id) };
+    return [encodeHeader(Kind.Submit, fields), withdrawn > 0 ? joinBody(parts) : body];
+  }
+
+  async #read(): Promise<void> {
+    for await (const [headerFrame, body] of this.#socket) {
+      try {
+        const h = decodeHeader(headerFrame);
+        if (h.stats) this.brokerStats = h.stats as BrokerStats;
+        if (h.k === Kind.Results) this.#onResults(h, body);
+        else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
+      } catch (err) {
+        this.counters.malformedDropped++;
+        log("dropped a malformed message from the broker: %s", (err as Error).message);
+      }
+    }
+  }
+
+  #onResults(h: Header, body: Buffer | undefined): void {
+    const seq = seqColumn(h);
+    const n = seq.length;
+    const offsets = bodyOffsets(h, n, body);
+    checkColumn(h, "st", n, "number");
+    const st = h.st as Column<number>;
+    for (let i = 0; i < n; i++) {
+      const s = seq[i]!;
+      const task = this.#outstanding.get(s);
+      if (!task) {
+        if (this.#finished.has(s)) this.counters.duplicatesDropped++;
+        continue;
+      }
+      this.#outstanding.delete(s);
+      this.#finished.add(s);
+      const status = at(st, i, Status.Error);
+      let value: unknown;
+      try {
+        value = decodeValue(body!.subarray(offsets[i], offsets[i + 1]));
+      } catch (err) {
+        this.counters.failed++;
+        task.resolve(false, new TaskError(`the result of task ${task.id} cannot be decoded: ${(err as Error).message}`, { id: task.id, index: task.index, cause: err }));
+        continue;
+      }
+      if (status === Status.Ok) {
+        this.counters.succeeded++;
+        task.resolve(true, value);
+      } else {
+        this.counters.failed++;
+        if (status === Status.Timeout) this.counters.timedOut++;
+        task.resolve(false, taskErrorFromWire(status, value, task));
+      }
+    }
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#outstanding.size > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+/** The error class a failed task's caller sees, by status. */
+export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }): TaskError {
+  const cause = deserializeError(info);
+  const init = { id: task.id, index: task.index >= 0 ? task.index : undefined, cause };
+  switch (status) {
+    case Status.Timeout:
+      return new TimeoutError(cause.message, init);
+    case Status.WorkerExit:
+      return new WorkerExitError(`task ${task.id} failed: ${cause.message}`, init);
+    case Status.Dependency:
+      return new DependencyError(cause.message, init);
+    case Status.Cancelled:
+      return new CancelledError(cause.message, init);
+    default:
+      return new TaskError(`task ${task.id} failed: ${cause.name}: ${cause.message}`, init);
+  }
+}

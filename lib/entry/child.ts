@@ -1,0 +1,33 @@
+// What broker and worker children share: wait for their config, report ready or fatal, and
+// shut down on SIGTERM or when the parent goes away.
+import { serializeError } from "../errors.js";
+import type { ChildMessage, ParentMessage } from "./messages.js";
+
+export function report(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+/** Runs `start(config)` once the parent sends the config; calls `stop()` on SIGTERM/SIGINT or parent exit. */
+export function runChild<Config>(start: (config: Config) => Promise<void>, stop: () => Promise<void>): void {
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+  process.once("disconnect", shutdown);
+  process.once("message", (message: ParentMessage<Config>) => {
+    start(message.config).then(
+      () => report({ type: "ready" }),
+      (err: unknown) => {
+        report({ type: "fatal", error: serializeError(err) });
+        process.exitCode = 1;
+        // Let the IPC message flush before exiting.
+        setImmediate(() => process.exit(1));
+      },
+    );
+  });
+}

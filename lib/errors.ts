@@ -1,0 +1,130 @@
+// Every error zerolb raises, each with a stable `code`. Classes are branded with
+// Symbol.for() so `instanceof` still works when two copies of zerolb are loaded.
+
+/** Error information as it travels over the wire (a worker's thrown error, made plain). */
+export interface RemoteError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  [key: string]: unknown;
+}
+
+const brand = Symbol.for("zerolb.error");
+
+/** Base class of every zerolb error. */
+export class ZerolbError extends Error {
+  readonly code: string = "ERR_ZEROLB";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+  get [brand](): string {
+    return this.name;
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === ZerolbError) return typeof value === "object" && value !== null && brand in value;
+    return Function.prototype[Symbol.hasInstance].call(this, value) ||
+      (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === this.name);
+  }
+}
+
+/** A task failed: its handler threw, or (subclasses) it timed out, its worker died, or a dependency failed. */
+export class TaskError extends ZerolbError {
+  override readonly code: string = "ERR_ZEROLB_TASK_FAILED";
+  /** Task id. */
+  id: string;
+  /** Position of the item in the iterable given to `map` (undefined for `send`). */
+  index: number | undefined;
+  constructor(message: string, init: { id: string; index?: number; cause?: unknown }) {
+    super(message, { cause: init.cause });
+    this.id = init.id;
+    this.index = init.index;
+  }
+}
+
+/** The task ran past its timeout. */
+export class TimeoutError extends TaskError {
+  override readonly code = "ERR_ZEROLB_TIMEOUT";
+}
+
+/** The task's worker died `maxAttempts` times while holding it. */
+export class WorkerExitError extends TaskError {
+  override readonly code = "ERR_ZEROLB_WORKER_EXIT";
+}
+
+/** A task named in `after` (or an upstream pipeline job) did not succeed, so this one did not run. */
+export class DependencyError extends TaskError {
+  override readonly code = "ERR_ZEROLB_DEPENDENCY_FAILED";
+}
+
+/** The task was cancelled (abort signal, `break` out of `map`, or `close()` before it finished). */
+export class CancelledError extends TaskError {
+  override readonly code = "ERR_ZEROLB_CANCELLED";
+}
+
+/** The LoadBalancer is closed (or closing) and takes no more calls. */
+export class ClosedError extends ZerolbError {
+  override readonly code = "ERR_ZEROLB_CLOSED";
+}
+
+/** The broker or the workers could not start (module missing, no handler, setup threw, ...). */
+export class StartupError extends ZerolbError {
+  override readonly code = "ERR_ZEROLB_STARTUP";
+}
+
+/** The broker process died or stopped answering. */
+export class BrokerError extends ZerolbError {
+  override readonly code = "ERR_ZEROLB_BROKER";
+}
+
+/** A malformed or unexpected message; dropped and counted, surfaced only in logs and tests. */
+export class ProtocolError extends ZerolbError {
+  override readonly code = "ERR_ZEROLB_PROTOCOL";
+}
+
+/** An invalid option: a TypeError (as Node does) with a stable code. */
+export class InvalidOptionError extends TypeError {
+  readonly code = "ERR_ZEROLB_INVALID_OPTION";
+  constructor(message: string) {
+    super(message);
+    this.name = "TypeError";
+  }
+}
+
+/** Turns anything thrown into plain data that MessagePack carries. */
+export function serializeError(err: unknown): RemoteError {
+  if (err instanceof Error) {
+    const out: RemoteError = { name: err.name, message: err.message };
+    if (err.stack !== undefined) out.stack = err.stack;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") out.code = String(code);
+    for (const key of Object.keys(err)) {
+      const value = (err as unknown as Record<string, unknown>)[key];
+      if (key === "code" || typeof value === "function" || typeof value === "symbol") continue;
+      if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value;
+    }
+    return out;
+  }
+  return { name: "Error", message: typeof err === "string" ? err : `non-error thrown: ${safeString(err)}` };
+}
+
+/** Rebuilds a plain Error (with name, stack and own fields) from wire data. */
+export function deserializeError(data: unknown): Error {
+  const info = (typeof data === "object" && data !== null ? data : { message: String(data) }) as Partial<RemoteError>;
+  const err = new Error(String(info.message ?? "unknown error"));
+  for (const [key, value] of Object.entries(info)) {
+    if (key !== "message") (err as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (typeof info.name === "string") err.name = info.name;
+  if (typeof info.stack === "string") err.stack = info.stack;
+  return err;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}

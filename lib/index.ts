@@ -1,0 +1,12 @@
+// Public API of zerolb.
+export { LoadBalancer, type MapOptions, type SendOptions, type CloseOptions } from "./load-balancer.js";
+export type { LoadBalancerOptions, CurveOptions } from "./options.js";
+export type { Result } from "./mailbox.js";
+export type { SettledResult } from "./map.js";
+export type { Stats } from "./stats.js";
+export type { WorkerInfo } from "./broker.js";
+export { TaskContext, type SetupContext } from "./task-context.js";
+export {
+  ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,
+  StartupError, BrokerError, ProtocolError, InvalidOptionError, type RemoteError,
+} from "./errors.js";

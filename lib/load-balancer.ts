@@ -1,0 +1,212 @@
+// The public LoadBalancer: checks arguments and forwards to the client (tasks), the supervisor
+// (processes) and the map/mailbox (iteration). Its one lifecycle: starting → ready → closing →
+// closed, or failed when start-up fails or the broker dies.
+import { Client, type PendingTask } from "./client.js";
+import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
+import { MapRun } from "./map.js";
+import { Mailbox, type Result } from "./mailbox.js";
+import { describe, resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
+import { statsOf, type Stats } from "./stats.js";
+import { Supervisor } from "./supervisor.js";
+import { IpcDirectory } from "./transport.js";
+
+export interface MapOptions {
+  /** Results in input order (default) or in completion order. @default true */
+  ordered?: boolean;
+  /** Yield `{ index, id, ok, value | error }` for every item instead of throwing on the first failure. @default false */
+  settled?: boolean;
+  /** Name of the exported handler function; the default export when absent. */
+  fn?: string;
+  /** Per-task timeout in ms for this map. */
+  timeout?: number;
+  /** Aborting stops pulling, cancels queued tasks and ends the iterator with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface SendOptions {
+  /** Task id; generated when absent. A known id is not run again. */
+  id?: string;
+  /** Ids of tasks that must complete successfully first. */
+  after?: string[];
+  fn?: string;
+  signal?: AbortSignal;
+  /** Timeout in ms. */
+  timeout?: number;
+}
+
+export interface CloseOptions {
+  /** Do not wait for tasks in flight: fail them and stop the processes now. @default false */
+  force?: boolean;
+}
+
+type State = "starting" | "ready" | "closing" | "closed" | "failed";
+
+/**
+ * Spreads work over long-lived worker processes through a broker process.
+ *
+ * @example
+ * ```ts
+ * await using lb = new LoadBalancer({ worker: new URL("./handler.js", import.meta.url), workers: 4 });
+ * for await (const result of lb.map(records)) write(result);
+ * ```
+ */
+export class LoadBalancer implements AsyncDisposable {
+  /** Resolves when the broker is up and (if `workers > 0`) a local worker can take tasks. */
+  readonly ready: Promise<void>;
+  readonly #options: ResolvedOptions;
+  readonly #dir: IpcDirectory;
+  readonly #supervisor: Supervisor;
+  readonly #client: Client;
+  readonly #mailbox: Mailbox;
+  #state: State = "starting";
+  #failure: ZerolbError | undefined;
+  #closing: Promise<void> | undefined;
+  #endpoint: string | undefined;
+
+  constructor(options: LoadBalancerOptions) {
+    this.#options = resolveOptions(options);
+    this.#dir = new IpcDirectory();
+    this.#mailbox = new Mailbox(this.#options.highWaterMark);
+    this.#client = new Client(this.#dir.endpoint("frontend"));
+    let workerReady!: () => void;
+    let fatal!: (err: Error) => void;
+    const firstWorker = new Promise<void>((resolve, reject) => ((workerReady = resolve), (fatal = reject)));
+    this.#supervisor = new Supervisor({
+      workerReady: () => workerReady(),
+      fatal: (err) => (fatal(err), this.#fail(err as ZerolbError)),
+      brokerExited: (how) => this.#fail(new BrokerError(`the broker process died (${how})`)),
+    });
+    this.ready = this.#start(firstWorker);
+    this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
+  }
+
+  /** The remote endpoint actually bound (port resolved), or undefined. */
+  get endpoint(): string | undefined {
+    return this.#endpoint;
+  }
+
+  /** Pids of the broker and local worker processes. */
+  get pids(): { broker: number | undefined; workers: number[] } {
+    return this.#supervisor.pids;
+  }
+
+  async #start(firstWorker: Promise<void>): Promise<void> {
+    const o = this.#options;
+    const backend = this.#dir.endpoint("backend");
+    const broker = this.#supervisor.startBroker({
+      frontend: this.#dir.endpoint("frontend"), backend, maxAttempts: o.maxAttempts, workerData: o.workerData,
+      heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
+    });
+    this.#supervisor.startWorkers(o.workers, {
+      connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
+      heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
+    });
+    try {
+      await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
+    } catch (err) {
+      this.#fail(err as ZerolbError);
+      throw err;
+    }
+    if (this.#state === "starting") this.#state = "ready";
+  }
+
+  /** Runs every item through the handler; yields results in input order unless `ordered: false`. */
+  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncIterableIterator<T> {
+    if (typeof options !== "object" || options === null) throw new TypeError(`map options must be an object; received ${describe(options)}`);
+    if (items === null || typeof items !== "object" && typeof items !== "function" && typeof items !== "string") {
+      throw new TypeError(`map() needs an Iterable or AsyncIterable; received ${describe(items)}`);
+    }
+    return new MapRun(() => this.#usable(), items, {
+      hwm: this.#options.highWaterMark,
+      ordered: options.ordered ?? true,
+      settled: options.settled ?? false,
+      fn: checkFn(options.fn),
+      timeout: checkTimeout(options.timeout, this.#options.timeout),
+      signal: options.signal,
+    }) as AsyncIterableIterator<T>;
+  }
+
+  /** Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding. */
+  async send(data: unknown, options: SendOptions = {}): Promise<string> {
+    if (options.after !== undefined && options.after.length > 0) throw new TypeError("send(): options.after is not supported by this version yet");
+    if (options.id !== undefined && (typeof options.id !== "string" || options.id === "")) throw new TypeError(`send(): options.id must be a non-empty string; received ${describe(options.id)}`);
+    const client = await this.#usable();
+    return this.#mailbox.send(client, data, {
+      fn: checkFn(options.fn), timeout: checkTimeout(options.timeout, this.#options.timeout), id: options.id, signal: options.signal,
+    });
+  }
+
+  /** The next finished task of those sent with `send`, in completion order. */
+  async receive<T = unknown>(): Promise<Result<T>> {
+    if (this.#state === "failed" || this.#state === "closed") {
+      // Outcomes already in hand are still handed out.
+    }
+    return this.#mailbox.receive() as Promise<Result<T>>;
+  }
+
+  /** Counts of tasks and workers. */
+  stats(): Stats {
+    return statsOf(this.#client, this.#supervisor);
+  }
+
+  /**
+   * Stops taking tasks, lets those in flight finish (unless `force`), stops every child process
+   * and removes the ipc files. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.force === true);
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(force: boolean): Promise<void> {
+    if (this.#state !== "failed") this.#state = "closing";
+    const closed = new ClosedError("the LoadBalancer is closed");
+    if (!force && this.#state === "closing" && this.#client.outstanding > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#client.onIdle(), new Promise((r) => (timer = setTimeout(r, this.#options.closeTimeout)))]);
+      clearTimeout(timer);
+    }
+    this.#client.failAll(closed, (task) => new CancelledError(`task ${task.id} did not finish before close()`, { id: task.id, index: indexOf(task) }));
+    this.#mailbox.close(this.#failure ?? closed);
+    await this.#supervisor.stop(force ? 0 : 5000);
+    this.#client.close();
+    this.#dir.remove();
+    if (this.#state !== "failed") this.#state = "closed";
+  }
+
+  async #usable(): Promise<Client> {
+    if (this.#state === "starting") await this.ready;
+    if (this.#failure) throw this.#failure;
+    if (this.#state !== "ready") throw new ClosedError("the LoadBalancer is closed");
+    return this.#client;
+  }
+
+  #fail(error: ZerolbError): void {
+    if (this.#failure || this.#state === "closed" || this.#state === "closing") return;
+    this.#failure = error;
+    this.#state = "failed";
+    this.#client.failAll(error, (task) => new TaskError(`task ${task.id} failed: ${error.message}`, { id: task.id, index: indexOf(task), cause: error }));
+    this.#mailbox.close(error);
+    void this.#supervisor.stop(0);
+  }
+}
+
+function indexOf(task: PendingTask): number | undefined {
+  return task.index >= 0 ? task.index : undefined;
+}
+
+function checkFn(fn: unknown): string {
+  if (fn === undefined) return "";
+  if (typeof fn !== "string" || fn === "") throw new TypeError(`options.fn must be a non-empty string; received ${describe(fn)}`);
+  return fn;
+}
+
+function checkTimeout(timeout: unknown, fallback: number): number {
+  if (timeout === undefined) return fallback;
+  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) throw new TypeError(`options.timeout must be a positive number of ms; received ${describe(timeout)}`);
+  return Math.ceil(timeout);
+}

@@ -1,0 +1,232 @@
+// lb.map(): pulls items lazily from any (async) iterable, keeps at most `highWaterMark` of them
+// between the source and the consumer, and yields results in input order (a reorder ring of
+// `highWaterMark` slots) or in completion order.
+import { ClosedError, TaskError, ZerolbError } from "./errors.js";
+import { PendingTask, type Client, type TaskSink } from "./client.js";
+import { Deque } from "./ring.js";
+
+/** One row of a `settled: true` map. */
+export type SettledResult<T = unknown> =
+  | { index: number; id: string; ok: true; value: T }
+  | { index: number; id: string; ok: false; error: Error };
+
+export interface MapSettings {
+  hwm: number;
+  ordered: boolean;
+  settled: boolean;
+  fn: string;
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
+
+export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
+  readonly #client: () => Promise<Client>;
+  readonly #settings: MapSettings;
+  readonly #source: Iterable<unknown> | AsyncIterable<unknown>;
+  #clientReady: Client | undefined;
+  #started = false;
+  #iterator: AnyIterator | undefined;
+  #isAsync = false;
+  #pulled = 0;
+  #yielded = 0;
+  #pending = 0;
+  readonly #slots: (PendingTask | undefined)[];
+  readonly #arrivals = new Deque<PendingTask>();
+  #pumping = false;
+  #sourceDone = false;
+  #stopped = false;
+  #failure: { error: unknown } | undefined;
+  #waiter: (() => void) | undefined;
+  readonly #onAbort = () => this.#fail(this.#settings.signal!.reason);
+
+  constructor(client: () => Promise<Client>, source: Iterable<unknown> | AsyncIterable<unknown>, settings: MapSettings) {
+    this.#client = client;
+    this.#source = source;
+    this.#settings = settings;
+    this.#slots = settings.ordered ? new Array(settings.hwm) : [];
+    settings.signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    if (!this.#started) await this.#start();
+    for (;;) {
+      if (this.#failure) return this.#throwFailure();
+      const task = this.#take();
+      if (task) {
+        this.#yielded++;
+        this.#pump();
+        return { done: false, value: this.#emit(task) };
+      }
+      if (this.#stopped || (this.#sourceDone && this.#pending === 0)) {
+        this.#stop("the map ended");
+        return { done: true, value: undefined };
+      }
+      this.#pump();
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+
+  /** `break` out of `for await`: cancel what is queued, free the window. */
+  async return(): Promise<IteratorResult<unknown>> {
+    this.#stop("the consumer stopped iterating");
+    return { done: true, value: undefined };
+  }
+
+  settle(task: PendingTask): void {
+    if (task.withdrawn && this.#stopped) return;
+    this.#pending--;
+    if (this.#settings.ordered) this.#slots[task.index % this.#settings.hwm] = task;
+    else this.#arrivals.push(task);
+    this.#wake();
+  }
+
+  async #start(): Promise<void> {
+    this.#started = true;
+    const signal = this.#settings.signal;
+    try {
+      signal?.throwIfAborted();
+      this.#clientReady = await this.#client();
+      const source = this.#source as Partial<Iterable<unknown> & AsyncIterable<unknown>>;
+      if (typeof source[Symbol.asyncIterator] === "function") {
+        this.#iterator = source[Symbol.asyncIterator]!();
+        this.#isAsync = true;
+      } else if (typeof source[Symbol.iterator] === "function") {
+        this.#iterator = source[Symbol.iterator]!();
+      } else {
+        throw new TypeError(`map() needs an Iterable or AsyncIterable; received ${typeof this.#source}`);
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #take(): PendingTask | undefined {
+    if (!this.#settings.ordered) return this.#arrivals.shift();
+    const slot = this.#yielded % this.#settings.hwm;
+    const task = this.#slots[slot];
+    if (task === undefined || task.index !== this.#yielded) return undefined;
+    this.#slots[slot] = undefined;
+    return task;
+  }
+
+  #emit(task: PendingTask): unknown {
+    if (this.#settings.settled) {
+      return task.ok
+        ? { index: task.index, id: task.id, ok: true, value: task.value }
+        : { index: task.index, id: task.id, ok: false, error: task.value };
+    }
+    if (task.ok) return task.value;
+    this.#fail(task.value);
+    return this.#throwFailure();
+  }
+
+  #throwFailure(): never {
+    const error = this.#failure!.error;
+    this.#stop("an earlier task failed");
+    throw error;
+  }
+
+  #pump(): void {
+    if (this.#pumping || this.#sourceDone || this.#stopped || !this.#iterator) return;
+    if (this.#isAsync) void this.#pumpAsync();
+    else this.#pumpSync();
+  }
+
+  #pumpSync(): void {
+    const iterator = this.#iterator as Iterator<unknown>;
+    this.#pumping = true;
+    try {
+      while (!this.#stopped && this.#pulled - this.#yielded < this.#settings.hwm) {
+        const r = iterator.next();
+        if (r.done) {
+          this.#sourceDone = true;
+          break;
+        }
+        this.#submit(r.value);
+      }
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#wake();
+  }
+
+  async #pumpAsync(): Promise<void> {
+    const iterator = this.#iterator as AsyncIterator<unknown>;
+    this.#pumping = true;
+    try {
+      while (!this.#stopped && this.#pulled - this.#yielded < this.#settings.hwm) {
+        const r = await iterator.next();
+        if (this.#stopped) break;
+        if (r.done) {
+          this.#sourceDone = true;
+          break;
+        }
+        this.#submit(r.value);
+      }
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#wake();
+  }
+
+  #submit(item: unknown): void {
+    const index = this.#pulled++;
+    const { fn, timeout } = this.#settings;
+    this.#pending++;
+    try {
+      this.#clientReady!.submit(this, item, index, fn, timeout);
+    } catch (err) {
+      if (err instanceof ZerolbError) {
+        this.#pending--;
+        this.#pulled--;
+        throw err;
+      }
+      // This item cannot be encoded: it fails alone.
+      const task = new PendingTask(-1, `item-${index}`, index, this, fn, timeout);
+      task.resolve(false, new TaskError(`item ${index} cannot be sent to a worker: ${(err as Error).message}`, { id: task.id, index, cause: err }));
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= { error };
+    this.#stop(error instanceof Error ? error.message : "aborted");
+    this.#wake();
+  }
+
+  #stop(reason: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#settings.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#clientReady && this.#pending > 0) {
+      this.#clientReady.withdraw(this.#clientReady.tasksOf(this), reason);
+    }
+    this.#slots.fill(undefined);
+    // Close the source (a generator's finally blocks run); ignore what it throws on the way out.
+    try {
+      const r = this.#iterator?.return?.();
+      if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, () => {});
+    } catch {
+      // ignore
+    }
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+}
+
+export function closedError(): ClosedError {
+  return new ClosedError("the LoadBalancer is closed");
+}

@@ -1,0 +1,158 @@
+// LoadBalancer options: their types, defaults and the one function that checks them.
+import { availableParallelism } from "node:os";
+import { encodeValue } from "./codec.js";
+import { InvalidOptionError } from "./errors.js";
+import { moduleUrl } from "./handler-module.js";
+
+/** Curve keys for the remote endpoint (Z85 text, 40 characters each). */
+export interface CurveOptions {
+  publicKey: string;
+  secretKey: string;
+  /** Public keys of the workers allowed to join; absent = any worker that knows the server key. */
+  allow?: string[];
+}
+
+export interface LoadBalancerOptions {
+  /** The handler module: a path (relative to the current directory) or a file URL. */
+  worker: string | URL;
+  /**
+   * Local worker processes; 0 = remote workers only.
+   * @default os.availableParallelism()
+   */
+  workers?: number;
+  /**
+   * Tasks one worker process runs at once (useful for async handlers).
+   * @default 1
+   */
+  concurrency?: number;
+  /**
+   * Most tasks accepted and not yet handed back to the caller, per `map()` and for `send()`.
+   * @default 1024
+   */
+  highWaterMark?: number;
+  /** Any MessagePack value, handed to `setup(ctx)` and to handlers as `ctx.workerData`. */
+  workerData?: unknown;
+  /** Default per-task timeout in ms. @default undefined (none) */
+  timeout?: number;
+  /**
+   * Runs of one task whose worker died before the task fails with a WorkerExitError.
+   * @default 3
+   */
+  maxAttempts?: number;
+  /**
+   * ZMTP heartbeat interval between broker and workers, ms. A worker silent for
+   * `heartbeatInterval * heartbeatLiveness` is declared dead and its tasks run elsewhere.
+   * Heartbeats are answered by ZeroMQ's own I/O thread, so a handler busy in synchronous code
+   * does not make its worker look dead.
+   * @default 1000
+   */
+  heartbeatInterval?: number;
+  /** @default 3 */
+  heartbeatLiveness?: number;
+  /**
+   * How long `close()` waits for tasks in flight before failing them and stopping the workers, ms.
+   * @default 30000
+   */
+  closeTimeout?: number;
+  /** Also accept remote workers on this endpoint (e.g. "tcp://127.0.0.1:0"). */
+  endpoint?: string;
+  /** Encrypt and authenticate the remote endpoint with CurveZMQ. */
+  curve?: CurveOptions;
+  /** Allow a non-loopback `endpoint` without `curve` (plain text). @default false */
+  insecure?: boolean;
+}
+
+export interface ResolvedOptions {
+  moduleUrl: string;
+  workers: number;
+  concurrency: number;
+  highWaterMark: number;
+  workerData: Uint8Array;
+  timeout: number;
+  maxAttempts: number;
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  closeTimeout: number;
+  endpoint: string | undefined;
+  curve: CurveOptions | undefined;
+  insecure: boolean;
+}
+
+export const DEFAULTS = Object.freeze({
+  concurrency: 1,
+  highWaterMark: 1024,
+  maxAttempts: 3,
+  heartbeatInterval: 1000,
+  heartbeatLiveness: 3,
+  closeTimeout: 30_000,
+});
+
+const KNOWN = new Set([
+  "worker", "workers", "concurrency", "highWaterMark", "workerData", "timeout", "maxAttempts",
+  "heartbeatInterval", "heartbeatLiveness", "closeTimeout", "endpoint", "curve", "insecure",
+]);
+const HINTS: Record<string, string> = {
+  module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
+  size: "workers", maxQueue: "highWaterMark", retries: "maxAttempts", data: "workerData",
+};
+
+function fail(message: string): never {
+  throw new InvalidOptionError(message);
+}
+
+function integer(options: Record<string, unknown>, name: string, min: number, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    fail(`options.${name} must be an integer >= ${min}; received ${describe(value)}`);
+  }
+  return value;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) return value.constructor?.name ?? "object";
+  return String(value);
+}
+
+/** Checks options and fills in defaults. Throws a TypeError (code ERR_ZEROLB_INVALID_OPTION). */
+export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
+  if (typeof input !== "object" || input === null) fail(`options must be an object; received ${describe(input)}`);
+  const options = input as unknown as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) fail(`unknown option "${key}"${HINTS[key] ? ` (did you mean "${HINTS[key]}"?)` : ""}`);
+  }
+  const worker = options.worker;
+  if (!(worker instanceof URL) && (typeof worker !== "string" || worker === "")) {
+    fail(`options.worker must be a module path or file URL; received ${describe(worker)}`);
+  }
+  if (worker instanceof URL && worker.protocol !== "file:") fail(`options.worker must be a file: URL; received ${worker.href}`);
+  let workerData: Uint8Array;
+  try {
+    workerData = encodeValue(options.workerData ?? null);
+  } catch (err) {
+    fail(`options.workerData cannot be sent to workers: ${(err as Error).message}`);
+  }
+  const interval = integer(options, "heartbeatInterval", 10, DEFAULTS.heartbeatInterval);
+  const timeout = options.timeout;
+  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout))) {
+    fail(`options.timeout must be a positive number of ms; received ${describe(timeout)}`);
+  }
+  const endpoint = options.endpoint;
+  if (endpoint !== undefined && typeof endpoint !== "string") fail(`options.endpoint must be a string; received ${describe(endpoint)}`);
+  return {
+    moduleUrl: moduleUrl(worker as string | URL),
+    workers: integer(options, "workers", 0, availableParallelism()),
+    concurrency: integer(options, "concurrency", 1, DEFAULTS.concurrency),
+    highWaterMark: integer(options, "highWaterMark", 1, DEFAULTS.highWaterMark),
+    workerData,
+    timeout: timeout === undefined ? 0 : Math.ceil(timeout as number),
+    maxAttempts: integer(options, "maxAttempts", 1, DEFAULTS.maxAttempts),
+    heartbeatInterval: interval,
+    heartbeatTimeout: interval * integer(options, "heartbeatLiveness", 1, DEFAULTS.heartbeatLiveness),
+    closeTimeout: integer(options, "closeTimeout", 0, DEFAULTS.closeTimeout),
+    endpoint: endpoint as string | undefined,
+    curve: options.curve as CurveOptions | undefined,
+    insecure: options.insecure === true,
+  };
+}

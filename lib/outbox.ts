@@ -1,0 +1,80 @@
+// The only writer of a socket. zeromq.js allows one pending send per socket (a second throws
+// EBUSY), so everything that wants to send goes through here.
+//
+// Batching is adaptive: a `produce` callback builds a message from whatever has accumulated, and
+// is called only when the socket is free. While one send is in flight, new work piles up and goes
+// out as one message; a lone task is sent at once (after the current microtasks, so a burst that
+// arrives in one turn of the event loop still leaves as one message).
+
+export type Frames = (Uint8Array | string)[];
+
+export interface SendingSocket {
+  send(frames: Frames): Promise<void>;
+}
+
+export class Outbox {
+  readonly #socket: SendingSocket;
+  readonly #produce: (() => Frames | undefined) | undefined;
+  readonly #onError: (err: unknown, frames: Frames) => void;
+  #queue: Frames[] = [];
+  #queueHead = 0;
+  #busy = false;
+  #scheduled = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(socket: SendingSocket, onError: (err: unknown, frames: Frames) => void, produce?: () => Frames | undefined) {
+    this.#socket = socket;
+    this.#onError = onError;
+    this.#produce = produce;
+  }
+
+  /** Queues one ready-made message. */
+  push(frames: Frames): void {
+    this.#queue.push(frames);
+    this.wake();
+  }
+
+  /** Something for `produce` has accumulated: send it when the socket is free. */
+  wake(): void {
+    if (this.#busy || this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(() => void this.#drain());
+  }
+
+  /** Resolves once nothing is queued or being sent. */
+  onIdle(): Promise<void> {
+    if (!this.#busy && !this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #next(): Frames | undefined {
+    if (this.#queueHead < this.#queue.length) {
+      const frames = this.#queue[this.#queueHead++];
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue = [];
+        this.#queueHead = 0;
+      }
+      return frames;
+    }
+    return this.#produce?.();
+  }
+
+  async #drain(): Promise<void> {
+    this.#scheduled = false;
+    this.#busy = true;
+    try {
+      for (let frames = this.#next(); frames; frames = this.#next()) {
+        try {
+          await this.#socket.send(frames);
+        } catch (err) {
+          this.#onError(err, frames);
+        }
+      }
+    } finally {
+      this.#busy = false;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}

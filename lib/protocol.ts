@@ -1,0 +1,160 @@
+// The wire protocol, all of it: message kinds, the header of each, framing and validation.
+// docs/protocol.md describes the same thing for people writing workers in other languages.
+//
+// Every message is one or two ZeroMQ frames (after the ROUTER's routing id):
+//   frame 0: header, a MessagePack map { v: PROTOCOL_VERSION, k: Kind, ...fields }
+//   frame 1: body (only for kinds that carry values): the MessagePack encodings of the
+//            values, concatenated; header.len[i] is the byte length of value i.
+// Per-task fields are columns (arrays, one entry per task). A column whose entries are all
+// equal may be sent as a single scalar. The broker reads headers only: it slices bodies by
+// `len` and concatenates slices, and never decodes a user value.
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { ProtocolError } from "./errors.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Message kinds. Numbers are part of the protocol; never reuse one. */
+export const Kind = {
+  // worker -> broker
+  Hello: 1, // { pid, concurrency, name? }: a worker introduces itself
+  Ready: 2, // { credit }: setup() done; can hold `credit` tasks
+  WorkerResults: 3, // { seq, st, len, credit? } + body: finished tasks, plus new credit
+  Bye: 4, // { seq }: leaving; these held tasks were not run
+  // broker -> worker
+  Welcome: 10, // { session } + body: workerData (one value)
+  Tasks: 11, // { seq, len, fn?, att?, to? } + body
+  Cancel: 12, // { seq }: drop these if not started, abort their signal if running
+  Reset: 13, // {}: the broker does not know you (it restarted or declared you dead): Hello again
+  // caller -> broker
+  Submit: 20, // { seq, len, fn?, att?, to?, after? } + body
+  Withdraw: 21, // { seq }: the caller no longer wants these tasks
+  StatsRequest: 22, // {}
+  // broker -> caller
+  Results: 30, // { seq, st, len, w?, att? } + body
+  Stats: 31, // { stats }
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+const KNOWN_KINDS = new Set<number>(Object.values(Kind));
+
+/** Outcome of one task, as carried in the `st` column. */
+export const Status = {
+  Ok: 0, // body value: the handler's result
+  Error: 1, // body value: { name, message, stack?, code? } thrown by the handler
+  Timeout: 2, // body value: error info
+  WorkerExit: 3, // body value: error info (attempts, last exit)
+  Dependency: 4, // body value: error info (which dependency failed)
+  Cancelled: 5, // body value: error info
+} as const;
+export type Status = (typeof Status)[keyof typeof Status];
+
+/** A column: one value per task, or one value for all. */
+export type Column<T> = T | T[];
+
+export interface Header {
+  v: number;
+  k: Kind;
+  [field: string]: unknown;
+}
+
+const headerEncoder = new Encoder();
+const headerDecoder = new Decoder({ maxStrLength: 1 << 20, maxBinLength: 1 << 24, maxArrayLength: 1 << 20, maxMapLength: 64 });
+
+export function encodeHeader(kind: Kind, fields?: Record<string, unknown>): Uint8Array {
+  return headerEncoder.encode(fields ? { v: PROTOCOL_VERSION, k: kind, ...fields } : { v: PROTOCOL_VERSION, k: kind });
+}
+
+/** Decodes and checks frame 0. Throws ProtocolError on anything malformed. */
+export function decodeHeader(frame: Uint8Array | undefined): Header {
+  if (frame === undefined || frame.length === 0) throw new ProtocolError("empty header frame");
+  let header: unknown;
+  try {
+    header = headerDecoder.decode(frame);
+  } catch (err) {
+    throw new ProtocolError(`header is not MessagePack: ${(err as Error).message}`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new ProtocolError("header is not a map");
+  const h = header as Header;
+  if (h.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${String(h.v)} (expected ${PROTOCOL_VERSION})`);
+  if (!KNOWN_KINDS.has(h.k)) throw new ProtocolError(`unknown message kind ${String(h.k)}`);
+  return h;
+}
+
+/** Compresses a column: all-equal entries become one scalar. */
+export function column<T>(values: T[]): Column<T> {
+  const first = values[0];
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return values;
+  return values.length === 0 ? values : (first as T);
+}
+
+/** Entry i of a column. */
+export function at<T>(col: Column<T> | undefined, i: number, fallback: T): T {
+  if (col === undefined) return fallback;
+  if (Array.isArray(col)) return (col[i] as T | undefined) ?? fallback;
+  return col;
+}
+
+/** Checks that `seq` is an array of non-negative integers and returns it. */
+export function seqColumn(h: Header): number[] {
+  const seq = h.seq;
+  if (!Array.isArray(seq)) throw new ProtocolError("seq is not an array");
+  for (const s of seq) if (!Number.isSafeInteger(s) || (s as number) < 0) throw new ProtocolError("seq holds a non-integer");
+  return seq as number[];
+}
+
+/**
+ * Checks the `len` column against the body and returns start offsets (length n + 1), so value i
+ * is body.subarray(offsets[i], offsets[i + 1]).
+ */
+export function bodyOffsets(h: Header, n: number, body: Uint8Array | undefined): Uint32Array {
+  const len = h.len;
+  if (!Array.isArray(len) || len.length !== n) throw new ProtocolError("len column does not match seq");
+  const offsets = new Uint32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const l = len[i];
+    if (!Number.isSafeInteger(l) || l < 0) throw new ProtocolError("len holds a non-integer");
+    total += l as number;
+    offsets[i + 1] = total;
+  }
+  if (total !== (body?.length ?? 0)) throw new ProtocolError(`body is ${body?.length ?? 0} bytes, header says ${total}`);
+  return offsets;
+}
+
+/** Checks a column is absent, a scalar of `type`, or an array of n such scalars. */
+export function checkColumn(h: Header, name: string, n: number, type: "number" | "string"): void {
+  const col = h[name];
+  if (col === undefined || typeof col === type) return;
+  if (Array.isArray(col) && col.length === n && col.every((x) => typeof x === type)) return;
+  throw new ProtocolError(`${name} column is malformed`);
+}
+
+/**
+ * Concatenates byte slices into one body. Slices that sit back to back in the same buffer (tasks
+ * of one incoming batch going to one worker) are joined without copying; one run is passed as is.
+ */
+export function joinBody(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  const runs: Uint8Array[] = [];
+  let first = parts[0]!;
+  let runStart = first.byteOffset;
+  let runEnd = first.byteOffset + first.length;
+  let total = 0;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part.buffer === first.buffer && part.byteOffset === runEnd) {
+      runEnd += part.length;
+      continue;
+    }
+    runs.push(new Uint8Array(first.buffer, runStart, runEnd - runStart));
+    total += runEnd - runStart;
+    first = part;
+    runStart = part.byteOffset;
+    runEnd = part.byteOffset + part.length;
+  }
+  runs.push(new Uint8Array(first.buffer, runStart, runEnd - runStart));
+  total += runEnd - runStart;
+  return runs.length === 1 ? runs[0]! : Buffer.concat(runs, total);
+}
+
+export const EMPTY = new Uint8Array(0);

@@ -1,0 +1,221 @@
+// The broker's decisions, without sockets or clocks: which worker gets which task, what happens
+// to a dead worker's tasks, which results count. The broker feeds it events and carries out what
+// it returns; test/scheduler.test.js drives it directly.
+import { Deque } from "./ring.js";
+import { SeqSet } from "./seq-set.js";
+
+export interface Task {
+  seq: number;
+  /** Caller-chosen id ("" when generated from seq). */
+  id: string;
+  fn: string;
+  /** Timeout in ms for one run; 0 = none. */
+  timeout: number;
+  /** Runs that ended with their worker dying. */
+  deaths: number;
+  /** The encoded input, opaque. */
+  payload: Uint8Array;
+  /** Worker holding it while dispatched. */
+  worker: WorkerSlot | undefined;
+  /** Withdrawn by the caller: never dispatch; drop its result. */
+  withdrawn: boolean;
+  /** How the last worker that held it ended, for the WorkerExitError message. */
+  lastExit: string;
+}
+
+export interface WorkerSlot {
+  readonly key: string;
+  /** Small number for stats and result attribution. */
+  readonly index: number;
+  /** Tasks the worker has room for and has not been sent. */
+  credit: number;
+  readonly inFlight: Map<number, Task>;
+  done: number;
+  /** Holds a task that was on a worker that died: it runs alone, so the next death is its own. */
+  isolated: boolean;
+}
+
+export interface Dispatch {
+  worker: WorkerSlot;
+  tasks: Task[];
+}
+
+export type ResultVerdict =
+  | { kind: "accepted"; task: Task }
+  | { kind: "withdrawn" } // the caller no longer wants it
+  | { kind: "duplicate" } // finished already (a late result from a worker presumed dead)
+  | { kind: "not-held" }; // the worker does not hold that task: a protocol violation
+
+export interface SchedulerOptions {
+  /** Runs of one task whose worker died before the task fails. */
+  maxAttempts: number;
+}
+
+export class Scheduler {
+  readonly #maxAttempts: number;
+  readonly #tasks = new Map<number, Task>();
+  readonly #queue = new Deque<Task>(1024);
+  readonly #workers = new Map<string, WorkerSlot>();
+  readonly #finished = new SeqSet();
+  #withdrawnInQueue = 0;
+  #nextIndex = 0;
+  #rotation = 0;
+
+  retried = 0;
+
+  constructor(options: SchedulerOptions) {
+    this.#maxAttempts = options.maxAttempts;
+  }
+
+  get queued(): number {
+    return this.#queue.size - this.#withdrawnInQueue;
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const w of this.#workers.values()) n += w.inFlight.size;
+    return n;
+  }
+
+  get workers(): IterableIterator<WorkerSlot> {
+    return this.#workers.values();
+  }
+
+  worker(key: string): WorkerSlot | undefined {
+    return this.#workers.get(key);
+  }
+
+  addWorker(key: string): WorkerSlot {
+    const existing = this.#workers.get(key);
+    if (existing) return existing;
+    const slot: WorkerSlot = { key, index: this.#nextIndex++, credit: 0, inFlight: new Map(), done: 0, isolated: false };
+    this.#workers.set(key, slot);
+    return slot;
+  }
+
+  /** The worker has room for `n` more tasks. */
+  grant(key: string, n: number): void {
+    const w = this.#workers.get(key);
+    if (w && n > 0) w.credit += n;
+  }
+
+  /** A new task from the caller. Returns false (and ignores it) if that seq is known or finished. */
+  submit(task: Task): boolean {
+    if (this.#tasks.has(task.seq) || this.#finished.has(task.seq)) return false;
+    this.#tasks.set(task.seq, task);
+    this.#queue.push(task);
+    return true;
+  }
+
+  /** A worker reports a task finished. */
+  result(key: string, seq: number): ResultVerdict {
+    const w = this.#workers.get(key);
+    const task = w?.inFlight.get(seq);
+    if (!w || !task) return this.#finished.has(seq) ? { kind: "duplicate" } : { kind: "not-held" };
+    w.inFlight.delete(seq);
+    w.done++;
+    if (w.isolated && w.inFlight.size === 0) w.isolated = false;
+    this.#finish(task);
+    return task.withdrawn ? { kind: "withdrawn" } : { kind: "accepted", task };
+  }
+
+  /**
+   * The caller no longer wants these tasks. Queued ones are dropped; for running ones the result
+   * tells which worker to send a Cancel to.
+   */
+  withdraw(seqs: Iterable<number>): Map<WorkerSlot, number[]> {
+    const running = new Map<WorkerSlot, number[]>();
+    for (const seq of seqs) {
+      const task = this.#tasks.get(seq);
+      if (!task || task.withdrawn) continue;
+      task.withdrawn = true;
+      if (task.worker) {
+        const list = running.get(task.worker) ?? [];
+        list.push(seq);
+        running.set(task.worker, list);
+      } else {
+        this.#withdrawnInQueue++;
+        this.#finish(task);
+      }
+    }
+    return running;
+  }
+
+  /**
+   * A worker is gone. Its tasks go back to the front of the queue, marked so each then runs alone;
+   * those that have now seen `maxAttempts` workers die fail and are returned.
+   */
+  removeWorker(key: string, exit: string): Task[] {
+    const w = this.#workers.get(key);
+    if (!w) return [];
+    this.#workers.delete(key);
+    const failed: Task[] = [];
+    const requeue: Task[] = [];
+    for (const task of w.inFlight.values()) {
+      task.worker = undefined;
+      task.deaths++;
+      task.lastExit = exit;
+      if (task.withdrawn) this.#finish(task);
+      else if (task.deaths >= this.#maxAttempts) {
+        this.#finish(task);
+        failed.push(task);
+      } else requeue.push(task);
+    }
+    for (let i = requeue.length - 1; i >= 0; i--) this.#queue.unshift(requeue[i]!);
+    this.retried += requeue.length;
+    return failed;
+  }
+
+  /** Hands queued tasks to workers with credit, spreading each batch across them. */
+  dispatch(): Dispatch[] {
+    const plan = new Map<WorkerSlot, Task[]>();
+    for (;;) {
+      this.#dropWithdrawnHead();
+      if (this.#queue.size === 0) break;
+      const open: WorkerSlot[] = [];
+      for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated) open.push(w);
+      if (open.length === 0) break;
+      const share = Math.max(1, Math.ceil(this.queued / open.length));
+      const start = this.#rotation++ % open.length;
+      let progressed = false;
+      for (let i = 0; i < open.length && this.#queue.size > 0; i++) {
+        const w = open[(start + i) % open.length]!;
+        let batch = plan.get(w);
+        for (let taken = 0; taken < share && w.credit > 0 && !w.isolated; taken++) {
+          this.#dropWithdrawnHead();
+          const task = this.#queue.peek();
+          if (!task) break;
+          if (task.deaths > 0) {
+            // A survivor of a worker death runs alone on an idle worker.
+            if (w.inFlight.size > 0 || batch) break;
+            w.isolated = true;
+          }
+          this.#queue.shift();
+          task.worker = w;
+          w.inFlight.set(task.seq, task);
+          w.credit--;
+          if (!batch) plan.set(w, (batch = []));
+          batch.push(task);
+          progressed = true;
+        }
+      }
+      if (!progressed) break;
+    }
+    const out: Dispatch[] = [];
+    for (const [worker, tasks] of plan) out.push({ worker, tasks });
+    return out;
+  }
+
+  #dropWithdrawnHead(): void {
+    for (let head = this.#queue.peek(); head?.withdrawn; head = this.#queue.peek()) {
+      this.#queue.shift();
+      this.#withdrawnInQueue--;
+    }
+  }
+
+  #finish(task: Task): void {
+    this.#tasks.delete(task.seq);
+    this.#finished.add(task.seq);
+    task.worker = undefined;
+  }
+}

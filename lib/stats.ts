@@ -1,0 +1,50 @@
+// lb.stats(): the caller's exact counts merged with the broker's latest snapshot (which rides on
+// result messages, so it is current whenever the caller has just received results).
+import type { WorkerInfo } from "./broker.js";
+import type { Client } from "./client.js";
+import type { Supervisor } from "./supervisor.js";
+
+export interface Stats {
+  /** Tasks waiting at the broker for a worker. */
+  queued: number;
+  /** Tasks dispatched to a worker and not finished. */
+  inFlight: number;
+  /** Tasks submitted since start. */
+  submitted: number;
+  /** Tasks that succeeded. */
+  done: number;
+  /** Tasks that failed (any reason, including timeouts and cancellation by close). */
+  failed: number;
+  /** Tasks run again because their worker died. */
+  retried: number;
+  timedOut: number;
+  cancelled: number;
+  /** Results that arrived twice (a late result from a worker presumed dead) and were dropped. */
+  duplicatesDropped: number;
+  /** Malformed or unexpected messages dropped, at the broker and at the caller. */
+  malformedDropped: number;
+  /** Local worker processes restarted after dying. */
+  workerRestarts: number;
+  /** Workers seen by the broker, local or remote, with what each has done and holds now. */
+  workers: WorkerInfo[];
+}
+
+export function statsOf(client: Client, supervisor: Supervisor): Stats {
+  const c = client.counters;
+  const b = client.brokerStats;
+  const idle = client.outstanding === 0;
+  return {
+    queued: idle ? 0 : Math.min(b?.queued ?? 0, client.outstanding),
+    inFlight: idle ? 0 : Math.min(b?.inFlight ?? 0, client.outstanding),
+    submitted: c.submitted,
+    done: c.succeeded,
+    failed: c.failed,
+    retried: b?.retried ?? 0,
+    timedOut: c.timedOut,
+    cancelled: c.cancelled,
+    duplicatesDropped: c.duplicatesDropped + (b?.duplicatesDropped ?? 0),
+    malformedDropped: c.malformedDropped + (b?.malformedDropped ?? 0),
+    workerRestarts: supervisor.restarts,
+    workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
+  };
+}

@@ -1,0 +1,175 @@
+// Starts, watches, restarts and stops the caller's child processes: one broker and the local
+// workers. Children are forked with an IPC channel used only for the start-up handshake; when the
+// caller dies the channel closes and the children exit, so none is left behind as an orphan.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { BrokerConfig } from "./broker.js";
+import { logger } from "./debug.js";
+import { deserializeError, StartupError } from "./errors.js";
+import type { ChildMessage } from "./entry/messages.js";
+import type { WorkerConfig } from "./worker.js";
+
+const log = logger("caller");
+
+const BROKER_ENTRY = fileURLToPath(new URL("./entry/broker.js", import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL("./entry/worker.js", import.meta.url));
+
+/** Backoff before restarting a worker that died: doubles per quick death, capped. */
+const RESTART_BASE_MS = 50;
+const RESTART_MAX_MS = 5000;
+/** A worker that lived this long resets its slot's backoff. */
+const HEALTHY_AFTER_MS = 5000;
+/** Consecutive start-up failures of one slot before it stops being restarted. */
+const MAX_START_FAILURES = 3;
+
+export interface SupervisorEvents {
+  /** A local worker finished setup() and joined. */
+  workerReady(): void;
+  /** The pool cannot run: start-up failed before any worker was ready, or every slot crash-looped. */
+  fatal(error: Error): void;
+  /** The broker process ended while the supervisor was not stopping it. */
+  brokerExited(description: string): void;
+}
+
+interface WorkerSlot {
+  child: ChildProcess | undefined;
+  startedAt: number;
+  quickDeaths: number;
+  startFailures: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class Supervisor {
+  readonly #events: SupervisorEvents;
+  #broker: ChildProcess | undefined;
+  readonly #slots: WorkerSlot[] = [];
+  #workerConfig: WorkerConfig | undefined;
+  #everReady = false;
+  #stopping = false;
+  restarts = 0;
+
+  constructor(events: SupervisorEvents) {
+    this.#events = events;
+  }
+
+  /** Pids of the live children, for tests and stats. */
+  get pids(): { broker: number | undefined; workers: number[] } {
+    return {
+      broker: this.#broker?.pid,
+      workers: this.#slots.flatMap((s) => (s.child?.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [])),
+    };
+  }
+
+  /** Starts the broker; resolves once it has bound its sockets. */
+  startBroker(config: BrokerConfig): Promise<void> {
+    const child = this.#fork(BROKER_ENTRY, config);
+    this.#broker = child;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      child.on("message", (m: ChildMessage) => {
+        if (m.type === "ready") {
+          started = true;
+          resolve();
+        } else if (m.type === "fatal") reject(new StartupError(`the broker could not start: ${m.error.message}`, { cause: deserializeError(m.error) }));
+      });
+      child.once("exit", (code, signal) => {
+        const description = exitDescription(code, signal);
+        if (!started) reject(new StartupError(`the broker exited during start-up (${description})`));
+        else if (!this.#stopping) this.#events.brokerExited(description);
+      });
+    });
+  }
+
+  startWorkers(count: number, config: WorkerConfig): void {
+    this.#workerConfig = config;
+    for (let i = 0; i < count; i++) {
+      const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, timer: undefined };
+      this.#slots.push(slot);
+      this.#spawnWorker(slot);
+    }
+  }
+
+  #spawnWorker(slot: WorkerSlot): void {
+    slot.timer = undefined;
+    if (this.#stopping) return;
+    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!);
+    slot.child = child;
+    slot.startedAt = Date.now();
+    let ready = false;
+    let fatal: Error | undefined;
+    child.on("message", (m: ChildMessage) => {
+      if (m.type === "ready") {
+        ready = true;
+        slot.startFailures = 0;
+        this.#everReady = true;
+        this.#events.workerReady();
+      } else if (m.type === "fatal") fatal = deserializeError(m.error);
+    });
+    child.once("exit", (code, signal) => {
+      if (this.#stopping) return;
+      const description = exitDescription(code, signal);
+      log("worker %d exited (%s)", child.pid, description);
+      if (!ready) {
+        slot.startFailures++;
+        const cause = fatal ?? new Error(`a worker exited during start-up (${description})`);
+        if (!this.#everReady || slot.startFailures >= MAX_START_FAILURES) {
+          if (!this.#everReady || this.#slots.every((s) => s.startFailures >= MAX_START_FAILURES)) {
+            this.#events.fatal(fatal ? new StartupError(cause.message, { cause }) : new StartupError(cause.message));
+            return;
+          }
+          slot.child = undefined;
+          return;
+        }
+      }
+      this.restarts++;
+      slot.quickDeaths = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.quickDeaths + 1;
+      const delay = slot.quickDeaths === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.quickDeaths - 1));
+      slot.timer = setTimeout(() => this.#spawnWorker(slot), delay);
+    });
+  }
+
+  /**
+   * Stops every child: SIGTERM, then SIGKILL for those still alive after `graceMs`, and waits for
+   * all of them to exit.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
+    const children = [...this.#slots.map((s) => s.child), this.#broker].filter((c): c is ChildProcess => c !== undefined);
+    await Promise.all(children.map((child) => stopChild(child, graceMs)));
+  }
+
+  #fork(entry: string, config: unknown): ChildProcess {
+    const child = fork(entry, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+      execArgv: childExecArgv(),
+    });
+    child.on("error", (err) => log("child process error: %O", err));
+    child.send({ type: "start", config });
+    return child;
+  }
+}
+
+/** Node flags for children: none of the caller's (a test runner's loaders), plus ZEROLB_CHILD_FLAGS. */
+function childExecArgv(): string[] {
+  const extra = process.env.ZEROLB_CHILD_FLAGS;
+  return extra ? extra.split(/\s+/).filter(Boolean) : [];
+}
+
+function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (!isAlive(child)) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => isAlive(child) && child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${code}`;
+}
