@@ -2,6 +2,7 @@
 // It reads message headers, asks the scheduler what to do and sends what it says. It never decodes
 // a task's input or result: payloads are sliced from incoming bodies and joined into outgoing ones.
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
 import { encodeValue } from "./codec.js";
 import { logger } from "./debug.js";
@@ -27,7 +28,17 @@ export interface BrokerConfig {
   /** ZMTP heartbeat interval and timeout towards workers, ms. */
   heartbeatInterval: number;
   heartbeatTimeout: number;
+  /**
+   * A worker holding a task with a timeout that stays silent this long past the timeout is stuck
+   * (its own timer would have fired): it is dropped, and killed if it is local.
+   */
+  timeoutGrace: number;
 }
+
+/** How often the broker looks for workers stuck past a task's timeout. */
+const WEDGE_CHECK_MS = 200;
+/** Stats ride on result messages at most this often (and always when the broker goes idle). */
+const STATS_EVERY_MS = 250;
 
 export interface WorkerInfo {
   index: number;
@@ -43,6 +54,8 @@ export interface BrokerStats {
   inFlight: number;
   retried: number;
   failedByWorkerExit: number;
+  timedOutStuck: number;
+  workersKilled: number;
   duplicatesDropped: number;
   malformedDropped: number;
   workersLost: number;
@@ -53,6 +66,7 @@ interface Peer {
   id: Buffer;
   pid: number;
   local: boolean;
+  concurrency: number;
 }
 
 /** Results waiting to go to the caller, as columns. */
@@ -85,8 +99,12 @@ export class Broker {
   #callerId: Buffer | undefined;
   #results = new ResultBatch();
   #statsDue = false;
+  #statsSentAt = 0;
   #closed = false;
-  readonly #counters = { failedByWorkerExit: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0 };
+  #wedgeTimer: NodeJS.Timeout | undefined;
+  readonly #counters = {
+    failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
+  };
 
   constructor(config: BrokerConfig) {
     this.#config = config;
@@ -122,11 +140,14 @@ export class Broker {
     log("bound frontend %s backend %s", this.#config.frontend, this.#config.backend);
     void this.#readFrontend();
     void this.#readBackend();
+    this.#wedgeTimer = setInterval(() => this.#checkWedged(), WEDGE_CHECK_MS);
+    this.#wedgeTimer.unref();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#wedgeTimer);
     this.#frontend.close();
     this.#backend.close();
   }
@@ -183,6 +204,7 @@ export class Broker {
         worker: undefined,
         withdrawn: false,
         lastExit: "",
+        dispatchedAt: 0,
       });
     }
     this.#dispatch();
@@ -215,8 +237,10 @@ export class Broker {
       att: column(batch.att),
     };
     // When the broker goes idle, the caller gets exact counts in the same message as the last result.
-    if (this.#statsDue || (this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0)) {
+    const now = performance.now();
+    if (this.#statsDue || now - this.#statsSentAt >= STATS_EVERY_MS || (this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0)) {
       this.#statsDue = false;
+      this.#statsSentAt = now;
       fields.stats = this.stats;
     }
     return [this.#callerId, encodeHeader(Kind.Results, fields), joinBody(parts)];
@@ -244,6 +268,7 @@ export class Broker {
     const key = id!.toString("latin1");
     if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(key);
     const header = decodeHeader(headerFrame);
+    this.#scheduler.heard(key, performance.now());
     switch (header.k) {
       case Kind.Hello:
         return this.#onHello(id!, key, header);
@@ -264,7 +289,8 @@ export class Broker {
   #onHello(id: Buffer, key: string, h: Header): void {
     if (this.#scheduler.worker(key)) this.#lose(key, "it said Hello again");
     const pid = typeof h.pid === "number" ? h.pid : 0;
-    this.#peers.set(key, { id, pid, local: true });
+    const concurrency = Number.isSafeInteger(h.concurrency) && (h.concurrency as number) > 0 ? (h.concurrency as number) : 1;
+    this.#peers.set(key, { id, pid, local: true, concurrency });
     log("worker %s (pid %d) says hello", key, pid);
     this.#toWorkers.push([id, encodeHeader(Kind.Welcome, { session: this.#session }), this.#config.workerData]);
   }
@@ -273,7 +299,7 @@ export class Broker {
     if (!this.#peers.has(key)) return this.#reset(id);
     const credit = h.credit;
     if (!Number.isSafeInteger(credit) || (credit as number) < 0) throw new ProtocolError("credit is not a count");
-    this.#scheduler.addWorker(key);
+    this.#scheduler.addWorker(key, this.#peers.get(key)!.concurrency, performance.now());
     this.#scheduler.grant(key, credit as number);
     log("worker %s ready with credit %d", key, credit);
     this.#markStatsDue();
@@ -282,7 +308,11 @@ export class Broker {
 
   #onWorkerResults(id: Buffer, key: string, h: Header, body: Buffer | undefined): void {
     const slot = this.#scheduler.worker(key);
-    if (!slot) return this.#reset(id);
+    if (!slot) {
+      // A worker we dropped (presumed dead) is back with late results: they were run elsewhere.
+      for (const s of seqColumn(h)) if (this.#scheduler.isFinished(s)) this.#counters.duplicatesDropped++;
+      return this.#reset(id);
+    }
     const seq = seqColumn(h);
     const n = seq.length;
     const offsets = bodyOffsets(h, n, body);
@@ -311,8 +341,36 @@ export class Broker {
     this.#lose(key, "it could not be reached");
   }
 
+  /** Fails the tasks of workers stuck past a task's timeout, and drops (and kills, if local) them. */
+  #checkWedged(): void {
+    const stuck = this.#scheduler.wedged(performance.now(), this.#config.timeoutGrace);
+    for (const { worker, timedOut } of stuck) {
+      for (const task of timedOut) {
+        this.#counters.timedOutStuck++;
+        const info = serializeError(new Error(`task ${task.id || task.seq} timed out after ${task.timeout} ms (its worker was stuck and has been replaced)`));
+        info.name = "TimeoutError";
+        this.#results.add(task.seq, Status.Timeout, worker.index, task.deaths + 1, encodeValue(info));
+      }
+      const peer = this.#peers.get(worker.key);
+      this.#lose(worker.key, `stuck past a task's timeout`, false);
+      if (peer) {
+        this.#toWorkers.push([peer.id, encodeHeader(Kind.Reset)]);
+        if (peer.local && peer.pid > 0) {
+          this.#counters.workersKilled++;
+          log("killing stuck worker %d", peer.pid);
+          try {
+            process.kill(peer.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
+    if (stuck.length > 0) this.#toCaller.wake();
+  }
+
   /** A worker is gone: its tasks run elsewhere, or fail if they have killed too many workers. */
-  #lose(key: string, why: string): void {
+  #lose(key: string, why: string, charge = true): void {
     const slot = this.#scheduler.worker(key);
     const peer = this.#peers.get(key);
     this.#peers.delete(key);
@@ -322,23 +380,24 @@ export class Broker {
     if (this.#retired.length > 256) this.#retired.shift();
     const exit = `worker ${peer?.pid ?? key} was lost (${why})`;
     log("%s holding %d tasks", exit, slot.inFlight.size);
-    for (const task of this.#scheduler.removeWorker(key, exit)) this.#failWorkerExit(task);
+    for (const task of this.#scheduler.removeWorker(key, exit, charge)) this.#failWorkerExit(task, peer?.pid);
     this.#markStatsDue();
     this.#dispatch();
   }
 
-  #failWorkerExit(task: Task): void {
+  #failWorkerExit(task: Task, pid: number | undefined): void {
     this.#counters.failedByWorkerExit++;
     const info = serializeError(new Error(`task ran ${task.deaths} times and its worker died each time; last: ${task.lastExit}`));
     info.name = "WorkerExitError";
     info.attempts = task.deaths;
     info.lastExit = task.lastExit;
+    if (pid) info.pid = pid;
     this.#results.add(task.seq, Status.WorkerExit, -1, task.deaths, encodeValue(info));
     this.#toCaller.wake();
   }
 
   #dispatch(): void {
-    for (const d of this.#scheduler.dispatch()) this.#sendTasks(d);
+    for (const d of this.#scheduler.dispatch(performance.now())) this.#sendTasks(d);
   }
 
   #sendTasks({ worker, tasks }: Dispatch): void {

@@ -76,10 +76,20 @@ export class Client {
   #idleWaiters: (() => void)[] = [];
   #closed: ZerolbError | undefined;
   brokerStats: BrokerStats | undefined;
+  /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
+  describeExit: ((pid: number) => string | undefined) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
-  constructor(endpoint: string) {
-    this.#socket = new zmq.Dealer({ ...dealerOptions(), routingId: "caller" });
+  /**
+   * `onLost` runs when the connection to the broker drops: the broker died, or stopped answering
+   * ZMTP heartbeats for `heartbeatTimeout` ms (hung).
+   */
+  constructor(endpoint: string, heartbeat: { interval: number; timeout: number }, onLost: () => void) {
+    this.#socket = new zmq.Dealer({
+      ...dealerOptions(), routingId: "caller",
+      heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
+    });
+    this.#socket.events.on("disconnect", onLost);
     this.#socket.connect(endpoint);
     this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
     void this.#read();
@@ -114,6 +124,20 @@ export class Client {
     }
     this.#outbox.wake();
     this.#checkIdle();
+  }
+
+  /**
+   * A new broker replaced a dead one: send every task not yet finished again. Results of runs that
+   * were already under way are told apart by seq, so each task still settles once.
+   */
+  resubmitAll(): void {
+    for (const task of this.#outstanding.values()) {
+      if (!task.payload) continue; // still in the unsent batch
+      this.#body.append(task.payload);
+      task.payload = undefined;
+      this.#batch.push(task);
+    }
+    this.#outbox.wake();
   }
 
   /** Every outstanding task of `sink`. */
@@ -232,10 +256,19 @@ export class Client {
       } else {
         this.counters.failed++;
         if (status === Status.Timeout) this.counters.timedOut++;
+        if (status === Status.WorkerExit) this.#nameExit(value as Record<string, unknown>);
         task.resolve(false, taskErrorFromWire(status, value, task));
       }
     }
     this.#checkIdle();
+  }
+
+  #nameExit(info: Record<string, unknown>): void {
+    const pid = info.pid;
+    const exit = typeof pid === "number" ? this.describeExit?.(pid) : undefined;
+    if (!exit) return;
+    info.exit = exit;
+    info.message = `${String(info.message)}; process ${pid} ended with ${exit}`;
   }
 
   #checkIdle(): void {

@@ -1,7 +1,9 @@
 // The public LoadBalancer: checks arguments and forwards to the client (tasks), the supervisor
 // (processes) and the map/mailbox (iteration). Its one lifecycle: starting → ready → closing →
 // closed, or failed when start-up fails or the broker dies.
+import type { BrokerConfig } from "./broker.js";
 import { Client, type PendingTask } from "./client.js";
+import { logger } from "./debug.js";
 import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
 import { MapRun } from "./map.js";
 import { Mailbox, type Result } from "./mailbox.js";
@@ -41,6 +43,12 @@ export interface CloseOptions {
 
 type State = "starting" | "ready" | "closing" | "closed" | "failed";
 
+const log = logger("caller");
+
+/** A broker that dies more often than this within BROKER_RESTART_WINDOW_MS is not restarted again. */
+const MAX_BROKER_RESTARTS = 5;
+const BROKER_RESTART_WINDOW_MS = 60_000;
+
 /**
  * Spreads work over long-lived worker processes through a broker process.
  *
@@ -62,20 +70,26 @@ export class LoadBalancer implements AsyncDisposable {
   #failure: ZerolbError | undefined;
   #closing: Promise<void> | undefined;
   #endpoint: string | undefined;
+  #brokerRestarts: number[] = [];
 
   constructor(options: LoadBalancerOptions) {
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
-    this.#mailbox = new Mailbox(this.#options.highWaterMark);
-    this.#client = new Client(this.#dir.endpoint("frontend"));
+    this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.idMemory);
+    const heartbeat = { interval: this.#options.heartbeatInterval, timeout: this.#options.heartbeatTimeout };
+    // A dropped connection to a broker that is still running means it hung: kill it; its exit restarts it.
+    this.#client = new Client(this.#dir.endpoint("frontend"), heartbeat, () => {
+      if (this.#state === "ready") this.#supervisor.killBroker();
+    });
     let workerReady!: () => void;
     let fatal!: (err: Error) => void;
     const firstWorker = new Promise<void>((resolve, reject) => ((workerReady = resolve), (fatal = reject)));
     this.#supervisor = new Supervisor({
       workerReady: () => workerReady(),
       fatal: (err) => (fatal(err), this.#fail(err as ZerolbError)),
-      brokerExited: (how) => this.#fail(new BrokerError(`the broker process died (${how})`)),
+      brokerExited: (how) => void this.#restartBroker(how),
     });
+    this.#client.describeExit = (pid) => this.#supervisor.exitOf(pid);
     this.ready = this.#start(firstWorker);
     this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
   }
@@ -90,13 +104,19 @@ export class LoadBalancer implements AsyncDisposable {
     return this.#supervisor.pids;
   }
 
+  #brokerConfig(): BrokerConfig {
+    const o = this.#options;
+    return {
+      frontend: this.#dir.endpoint("frontend"), backend: this.#dir.endpoint("backend"), maxAttempts: o.maxAttempts,
+      workerData: o.workerData, heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
+      timeoutGrace: o.timeoutGrace,
+    };
+  }
+
   async #start(firstWorker: Promise<void>): Promise<void> {
     const o = this.#options;
     const backend = this.#dir.endpoint("backend");
-    const broker = this.#supervisor.startBroker({
-      frontend: this.#dir.endpoint("frontend"), backend, maxAttempts: o.maxAttempts, workerData: o.workerData,
-      heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
-    });
+    const broker = this.#supervisor.startBroker(this.#brokerConfig());
     this.#supervisor.startWorkers(o.workers, {
       connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
       heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
@@ -146,7 +166,28 @@ export class LoadBalancer implements AsyncDisposable {
 
   /** Counts of tasks and workers. */
   stats(): Stats {
-    return statsOf(this.#client, this.#supervisor);
+    return { ...statsOf(this.#client, this.#supervisor), brokerRestarts: this.#brokerRestarts.length };
+  }
+
+  /**
+   * The broker died: start a new one on the same endpoints (workers and this caller reconnect by
+   * themselves) and send it every task not yet finished.
+   */
+  async #restartBroker(how: string): Promise<void> {
+    if (this.#state !== "ready") return;
+    const now = Date.now();
+    this.#brokerRestarts.push(now);
+    const recent = this.#brokerRestarts.filter((t) => now - t < BROKER_RESTART_WINDOW_MS).length;
+    if (recent > MAX_BROKER_RESTARTS) {
+      return this.#fail(new BrokerError(`the broker process died (${how}), ${recent} times in ${BROKER_RESTART_WINDOW_MS / 1000} s; giving up`));
+    }
+    log("broker died (%s); starting a new one and re-sending %d tasks", how, this.#client.outstanding);
+    try {
+      await this.#supervisor.startBroker(this.#brokerConfig());
+    } catch (err) {
+      return this.#fail(new BrokerError(`the broker process died (${how}) and could not be restarted: ${(err as Error).message}`, { cause: err }));
+    }
+    this.#client.resubmitAll();
   }
 
   /**

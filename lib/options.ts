@@ -50,6 +50,18 @@ export interface LoadBalancerOptions {
   /** @default 3 */
   heartbeatLiveness?: number;
   /**
+   * Extra time a worker gets past a task's timeout before it counts as stuck (its event loop
+   * blocked, so its own timer cannot fire) and is killed and replaced, ms.
+   * @default 1000
+   */
+  timeoutGrace?: number;
+  /**
+   * How many completed caller-chosen task ids (`send({ id })`) are remembered, so that sending one
+   * again neither runs it nor yields a second result. Generated ids need no such memory.
+   * @default 100000
+   */
+  idMemory?: number;
+  /**
    * How long `close()` waits for tasks in flight before failing them and stopping the workers, ms.
    * @default 30000
    */
@@ -72,6 +84,8 @@ export interface ResolvedOptions {
   maxAttempts: number;
   heartbeatInterval: number;
   heartbeatTimeout: number;
+  timeoutGrace: number;
+  idMemory: number;
   closeTimeout: number;
   endpoint: string | undefined;
   curve: CurveOptions | undefined;
@@ -84,12 +98,14 @@ export const DEFAULTS = Object.freeze({
   maxAttempts: 3,
   heartbeatInterval: 1000,
   heartbeatLiveness: 3,
+  timeoutGrace: 1000,
+  idMemory: 100_000,
   closeTimeout: 30_000,
 });
 
 const KNOWN = new Set([
   "worker", "workers", "concurrency", "highWaterMark", "workerData", "timeout", "maxAttempts",
-  "heartbeatInterval", "heartbeatLiveness", "closeTimeout", "endpoint", "curve", "insecure",
+  "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
 ]);
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
@@ -150,6 +166,8 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     maxAttempts: integer(options, "maxAttempts", 1, DEFAULTS.maxAttempts),
     heartbeatInterval: interval,
     heartbeatTimeout: interval * integer(options, "heartbeatLiveness", 1, DEFAULTS.heartbeatLiveness),
+    timeoutGrace: integer(options, "timeoutGrace", 0, DEFAULTS.timeoutGrace),
+    idMemory: integer(options, "idMemory", 0, DEFAULTS.idMemory),
     closeTimeout: integer(options, "closeTimeout", 0, DEFAULTS.closeTimeout),
     endpoint: endpoint as string | undefined,
     curve: options.curve as CurveOptions | undefined,

@@ -21,6 +21,8 @@ export interface Task {
   withdrawn: boolean;
   /** How the last worker that held it ended, for the WorkerExitError message. */
   lastExit: string;
+  /** When it was last dispatched (the clock the broker passes to dispatch()). */
+  dispatchedAt: number;
 }
 
 export interface WorkerSlot {
@@ -33,6 +35,18 @@ export interface WorkerSlot {
   done: number;
   /** Holds a task that was on a worker that died: it runs alone, so the next death is its own. */
   isolated: boolean;
+  /** Tasks it runs at once (from its Hello). */
+  concurrency: number;
+  /** Last time it was heard from, or was handed work while idle. */
+  lastHeard: number;
+  /** In-flight tasks that have a timeout. */
+  timed: number;
+}
+
+export interface Wedged {
+  worker: WorkerSlot;
+  /** The tasks it is presumably stuck on: they fail with a TimeoutError. */
+  timedOut: Task[];
 }
 
 export interface Dispatch {
@@ -85,10 +99,12 @@ export class Scheduler {
     return this.#workers.get(key);
   }
 
-  addWorker(key: string): WorkerSlot {
+  addWorker(key: string, concurrency = 1, now = 0): WorkerSlot {
     const existing = this.#workers.get(key);
     if (existing) return existing;
-    const slot: WorkerSlot = { key, index: this.#nextIndex++, credit: 0, inFlight: new Map(), done: 0, isolated: false };
+    const slot: WorkerSlot = {
+      key, index: this.#nextIndex++, credit: 0, inFlight: new Map(), done: 0, isolated: false, concurrency, lastHeard: now, timed: 0,
+    };
     this.#workers.set(key, slot);
     return slot;
   }
@@ -107,12 +123,24 @@ export class Scheduler {
     return true;
   }
 
+  /** Whether this seq has finished (succeeded, failed or been withdrawn). */
+  isFinished(seq: number): boolean {
+    return this.#finished.has(seq);
+  }
+
+  /** Something arrived from this worker. */
+  heard(key: string, now: number): void {
+    const w = this.#workers.get(key);
+    if (w) w.lastHeard = now;
+  }
+
   /** A worker reports a task finished. */
   result(key: string, seq: number): ResultVerdict {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
     if (!w || !task) return this.#finished.has(seq) ? { kind: "duplicate" } : { kind: "not-held" };
     w.inFlight.delete(seq);
+    if (task.timeout > 0) w.timed--;
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
     this.#finish(task);
@@ -143,9 +171,11 @@ export class Scheduler {
 
   /**
    * A worker is gone. Its tasks go back to the front of the queue, marked so each then runs alone;
-   * those that have now seen `maxAttempts` workers die fail and are returned.
+   * those that have now seen `maxAttempts` workers die fail and are returned. With `charge: false`
+   * (the broker itself dropped the worker, e.g. for being stuck on a timed-out task), the others
+   * are requeued without counting a death against them.
    */
-  removeWorker(key: string, exit: string): Task[] {
+  removeWorker(key: string, exit: string, charge = true): Task[] {
     const w = this.#workers.get(key);
     if (!w) return [];
     this.#workers.delete(key);
@@ -153,7 +183,7 @@ export class Scheduler {
     const requeue: Task[] = [];
     for (const task of w.inFlight.values()) {
       task.worker = undefined;
-      task.deaths++;
+      if (charge) task.deaths++;
       task.lastExit = exit;
       if (task.withdrawn) this.#finish(task);
       else if (task.deaths >= this.#maxAttempts) {
@@ -166,8 +196,36 @@ export class Scheduler {
     return failed;
   }
 
+  /**
+   * Workers that hold a task with a timeout and have been silent longer than that timeout plus
+   * `graceMs`: their own timer would have reported the timeout, so their event loop is stuck.
+   * Returns each with the tasks it is presumably stuck on (its oldest timed ones, up to its
+   * concurrency), which are taken out of its hands; the broker then fails those and drops the worker.
+   */
+  wedged(now: number, graceMs: number): Wedged[] {
+    const out: Wedged[] = [];
+    for (const w of this.#workers.values()) {
+      if (w.timed === 0) continue;
+      let longest = 0;
+      for (const t of w.inFlight.values()) if (t.timeout > longest) longest = t.timeout;
+      if (now - w.lastHeard <= longest + graceMs) continue;
+      const timedOut: Task[] = [];
+      for (const t of w.inFlight.values()) {
+        if (t.timeout > 0 && now - t.dispatchedAt > t.timeout) timedOut.push(t);
+        if (timedOut.length === w.concurrency) break;
+      }
+      for (const t of timedOut) {
+        w.inFlight.delete(t.seq);
+        w.timed--;
+        this.#finish(t);
+      }
+      out.push({ worker: w, timedOut });
+    }
+    return out;
+  }
+
   /** Hands queued tasks to workers with credit, spreading each batch across them. */
-  dispatch(): Dispatch[] {
+  dispatch(now = 0): Dispatch[] {
     const plan = new Map<WorkerSlot, Task[]>();
     for (;;) {
       this.#dropWithdrawnHead();
@@ -192,6 +250,9 @@ export class Scheduler {
           }
           this.#queue.shift();
           task.worker = w;
+          task.dispatchedAt = now;
+          if (w.inFlight.size === 0) w.lastHeard = now;
+          if (task.timeout > 0) w.timed++;
           w.inFlight.set(task.seq, task);
           w.credit--;
           if (!batch) plan.set(w, (batch = []));

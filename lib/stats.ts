@@ -25,11 +25,13 @@ export interface Stats {
   malformedDropped: number;
   /** Local worker processes restarted after dying. */
   workerRestarts: number;
+  /** Broker processes restarted after dying or hanging. */
+  brokerRestarts: number;
   /** Workers seen by the broker, local or remote, with what each has done and holds now. */
   workers: WorkerInfo[];
 }
 
-export function statsOf(client: Client, supervisor: Supervisor): Stats {
+export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "brokerRestarts"> {
   const c = client.counters;
   const b = client.brokerStats;
   const idle = client.outstanding === 0;

@@ -46,6 +46,7 @@ export class Supervisor {
   #workerConfig: WorkerConfig | undefined;
   #everReady = false;
   #stopping = false;
+  readonly #exits = new Map<number, string>();
   restarts = 0;
 
   constructor(events: SupervisorEvents) {
@@ -56,8 +57,18 @@ export class Supervisor {
   get pids(): { broker: number | undefined; workers: number[] } {
     return {
       broker: this.#broker?.pid,
-      workers: this.#slots.flatMap((s) => (s.child?.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [])),
+      workers: this.#slots.flatMap((s) => (s.child?.pid !== undefined && isAlive(s.child) ? [s.child.pid] : [])),
     };
+  }
+
+  /** How a child that has exited ended ("exit code 3", "signal SIGKILL"), by pid. */
+  exitOf(pid: number): string | undefined {
+    return this.#exits.get(pid);
+  }
+
+  /** Kills the broker (it stopped answering); its exit then restarts it. */
+  killBroker(): void {
+    if (this.#broker && isAlive(this.#broker)) this.#broker.kill("SIGKILL");
   }
 
   /** Starts the broker; resolves once it has bound its sockets. */
@@ -106,8 +117,9 @@ export class Supervisor {
       } else if (m.type === "fatal") fatal = deserializeError(m.error);
     });
     child.once("exit", (code, signal) => {
-      if (this.#stopping) return;
       const description = exitDescription(code, signal);
+      this.#recordExit(child.pid, description);
+      if (this.#stopping) return;
       log("worker %d exited (%s)", child.pid, description);
       if (!ready) {
         slot.startFailures++;
@@ -137,6 +149,12 @@ export class Supervisor {
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
     const children = [...this.#slots.map((s) => s.child), this.#broker].filter((c): c is ChildProcess => c !== undefined);
     await Promise.all(children.map((child) => stopChild(child, graceMs)));
+  }
+
+  #recordExit(pid: number | undefined, description: string): void {
+    if (pid === undefined) return;
+    this.#exits.set(pid, description);
+    if (this.#exits.size > 1024) this.#exits.delete(this.#exits.keys().next().value!);
   }
 
   #fork(entry: string, config: unknown): ChildProcess {
@@ -171,5 +189,5 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 export function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal ? `killed by ${signal}` : `exit code ${code}`;
+  return signal ? `signal ${signal}` : `exit code ${code}`;
 }

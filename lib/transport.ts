@@ -31,7 +31,7 @@ export class IpcDirectory {
   constructor() {
     let base = tmpdir();
     if (join(base, "zlb-XXXXXX", "backend").length > IPC_PATH_LIMIT) base = "/tmp";
-    this.path = mkdtempSync(join(base, "zlb-"));
+    this.path = mkdtempSync(join(base, `zlb-${process.pid}-`));
   }
 
   endpoint(name: string): string {

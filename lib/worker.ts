@@ -93,6 +93,11 @@ export class WorkerRuntime {
    */
   async start(): Promise<void> {
     this.#module = await loadHandlerModule(this.#config.module);
+    // After the first connect, a new connection means a new broker (or one that dropped us): rejoin.
+    let connects = 0;
+    this.#socket.events.on("connect", () => {
+      if (connects++ > 0 && !this.#stopping) this.#onReset();
+    });
     this.#socket.connect(this.#config.connect);
     void this.#read();
     this.#outbox.push([encodeHeader(Kind.Hello, { pid: process.pid, concurrency: this.#config.concurrency })]);
@@ -252,6 +257,7 @@ export class WorkerRuntime {
 
   /** The broker does not know us (it restarted, or took us for dead): drop what we hold, say Hello again. */
   #onReset(): void {
+    if (!this.#ready) return; // a Hello is already on its way
     log("reset by the broker; dropping %d tasks and joining again", this.#held.size);
     for (const task of this.#held.values()) {
       task.finished = true;
