@@ -1,0 +1,98 @@
+// Shared test helpers: fixtures, a LoadBalancer that is always closed, and proof of cleanup.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { LoadBalancer } from "../dist/index.js";
+
+export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Whether a process with this pid is alive. */
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ipc directories this test process's LoadBalancers have left behind. */
+export function ipcDirsLeft() {
+  const mine = `zlb-${process.pid}-`;
+  const dirs = new Set([tmpdir(), "/tmp"]);
+  return [...dirs].flatMap((d) => readdirSync(d).filter((name) => name.startsWith(mine)));
+}
+
+/**
+ * A LoadBalancer closed (force) at the end of the test, which then asserts that its broker and
+ * workers are gone and no ipc file is left.
+ */
+export function createLb(t, options) {
+  const lb = new LoadBalancer({ worker: fixture("ops.js"), workers: 2, ...options });
+  t.teardown(async () => {
+    const pids = new Set();
+    const remember = () => {
+      const p = lb.pids;
+      if (p.broker) pids.add(p.broker);
+      for (const w of p.workers) pids.add(w);
+    };
+    remember();
+    await lb.close({ force: true });
+    for (const pid of pids) if (alive(pid)) throw new Error(`process ${pid} outlived close()`);
+  });
+  return lb;
+}
+
+/** Collects an async iterable into an array. */
+export async function collect(iterable) {
+  const out = [];
+  for await (const x of iterable) out.push(x);
+  return out;
+}
+
+export const range = (n, f = (i) => i) => Array.from({ length: n }, (_, i) => f(i));
+
+/**
+ * Resolves once `condition()` is truthy, checking every `interval` ms; rejects after `timeout` ms
+ * naming `what`. For states that no event announces (a child's exit, a counter in stats()).
+ */
+export async function waitFor(condition, { timeout = 10_000, interval = 10, what = "the condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
+/** A fresh path in a private temporary directory, removed when the test ends. */
+export function tmpPath(t, name = "log") {
+  const dir = mkdtempSync(join(tmpdir(), "zerolb-test-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, name);
+}
+
+/** Lines in a file (0 when it does not exist): the ops.js fixture appends one per execution. */
+export function lineCount(path) {
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, "utf8").split("\n").filter(Boolean).length;
+}
+
+/** Lets pending I/O callbacks and timers of 0 ms run `turns` times. */
+export async function turns(n = 5) {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * `promise`, or a rejection naming `what` if it has not settled after `ms`: turns a hang into a
+ * precise failure instead of a file timeout. Not a speed check: give it a generous `ms`.
+ */
+export function within(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms (hang)`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

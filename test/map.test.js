@@ -1,0 +1,180 @@
+// lb.map(): order, completion order, settled rows, failures, laziness, and the kinds of input it takes.
+import { Readable } from "node:stream";
+import t from "tap";
+import { TaskError } from "../dist/index.js";
+import { collect, createLb, range, within } from "./helpers.js";
+
+const sleep = (ms, value = ms) => ({ op: "sleep", ms, value });
+
+t.test(".map() - results in input order even when later items finish first", async (t) => {
+  const lb = createLb(t, { workers: 1, concurrency: 4 });
+  // All four run at once on the one worker; the last finishes first.
+  t.same(await collect(lb.map([sleep(300, "a"), sleep(200, "b"), sleep(100, "c"), sleep(5, "d")])), ["a", "b", "c", "d"]);
+});
+
+t.test(".map() - ordered: false yields in completion order", async (t) => {
+  const lb = createLb(t, { workers: 1, concurrency: 4 });
+  const out = await collect(lb.map([sleep(300, "a"), sleep(200, "b"), sleep(100, "c"), sleep(5, "d")], { ordered: false }));
+  t.same(out, ["d", "c", "b", "a"]);
+});
+
+t.test(".map() - ordered: false yields every item once", async (t) => {
+  const lb = createLb(t);
+  const out = await collect(lb.map(range(500), { ordered: false }));
+  t.same(out.sort((a, b) => a - b), range(500, (i) => i * 2));
+});
+
+t.test(".map() - settled: true yields {index, id, ok, value|error} rows and goes on after a failure", async (t) => {
+  const lb = createLb(t);
+  const rows = await collect(lb.map([1, { op: "throw", message: "second fails" }, 3, { op: "reject" }, 5], { settled: true }));
+  t.equal(rows.length, 5);
+  t.same(rows.map((r) => r.index), [0, 1, 2, 3, 4]);
+  t.same(rows.map((r) => r.ok), [true, false, true, false, true]);
+  t.same([rows[0].value, rows[2].value, rows[4].value], [2, 6, 10]);
+  for (const r of rows) {
+    t.type(r.id, "string");
+    t.ok(r.id.length > 0, "row has an id");
+    if (r.ok) t.notOk("error" in r, "ok row has no error");
+    else t.notOk("value" in r, "failed row has no value");
+  }
+  t.equal(new Set(rows.map((r) => r.id)).size, 5, "ids are distinct");
+  const err = rows[1].error;
+  t.ok(err instanceof TaskError, "error is a TaskError");
+  t.equal(err.code, "ERR_ZEROLB_TASK_FAILED");
+  t.match(err.message, /second fails/);
+  t.equal(err.index, 1);
+  t.equal(err.id, rows[1].id);
+  t.equal(err.cause.code, "E_BOOM");
+  t.ok(rows[3].error instanceof TaskError, "a rejected promise is a TaskError too");
+  t.match(rows[3].error.cause.message, "rejected");
+});
+
+t.test(".map() - a failing task makes the iterator throw a TaskError with the worker error as cause", async (t) => {
+  const lb = createLb(t);
+  const seen = [];
+  let caught;
+  try {
+    for await (const v of lb.map([1, 2, { op: "throw", message: "kaput" }, 4, 5])) seen.push(v);
+  } catch (err) {
+    caught = err;
+  }
+  t.same(seen, [2, 4], "results before the failure are yielded");
+  t.ok(caught instanceof TaskError, "a TaskError");
+  t.equal(caught.code, "ERR_ZEROLB_TASK_FAILED");
+  t.match(caught.message, /kaput/);
+  t.equal(caught.index, 2);
+  t.type(caught.id, "string");
+  t.ok(caught.id.length > 0);
+  const cause = caught.cause;
+  t.ok(cause instanceof Error, "cause is an Error");
+  t.equal(cause.name, "RangeError");
+  t.equal(cause.message, "kaput");
+  t.equal(cause.code, "E_BOOM");
+  t.equal(cause.detail, 42, "own fields of the worker error travel too");
+  t.match(cause.stack, /RangeError: kaput/);
+  t.match(cause.stack, /fixtures[/\\]ops\.js/, "the stack is the worker's");
+});
+
+t.test(".map() - the iterator is finished after it threw", async (t) => {
+  const lb = createLb(t);
+  const it = lb.map([{ op: "throw" }, 2, 3]);
+  await t.rejects(it.next(), TaskError);
+  // Like a generator that threw: later calls report the end instead of throwing again.
+  const after = await it.next().then((r) => r, (err) => err);
+  t.same(after, { done: true, value: undefined }, "next() after the throw is { done: true }");
+  // The LoadBalancer itself goes on.
+  t.same(await collect(lb.map([7])), [14]);
+});
+
+for (const kind of ["sync", "async"]) {
+  t.test(`.map() - pulls an endless ${kind} generator at most highWaterMark items ahead of the consumer`, async (t) => {
+    const highWaterMark = 8;
+    const lb = createLb(t, { highWaterMark });
+    let pulled = 0;
+    let consumed = 0;
+    let maxAhead = 0;
+    let closed = false;
+    function* syncSource() {
+      try {
+        for (let i = 0; ; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    async function* asyncSource() {
+      yield* syncSource();
+    }
+    const it = lb.map(kind === "sync" ? syncSource() : asyncSource());
+    for (let step = 0; step < 60; step++) {
+      const r = await it.next();
+      t.equal(r.value, step * 2);
+      consumed++;
+      const ahead = pulled - consumed;
+      maxAhead = Math.max(maxAhead, ahead);
+      if (ahead > highWaterMark) t.fail(`pulled ${pulled} items with ${consumed} consumed`);
+      // A slow consumer: give the map every chance to read further ahead.
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      const later = pulled - consumed;
+      maxAhead = Math.max(maxAhead, later);
+      if (later > highWaterMark) t.fail(`pulled ${pulled} items with ${consumed} consumed, after a pause`);
+    }
+    t.ok(maxAhead <= highWaterMark, `never more than ${highWaterMark} ahead (max ${maxAhead})`);
+    t.ok(maxAhead >= 1, "it does read ahead");
+    await it.return();
+    t.ok(closed, "the generator was closed (its finally ran) when the map was left");
+  });
+}
+
+t.test(".map() - takes a Node Readable (object mode) as input", async (t) => {
+  const lb = createLb(t, { highWaterMark: 16 });
+  t.same(await collect(lb.map(Readable.from(range(300)))), range(300, (i) => i * 2));
+  t.same(await collect(lb.map(Readable.from([{ op: "echo", n: 1 }, "text", [1, 2]]))), [{ op: "echo", n: 1 }, "text", [1, 2]]);
+});
+
+t.test(".map() - takes an async generator as input", async (t) => {
+  const lb = createLb(t, { highWaterMark: 4 });
+  async function* source() {
+    for (let i = 0; i < 50; i++) {
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+      yield i;
+    }
+  }
+  t.same(await collect(lb.map(source())), range(50, (i) => i * 2));
+});
+
+t.test(".map() - an error thrown by the source ends the map with that error", async (t) => {
+  const lb = createLb(t);
+  const boom = new Error("source broke");
+  function* source() {
+    yield 1;
+    yield 2;
+    throw boom;
+  }
+  const seen = [];
+  const run = (async () => {
+    for await (const v of lb.map(source())) seen.push(v);
+  })();
+  await t.rejects(within(run, 5000, "a map whose sync source throws"), boom);
+  t.ok(seen.length <= 2, "no result invented");
+});
+
+t.test(".map() - an empty input ends at once", async (t) => {
+  const lb = createLb(t);
+  const cases = { "map([])": [], "map(empty generator)": (function* () {})(), "map(empty async generator)": (async function* () {})() };
+  for (const [what, items] of Object.entries(cases)) {
+    await within(collect(lb.map(items)), 5000, what).then((out) => t.same(out, [], what), (err) => t.fail(err.message));
+  }
+});
+
+t.test(".map() - values of every MessagePack type travel both ways", async (t) => {
+  const lb = createLb(t);
+  const values = [0, -1.5, 2 ** 40, "ünïcødé", true, false, null, 9007199254740993n, -5n, new Date(1_700_000_000_123), new Uint8Array([0, 1, 255]), [1, [2, [3]]], { a: { b: [null, "x"] } }];
+  const out = await collect(lb.map(values.map((v) => ({ op: "echo", v }))));
+  t.same(out.map((r) => r.v), [0, -1.5, 2 ** 40, "ünïcødé", true, false, null, 9007199254740993n, -5n, new Date(1_700_000_000_123), new Uint8Array([0, 1, 255]), [1, [2, [3]]], { a: { b: [null, "x"] } }]);
+  t.type(out[7].v, "bigint");
+  t.ok(out[9].v instanceof Date, "a Date comes back as a Date");
+  t.ok(out[10].v instanceof Uint8Array, "bytes come back as bytes");
+});
