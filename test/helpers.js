@@ -96,3 +96,43 @@ export function within(promise, ms, what) {
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Resolves once `n` distinct local workers of `lb` (an ops.js LoadBalancer) have answered tasks:
+ * `ready` only promises the first one. Returns their pids.
+ */
+export async function workersAnswering(lb, n = lb.pids.workers.length) {
+  await lb.ready;
+  let pids;
+  await waitFor(
+    async () => {
+      const infos = await collect(lb.map(Array.from({ length: 4 * n }, () => ({ op: "info" }))));
+      pids = new Set(infos.map((i) => i.pid));
+      return pids.size >= n;
+    },
+    { what: `${n} workers answering` },
+  );
+  return [...pids];
+}
+
+/** Counts how often each value occurs. */
+export function multiset(values) {
+  const m = new Map();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
+/** Asserts `results` hold each of `expected` exactly once: nothing lost, nothing doubled. */
+export function exactlyOnce(t, results, expected) {
+  const got = multiset(results);
+  let lost = 0;
+  let doubled = 0;
+  for (const v of expected) {
+    const n = got.get(v) ?? 0;
+    if (n === 0) lost++;
+    if (n > 1) doubled++;
+  }
+  t.equal(results.length, expected.length, "one result per task");
+  t.equal(lost, 0, "none lost");
+  t.equal(doubled, 0, "none doubled");
+}
