@@ -67,11 +67,16 @@ export async function waitFor(condition, { timeout = 10_000, interval = 10, what
   }
 }
 
-/** A fresh path in a private temporary directory, removed when the test ends. */
-export function tmpPath(t, name = "log") {
+/** A fresh private temporary directory, removed when the test ends. */
+export function tmpDir(t) {
   const dir = mkdtempSync(join(tmpdir(), "zerolb-test-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, name);
+  return dir;
+}
+
+/** A fresh path in a private temporary directory, removed when the test ends. */
+export function tmpPath(t, name = "log") {
+  return join(tmpDir(t), name);
 }
 
 /** Lines in a file (0 when it does not exist): the ops.js fixture appends one per execution. */

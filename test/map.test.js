@@ -157,7 +157,7 @@ t.test(".map() - an error thrown by the source ends the map with that error", as
   const run = (async () => {
     for await (const v of lb.map(source())) seen.push(v);
   })();
-  await t.rejects(within(run, 5000, "a map whose sync source throws"), boom);
+  await t.rejects(within(run, 3000, "a map whose sync source throws"), boom);
   t.ok(seen.length <= 2, "no result invented");
 });
 
@@ -165,7 +165,7 @@ t.test(".map() - an empty input ends at once", async (t) => {
   const lb = createLb(t);
   const cases = { "map([])": [], "map(empty generator)": (function* () {})(), "map(empty async generator)": (async function* () {})() };
   for (const [what, items] of Object.entries(cases)) {
-    await within(collect(lb.map(items)), 5000, what).then((out) => t.same(out, [], what), (err) => t.fail(err.message));
+    await within(collect(lb.map(items)), 3000, what).then((out) => t.same(out, [], what), (err) => t.fail(err.message));
   }
 });
 
