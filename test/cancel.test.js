@@ -1,0 +1,109 @@
+// Cancelling a map: an AbortSignal, or breaking out of `for await`. Executions are counted with the
+// ops.js fixture's log (one line per task run), read after close() so the count is final.
+import { readFileSync } from "node:fs";
+import t from "tap";
+import { CancelledError } from "../dist/index.js";
+import { collect, createLb, lineCount, range, tmpPath } from "./helpers.js";
+
+const sleep = (ms, value = ms) => ({ op: "sleep", ms, value });
+
+t.test(".map() - signal: aborting mid-map ends the iterator with the signal's reason and queued tasks never run", async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { workers: 2, workerData: { log } });
+  await lb.ready;
+  const n = 200;
+  const controller = new AbortController();
+  const reason = new Error("enough of this");
+  const seen = [];
+  let caught;
+  try {
+    for await (const v of lb.map(range(n, (i) => sleep(20, i)), { signal: controller.signal })) {
+      seen.push(v);
+      if (seen.length === 5) controller.abort(reason);
+    }
+  } catch (err) {
+    caught = err;
+  }
+  t.equal(caught, reason, "the iterator throws the signal's reason itself");
+  t.same(seen, [0, 1, 2, 3, 4], "nothing is yielded after the abort");
+  t.ok(lb.stats().cancelled > 0, "the tasks left were cancelled");
+  await lb.close();
+  const runs = lineCount(log);
+  t.ok(runs >= seen.length, `the tasks yielded ran (${runs} runs)`);
+  t.ok(runs <= seen.length + 15, `${runs} of ${n} tasks ran: the queued ones never did`);
+});
+
+t.test(".map() - signal: an already aborted signal fails the first next() and runs nothing", async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { workers: 1, workerData: { log } });
+  await lb.ready;
+  const reason = new Error("aborted before the start");
+  const it = lb.map(range(10), { signal: AbortSignal.abort(reason) });
+  await t.rejects(it.next(), reason);
+  t.same(await collect(lb.map([1])), [2], "the LoadBalancer goes on");
+  await lb.close();
+  t.equal(lineCount(log), 1, "only the later task ran");
+});
+
+t.test(".map() - break out of for await cancels queued tasks", async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { workers: 2, highWaterMark: 20, workerData: { log } });
+  await lb.ready;
+  const n = 200;
+  let pulled = 0;
+  function* items() {
+    for (let i = 0; i < n; i++) {
+      pulled++;
+      yield sleep(30, i);
+    }
+  }
+  const seen = [];
+  for await (const v of lb.map(items())) {
+    seen.push(v);
+    if (seen.length === 5) break;
+  }
+  t.same(seen, [0, 1, 2, 3, 4]);
+  t.ok(pulled <= 5 + 20, `pulled ${pulled} items, within the window`);
+  // The window is free: another map on the same LoadBalancer runs to the end.
+  t.same(await collect(lb.map(range(30))), range(30, (i) => i * 2), "a later map gets its own results only");
+  await lb.close();
+  const runs = readFileSync(log, "utf8").split("\n").filter((line) => line.includes('"sleep"')).length;
+  t.ok(runs >= seen.length, `the tasks yielded ran (${runs} runs)`);
+  // Without cancellation all ${pulled} pulled tasks would run; each worker holds at most a couple.
+  t.ok(runs <= seen.length + 10, `${runs} of ${pulled} pulled tasks ran: the queued ones were cancelled`);
+});
+
+t.test(".map() - break aborts ctx.signal of a task that is running", async (t) => {
+  const teardownLog = tmpPath(t);
+  const lb = createLb(t, { workers: 1, concurrency: 2, workerData: { teardownLog } });
+  await lb.ready;
+  // The "signal" task only ends when its ctx.signal is aborted.
+  for await (const v of lb.map([{ op: "signal" }, 21], { ordered: false })) {
+    t.equal(v, 42);
+    break;
+  }
+  // A graceful stop waits for running tasks and then runs teardown(); it gets there only if
+  // the break aborted the hanging task (otherwise the worker is killed after the grace period).
+  await lb.close();
+  t.equal(lineCount(teardownLog), 1, "the worker drained and ran teardown(): the running task was aborted");
+});
+
+t.test(".send() - signal: aborting withdraws the task; receive() reports it cancelled", async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { workers: 1, workerData: { log } });
+  await lb.ready;
+  // Keep the only worker busy so the second task is still queued when it is aborted.
+  const controller = new AbortController();
+  const busy = await lb.send({ op: "sleep", ms: 300, value: "first" });
+  const queued = await lb.send({ op: "sleep", ms: 1, value: "never" }, { signal: controller.signal });
+  controller.abort(new Error("changed my mind"));
+  const results = [await lb.receive(), await lb.receive()];
+  const byId = new Map(results.map((r) => [r.id, r]));
+  t.equal(byId.get(busy).ok, true);
+  t.equal(byId.get(busy).value, "first");
+  t.equal(byId.get(queued).ok, false);
+  t.ok(byId.get(queued).error instanceof CancelledError, "a CancelledError");
+  t.equal(byId.get(queued).error.code, "ERR_ZEROLB_CANCELLED");
+  await lb.close();
+  t.notMatch(readFileSync(log, "utf8"), /never/, "the withdrawn task did not run");
+});
