@@ -12,7 +12,9 @@ import {
   at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
-import { Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
+import type { PipelineWire } from "./pipeline.js";
+import { PipelineRuns } from "./pipeline-runs.js";
+import { newTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
 import { routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT } from "./transport.js";
 
 const log = logger("broker");
@@ -51,6 +53,10 @@ export interface WorkerInfo {
 
 export interface BrokerStats {
   queued: number;
+  /** Tasks waiting for the tasks named in their `after`. */
+  waiting: number;
+  /** Pipeline items with jobs still to run. */
+  pipelineItems: number;
   inFlight: number;
   retried: number;
   failedByWorkerExit: number;
@@ -89,6 +95,7 @@ class ResultBatch {
 export class Broker {
   readonly #config: BrokerConfig;
   readonly #scheduler: Scheduler;
+  readonly #pipelines = new PipelineRuns();
   readonly #frontend: zmq.Router;
   readonly #backend: zmq.Router;
   readonly #toCaller: Outbox;
@@ -127,6 +134,8 @@ export class Broker {
     workers.sort((a, b) => a.index - b.index);
     return {
       queued: this.#scheduler.queued,
+      waiting: this.#scheduler.waiting,
+      pipelineItems: this.#pipelines.active,
       inFlight: this.#scheduler.inFlight,
       retried: this.#scheduler.retried,
       ...this.#counters,
@@ -173,6 +182,10 @@ export class Broker {
         return this.#onSubmit(header, body);
       case Kind.Withdraw:
         return this.#onWithdraw(header);
+      case Kind.DefinePipeline:
+        if (!Number.isSafeInteger(header.id)) throw new ProtocolError("pipeline id is not an integer");
+        this.#pipelines.define(header.id as number, header.pipeline as PipelineWire);
+        return;
       case Kind.StatsRequest:
         this.#toCaller.push([id!, encodeHeader(Kind.Stats, { stats: this.stats })]);
         return;
@@ -193,30 +206,39 @@ export class Broker {
     const fn = h.fn as Column<string> | undefined;
     const to = h.to as Column<number> | undefined;
     const att = h.att as Column<number> | undefined;
+    checkColumn(h, "pipe", n, "number");
+    const pipe = h.pipe as Column<number> | undefined;
+    const after = h.after;
+    if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
     for (let i = 0; i < n; i++) {
-      this.#scheduler.submit({
-        seq: seq[i]!,
-        id: at(id, i, ""),
-        fn: at(fn, i, ""),
-        timeout: at(to, i, 0),
-        deaths: at(att, i, 0),
-        payload: body!.subarray(offsets[i], offsets[i + 1]),
-        worker: undefined,
-        withdrawn: false,
-        lastExit: "",
-        dispatchedAt: 0,
-      });
+      const payload = body!.subarray(offsets[i], offsets[i + 1]);
+      const pipelineId = at(pipe, i, 0);
+      if (pipelineId > 0) {
+        if (this.#scheduler.isFinished(seq[i]!)) continue;
+        for (const job of this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""))) this.#scheduler.submit(job.task, job.after);
+        continue;
+      }
+      const deps = after?.[i] as unknown;
+      if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
+      this.#scheduler.submit(newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), payload), (deps as number[] | null) ?? undefined);
     }
     this.#dispatch();
   }
 
   #onWithdraw(h: Header): void {
-    const running = this.#scheduler.withdraw(seqColumn(h));
-    for (const [slot, seqs] of running) {
-      const peer = this.#peers.get(slot.key);
-      if (peer) this.#toWorkers.push([peer.id, encodeHeader(Kind.Cancel, { seq: seqs })]);
-    }
+    const seqs = seqColumn(h);
+    const jobs = seqs.flatMap((s) => this.#pipelines.withdraw(s));
+    this.#withdraw(jobs.length > 0 ? [...seqs, ...jobs] : seqs);
     this.#markStatsDue();
+    this.#dispatch();
+  }
+
+  /** Drops queued tasks; running ones get a Cancel at their worker (their results are ignored). */
+  #withdraw(seqs: number[]): void {
+    for (const [slot, running] of this.#scheduler.withdraw(seqs)) {
+      const peer = this.#peers.get(slot.key);
+      if (peer) this.#toWorkers.push([peer.id, encodeHeader(Kind.Cancel, { seq: running })]);
+    }
   }
 
   #produceResults(): Frames | undefined {
@@ -319,10 +341,10 @@ export class Broker {
     checkColumn(h, "st", n, "number");
     const st = h.st as Column<number>;
     for (let i = 0; i < n; i++) {
-      const verdict = this.#scheduler.result(key, seq[i]!);
+      const status = at(st, i, Status.Error);
+      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
       if (verdict.kind === "accepted") {
-        const task = verdict.task;
-        this.#results.add(task.seq, at(st, i, Status.Error), slot.index, task.deaths + 1, body!.subarray(offsets[i], offsets[i + 1]));
+        this.#settle(verdict.task, status, slot.index, body!.subarray(offsets[i], offsets[i + 1]));
       } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
     }
@@ -349,7 +371,7 @@ export class Broker {
         this.#counters.timedOutStuck++;
         const info = serializeError(new Error(`task ${task.id || task.seq} timed out after ${task.timeout} ms (its worker was stuck and has been replaced)`));
         info.name = "TimeoutError";
-        this.#results.add(task.seq, Status.Timeout, worker.index, task.deaths + 1, encodeValue(info));
+        this.#settle(task, Status.Timeout, worker.index, encodeValue(info));
       }
       const peer = this.#peers.get(worker.key);
       this.#lose(worker.key, `stuck past a task's timeout`, false);
@@ -380,7 +402,13 @@ export class Broker {
     if (this.#retired.length > 256) this.#retired.shift();
     const exit = `worker ${peer?.pid ?? key} was lost (${why})`;
     log("%s holding %d tasks", exit, slot.inFlight.size);
+    const requeued = charge ? [...slot.inFlight.values()] : [];
     for (const task of this.#scheduler.removeWorker(key, exit, charge)) this.#failWorkerExit(task, peer?.pid);
+    // The caller keeps each task's death count, so a broker restarted later still knows it.
+    const retried = requeued.filter((t) => t.worker === undefined && !t.withdrawn && t.deaths < this.#config.maxAttempts);
+    if (retried.length > 0 && this.#callerId) {
+      this.#toCaller.push([this.#callerId, encodeHeader(Kind.Retried, { seq: retried.map((t) => t.seq), att: retried.map((t) => t.deaths) })]);
+    }
     this.#markStatsDue();
     this.#dispatch();
   }
@@ -392,11 +420,38 @@ export class Broker {
     info.attempts = task.deaths;
     info.lastExit = task.lastExit;
     if (pid) info.pid = pid;
-    this.#results.add(task.seq, Status.WorkerExit, -1, task.deaths, encodeValue(info));
+    this.#settle(task, Status.WorkerExit, -1, encodeValue(info));
+  }
+
+  /** A task's outcome is final: to the caller, or (a pipeline job) to its item. */
+  #settle(task: Task, status: number, workerIndex: number, bytes: Uint8Array): void {
+    if (this.#pipelines.isJob(task.seq)) {
+      const item = this.#pipelines.jobFinished(task, status, bytes);
+      if (!item) return;
+      if (item.withdraw.length > 0) this.#withdraw(item.withdraw);
+      this.#results.add(item.seq, item.status, workerIndex, 1, item.bytes);
+    } else {
+      this.#results.add(task.seq, status, workerIndex, task.deaths + 1, bytes);
+    }
     this.#toCaller.wake();
   }
 
+  /** Tasks that will not run because a task they were after did not succeed. */
+  #settleDependencyFailures(): void {
+    for (let failures = this.#scheduler.takeDependencyFailures(); failures.length > 0; failures = this.#scheduler.takeDependencyFailures()) {
+      for (const { task, because } of failures) {
+        const dep = typeof because === "number" ? String(because) : because.id || String(because.seq);
+        const info = serializeError(new Error(`task ${task.id || task.seq} did not run: task ${dep} it depends on did not succeed`));
+        info.name = "DependencyError";
+        info.dependency = dep;
+        if (!this.#pipelines.isJob(task.seq)) log("dependency failure: %s", info.message);
+        this.#settle(task, Status.Dependency, -1, encodeValue(info));
+      }
+    }
+  }
+
   #dispatch(): void {
+    this.#settleDependencyFailures();
     for (const d of this.#scheduler.dispatch(performance.now())) this.#sendTasks(d);
   }
 

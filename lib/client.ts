@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import type { PipelineWire } from "./pipeline.js";
 import { SeqSet } from "./seq-set.js";
 import { dealerOptions } from "./transport.js";
 
@@ -30,6 +31,8 @@ export class PendingTask {
   /** Byte view of the encoded input, kept until the outcome arrives. */
   payload: Uint8Array | undefined;
   withdrawn = false;
+  /** Runs of this task whose worker died (reported by the broker; re-sent after a broker restart). */
+  deaths = 0;
   /** Called once when the outcome arrives (a send's abort listener is removed here). */
   onSettled: (() => void) | undefined;
   constructor(
@@ -39,6 +42,10 @@ export class PendingTask {
     readonly sink: TaskSink,
     readonly fn: string,
     readonly timeout: number,
+    /** Seqs this task runs after (send's `after`), or undefined. */
+    readonly after: number[] | undefined = undefined,
+    /** Pipeline id (map's `pipeline`), or 0. */
+    readonly pipeline = 0,
   ) {}
 
   get id(): string {
@@ -75,6 +82,9 @@ export class Client {
   #withdrawals: number[] = [];
   #idleWaiters: (() => void)[] = [];
   #closed: ZerolbError | undefined;
+  readonly #pipelines = new Map<number, PipelineWire>();
+  /** Seqs that failed, remembered (bounded) so a later `after` on them fails at once. */
+  readonly #failedSeqs = new Map<number, true>();
   brokerStats: BrokerStats | undefined;
   /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
   describeExit: ((pid: number) => string | undefined) | undefined;
@@ -100,10 +110,13 @@ export class Client {
   }
 
   /** Queues a task for the broker. Throws the encoder's error if `data` cannot be sent. */
-  submit(sink: TaskSink, data: unknown, index: number, fn: string, timeout: number, customId?: string): PendingTask {
+  submit(
+    sink: TaskSink, data: unknown, index: number, fn: string, timeout: number,
+    customId?: string, after?: number[], pipeline = 0,
+  ): PendingTask {
     if (this.#closed) throw this.#closed;
     this.#body.append(encodeValueShared(data));
-    const task = new PendingTask(this.#nextSeq++, customId, index, sink, fn, timeout);
+    const task = new PendingTask(this.#nextSeq++, customId, index, sink, fn, timeout, after, pipeline);
     this.#batch.push(task);
     this.#outstanding.set(task.seq, task);
     this.counters.submitted++;
@@ -117,6 +130,7 @@ export class Client {
       if (task.withdrawn || !this.#outstanding.delete(task.seq)) continue;
       task.withdrawn = true;
       this.#finished.add(task.seq);
+      this.#rememberFailed(task.seq);
       if (task.payload) this.#withdrawals.push(task.seq);
       else this.#batchWithdrawn++;
       this.counters.cancelled++;
@@ -126,11 +140,28 @@ export class Client {
     this.#checkIdle();
   }
 
+  /** Registers a pipeline with the broker; returns its id for `submit`. */
+  definePipeline(wire: PipelineWire): number {
+    const id = this.#pipelines.size + 1;
+    this.#pipelines.set(id, wire);
+    this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline: wire })]);
+    return id;
+  }
+
+  /** What became of a seq: the task if still outstanding, "ok", "failed", or undefined if unknown. */
+  outcomeOf(seq: number): PendingTask | "ok" | "failed" | undefined {
+    const task = this.#outstanding.get(seq);
+    if (task) return task;
+    if (seq >= this.#nextSeq || !this.#finished.has(seq)) return undefined;
+    return this.#failedSeqs.has(seq) ? "failed" : "ok";
+  }
+
   /**
    * A new broker replaced a dead one: send every task not yet finished again. Results of runs that
    * were already under way are told apart by seq, so each task still settles once.
    */
   resubmitAll(): void {
+    for (const [id, pipeline] of this.#pipelines) this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline })]);
     for (const task of this.#outstanding.values()) {
       if (!task.payload) continue; // still in the unsent batch
       this.#body.append(task.payload);
@@ -160,6 +191,7 @@ export class Client {
     this.#outstanding.clear();
     for (const task of tasks) {
       this.#finished.add(task.seq);
+      this.#rememberFailed(task.seq);
       this.counters.failed++;
       task.resolve(false, makeTaskError(task));
     }
@@ -190,7 +222,10 @@ export class Client {
     const len: number[] = [];
     const fn: string[] = [];
     const to: number[] = [];
+    const att: number[] = [];
     const id: string[] = [];
+    const pipe: number[] = [];
+    let after: (number[] | null)[] | undefined;
     const parts: Uint8Array[] = [];
     let offset = 0;
     for (let i = 0; i < n; i++) {
@@ -203,12 +238,20 @@ export class Client {
       len.push(payload.length);
       fn.push(task.fn);
       to.push(task.timeout);
+      att.push(task.deaths);
       id.push(task.customId ?? "");
+      pipe.push(task.pipeline);
+      if (task.after) {
+        // Dependencies that succeeded since are dropped; pending and failed ones go to the broker.
+        after ??= seq.slice(0, -1).map(() => null);
+        after.push(task.after.filter((s) => this.#outstanding.has(s) || this.#failedSeqs.has(s)));
+      } else after?.push(null);
       parts.push(payload);
     }
     const withdrawn = this.#batchWithdrawn;
     this.#batchWithdrawn = 0;
-    const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), id: column(id) };
+    const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), att: column(att), id: column(id), pipe: column(pipe) };
+    if (after) fields.after = after;
     return [encodeHeader(Kind.Submit, fields), withdrawn > 0 ? joinBody(parts) : body];
   }
 
@@ -218,11 +261,22 @@ export class Client {
         const h = decodeHeader(headerFrame);
         if (h.stats) this.brokerStats = h.stats as BrokerStats;
         if (h.k === Kind.Results) this.#onResults(h, body);
+        else if (h.k === Kind.Retried) this.#onRetried(h);
         else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
       } catch (err) {
         this.counters.malformedDropped++;
         log("dropped a malformed message from the broker: %s", (err as Error).message);
       }
+    }
+  }
+
+  #onRetried(h: Header): void {
+    const seq = seqColumn(h);
+    checkColumn(h, "att", seq.length, "number");
+    const att = h.att as Column<number>;
+    for (let i = 0; i < seq.length; i++) {
+      const task = this.#outstanding.get(seq[i]!);
+      if (task) task.deaths = at(att, i, task.deaths);
     }
   }
 
@@ -242,6 +296,7 @@ export class Client {
       this.#outstanding.delete(s);
       this.#finished.add(s);
       const status = at(st, i, Status.Error);
+      if (status !== Status.Ok) this.#rememberFailed(s);
       let value: unknown;
       try {
         value = decodeValue(body!.subarray(offsets[i], offsets[i + 1]));
@@ -263,6 +318,11 @@ export class Client {
     this.#checkIdle();
   }
 
+  #rememberFailed(seq: number): void {
+    this.#failedSeqs.set(seq, true);
+    if (this.#failedSeqs.size > 100_000) this.#failedSeqs.delete(this.#failedSeqs.keys().next().value!);
+  }
+
   #nameExit(info: Record<string, unknown>): void {
     const pid = info.pid;
     const exit = typeof pid === "number" ? this.describeExit?.(pid) : undefined;
@@ -281,7 +341,13 @@ export class Client {
 
 /** The error class a failed task's caller sees, by status. */
 export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }): TaskError {
-  const cause = deserializeError(info);
+  // A pipeline item fails as { job, error }: the first job that failed, and its error.
+  const job = typeof info === "object" && info !== null && "job" in info && "error" in info ? String((info as { job: unknown }).job) : undefined;
+  const cause = deserializeError(job === undefined ? info : (info as { error: unknown }).error);
+  if (job !== undefined) {
+    (cause as Error & { job?: string }).job = job;
+    cause.message = `job "${job}" failed: ${cause.message}`;
+  }
   const init = { id: task.id, index: task.index >= 0 ? task.index : undefined, cause };
   switch (status) {
     case Status.Timeout:

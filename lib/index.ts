@@ -5,6 +5,7 @@ export type { Result } from "./mailbox.js";
 export type { SettledResult } from "./map.js";
 export type { Stats } from "./stats.js";
 export type { WorkerInfo } from "./broker.js";
+export { Pipeline, type JobSpec, type Job } from "./pipeline.js";
 export { TaskContext, type SetupContext } from "./task-context.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,

@@ -6,6 +6,7 @@ import { Client, type PendingTask } from "./client.js";
 import { logger } from "./debug.js";
 import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
 import { MapRun } from "./map.js";
+import { Pipeline } from "./pipeline.js";
 import { Mailbox, type Result } from "./mailbox.js";
 import { describe, resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
 import { statsOf, type Stats } from "./stats.js";
@@ -23,6 +24,8 @@ export interface MapOptions {
   timeout?: number;
   /** Aborting stops pulling, cancels queued tasks and ends the iterator with the signal's reason. */
   signal?: AbortSignal;
+  /** Run each item through this DAG of jobs; the map yields an object of the sinks' results per item. */
+  pipeline?: Pipeline;
 }
 
 export interface SendOptions {
@@ -143,17 +146,24 @@ export class LoadBalancer implements AsyncDisposable {
       fn: checkFn(options.fn),
       timeout: checkTimeout(options.timeout, this.#options.timeout),
       signal: options.signal,
+      pipeline: checkPipeline(options.pipeline),
     }) as AsyncIterableIterator<T>;
   }
 
   /** Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding. */
   async send(data: unknown, options: SendOptions = {}): Promise<string> {
-    if (options.after !== undefined && options.after.length > 0) throw new TypeError("send(): options.after is not supported by this version yet");
+    const after = options.after;
+    if (after !== undefined && (!Array.isArray(after) || after.some((a) => typeof a !== "string"))) throw new TypeError(`send(): options.after must be an array of task ids; received ${describe(after)}`);
     if (options.id !== undefined && (typeof options.id !== "string" || options.id === "")) throw new TypeError(`send(): options.id must be a non-empty string; received ${describe(options.id)}`);
     const client = await this.#usable();
     return this.#mailbox.send(client, data, {
-      fn: checkFn(options.fn), timeout: checkTimeout(options.timeout, this.#options.timeout), id: options.id, signal: options.signal,
+      fn: checkFn(options.fn), timeout: checkTimeout(options.timeout, this.#options.timeout), id: options.id, after, signal: options.signal,
     });
+  }
+
+  /** Graphviz DOT of the `send` tasks linked by `after`: each with its state (pending, done, failed). */
+  graph(): string {
+    return this.#mailbox.graph();
   }
 
   /** The next finished task of those sent with `send`, in completion order. */
@@ -238,6 +248,11 @@ export class LoadBalancer implements AsyncDisposable {
 
 function indexOf(task: PendingTask): number | undefined {
   return task.index >= 0 ? task.index : undefined;
+}
+
+function checkPipeline(pipeline: unknown): Pipeline | undefined {
+  if (pipeline === undefined || pipeline instanceof Pipeline) return pipeline;
+  throw new TypeError(`options.pipeline must be a Pipeline; received ${describe(pipeline)}`);
 }
 
 function checkFn(fn: unknown): string {

@@ -1,7 +1,7 @@
 // lb.send() / lb.receive(): manual control. send() waits while `highWaterMark` tasks are sent
 // and not yet received (backpressure); receive() hands out outcomes in completion order.
-import { CancelledError, type ZerolbError } from "./errors.js";
-import type { Client, PendingTask, TaskSink } from "./client.js";
+import { CancelledError, DependencyError, type ZerolbError } from "./errors.js";
+import { PendingTask, type Client, type TaskSink } from "./client.js";
 import { Deque } from "./ring.js";
 
 /** What `receive()` resolves to. */
@@ -11,7 +11,14 @@ export interface SendSettings {
   fn: string;
   timeout: number;
   id: string | undefined;
+  after: string[] | undefined;
   signal: AbortSignal | undefined;
+}
+
+/** A task sent with `after`, or named in one: a node of `lb.graph()`. */
+interface GraphNode {
+  after: string[];
+  state: "pending" | "done" | "failed";
 }
 
 /** Caller-chosen ids remembered after completion, so a repeated id is neither run nor reported twice. */
@@ -24,7 +31,9 @@ export class Mailbox implements TaskSink {
   readonly #spaceWaiters = new Deque<() => void>();
   /** Sent and not yet received. */
   #outstanding = 0;
-  readonly #knownIds = new Map<string, true>();
+  /** Caller-chosen ids: the task while outstanding, then its outcome. */
+  readonly #knownIds = new Map<string, PendingTask | "ok" | "failed">();
+  readonly #graph = new Map<string, GraphNode>();
   readonly #idMemory: number;
   #closed: ZerolbError | undefined;
 
@@ -49,9 +58,18 @@ export class Mailbox implements TaskSink {
       if (this.#closed) throw this.#closed;
     }
     if (id !== undefined && this.#knownIds.has(id)) return id;
-    const task = client.submit(this, data, -1, settings.fn, settings.timeout, id);
+    const { seqs, failedDependency } = this.#dependencies(client, settings.after, id);
+    let task: PendingTask;
+    if (failedDependency !== undefined) {
+      task = new PendingTask(-1, id ?? `failed-${failedDependency}-${this.#outstanding}`, -1, this, settings.fn, settings.timeout);
+      this.#outstanding++;
+      this.#track(task, settings.after);
+      task.resolve(false, new DependencyError(`task ${task.id} did not run: task ${failedDependency} it depends on did not succeed`, { id: task.id }));
+      return task.id;
+    }
+    task = client.submit(this, data, -1, settings.fn, settings.timeout, id, seqs);
     this.#outstanding++;
-    if (id !== undefined) this.#remember(id);
+    this.#track(task, settings.after);
     if (signal) {
       const onAbort = () => client.withdraw([task], "its signal was aborted");
       signal.addEventListener("abort", onAbort, { once: true });
@@ -70,8 +88,21 @@ export class Mailbox implements TaskSink {
     return new Promise((resolve, reject) => this.#receivers.push({ resolve, reject }));
   }
 
+  /** DOT text of the tasks sent with `after` and the tasks they name: pending, done or failed. */
+  graph(): string {
+    const lines = ["digraph tasks {", "  rankdir=LR;"];
+    const color = { pending: "gray", done: "darkgreen", failed: "red" } as const;
+    for (const [id, node] of this.#graph) lines.push(`  ${JSON.stringify(id)} [label=${JSON.stringify(`${id}\n${node.state}`)}, color=${color[node.state]}];`);
+    for (const [id, node] of this.#graph) for (const dep of node.after) lines.push(`  ${JSON.stringify(dep)} -> ${JSON.stringify(id)};`);
+    lines.push("}");
+    return `${lines.join("\n")}\n`;
+  }
+
   settle(task: PendingTask): void {
     task.onSettled?.();
+    if (task.customId !== undefined && this.#knownIds.has(task.customId)) this.#knownIds.set(task.customId, task.ok ? "ok" : "failed");
+    const node = this.#graph.get(task.id);
+    if (node) node.state = task.ok ? "done" : "failed";
     const result: Result = task.ok
       ? { id: task.id, ok: true, value: task.value }
       : { id: task.id, ok: false, error: task.value instanceof Error ? task.value : new CancelledError(String(task.value), { id: task.id }) };
@@ -95,8 +126,35 @@ export class Mailbox implements TaskSink {
     this.#spaceWaiters.shift()?.();
   }
 
-  #remember(id: string): void {
-    this.#knownIds.set(id, true);
-    if (this.#knownIds.size > this.#idMemory) this.#knownIds.delete(this.#knownIds.keys().next().value!);
+  /** Resolves `after` ids to the seqs still pending; throws a TypeError for an unknown id or a cycle. */
+  #dependencies(client: Client, after: string[] | undefined, id: string | undefined): { seqs: number[] | undefined; failedDependency?: string } {
+    if (after === undefined || after.length === 0) return { seqs: undefined };
+    const seqs: number[] = [];
+    for (const dep of after) {
+      if (dep === id) throw new TypeError(`send(): task "${id}" cannot run after itself (a cycle)`);
+      const known = this.#knownIds.get(dep) ?? (/^\d+$/.test(dep) ? client.outcomeOf(Number(dep)) : undefined);
+      if (known === undefined) {
+        throw new TypeError(`send(): options.after names unknown task id "${dep}" (never sent, or finished before the last ${this.#idMemory} ids)`);
+      }
+      if (known === "failed") return { seqs: undefined, failedDependency: dep };
+      if (known !== "ok") seqs.push(known.seq);
+    }
+    return { seqs };
+  }
+
+  #track(task: PendingTask, after: string[] | undefined): void {
+    if (task.customId !== undefined && task.seq >= 0) {
+      this.#knownIds.set(task.customId, task);
+      if (this.#knownIds.size > this.#idMemory) this.#knownIds.delete(this.#knownIds.keys().next().value!);
+    }
+    if (after === undefined || after.length === 0) return;
+    for (const dep of after) if (!this.#graph.has(dep)) this.#graph.set(dep, { after: [], state: this.#stateOf(dep) });
+    this.#graph.set(task.id, { after: [...after], state: "pending" });
+    while (this.#graph.size > this.#idMemory) this.#graph.delete(this.#graph.keys().next().value!);
+  }
+
+  #stateOf(id: string): GraphNode["state"] {
+    const known = this.#knownIds.get(id);
+    return known === "ok" ? "done" : known === "failed" ? "failed" : "pending";
   }
 }

@@ -3,6 +3,7 @@
 // `highWaterMark` slots) or in completion order.
 import { ClosedError, TaskError, ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
+import type { Pipeline } from "./pipeline.js";
 import { Deque } from "./ring.js";
 
 /** One row of a `settled: true` map. */
@@ -17,6 +18,7 @@ export interface MapSettings {
   fn: string;
   timeout: number;
   signal: AbortSignal | undefined;
+  pipeline: Pipeline | undefined;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -27,6 +29,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   readonly #source: Iterable<unknown> | AsyncIterable<unknown>;
   #clientReady: Client | undefined;
   #started = false;
+  #pipelineId = 0;
   #iterator: AnyIterator | undefined;
   #isAsync = false;
   #pulled = 0;
@@ -92,6 +95,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     try {
       signal?.throwIfAborted();
       this.#clientReady = await this.#client();
+      if (this.#settings.pipeline) this.#pipelineId = this.#clientReady.definePipeline(this.#settings.pipeline.toWire());
       const source = this.#source as Partial<Iterable<unknown> & AsyncIterable<unknown>>;
       if (typeof source[Symbol.asyncIterator] === "function") {
         this.#iterator = source[Symbol.asyncIterator]!();
@@ -184,7 +188,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const { fn, timeout } = this.#settings;
     this.#pending++;
     try {
-      this.#clientReady!.submit(this, item, index, fn, timeout);
+      this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId);
     } catch (err) {
       if (err instanceof ZerolbError) {
         this.#pending--;

@@ -26,12 +26,14 @@ export const Kind = {
   Cancel: 12, // { seq }: drop these if not started, abort their signal if running
   Reset: 13, // {}: the broker does not know you (it restarted or declared you dead): Hello again
   // caller -> broker
-  Submit: 20, // { seq, len, fn?, att?, to?, after? } + body
+  Submit: 20, // { seq, len, fn?, att?, to?, id?, after?, pipe? } + body
   Withdraw: 21, // { seq }: the caller no longer wants these tasks
   StatsRequest: 22, // {}
+  DefinePipeline: 23, // { id, pipeline: { jobs: [{ n: name, f: fn, a: [parent indices] }] } }
   // broker -> caller
   Results: 30, // { seq, st, len, w?, att? } + body
   Stats: 31, // { stats }
+  Retried: 32, // { seq, att }: these tasks lost their worker and were queued again; att = deaths so far
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 

@@ -23,7 +23,32 @@ export interface Task {
   lastExit: string;
   /** When it was last dispatched (the clock the broker passes to dispatch()). */
   dispatchedAt: number;
+  /** Dependencies not yet succeeded; the task waits (outside the queue, using no credit) until 0. */
+  waitingOn: number;
+  /** Tasks waiting on this one. */
+  dependents: Task[] | undefined;
+  /** Builds the payload when the task is dispatched (pipeline jobs take their parents' results). */
+  compose: (() => Uint8Array) | undefined;
 }
+
+/** A fresh task record with nothing dispatched or waited on yet. */
+export function newTask(seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array): Task {
+  return {
+    seq, id, fn, timeout, deaths, payload, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
+    waitingOn: 0, dependents: undefined, compose: undefined,
+  };
+}
+
+/** A task that failed without running because `because` (a dependency) did not succeed. */
+export interface DependencyFailure {
+  task: Task;
+  because: Task | number;
+}
+
+/** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
+export const JOB_SEQ_BASE = 2 ** 48;
+/** Failed seqs remembered so that a later `after` on them fails at once. */
+const FAILED_MEMORY = 100_000;
 
 export interface WorkerSlot {
   readonly key: string;
@@ -71,6 +96,10 @@ export class Scheduler {
   readonly #queue = new Deque<Task>(1024);
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
+  readonly #finishedJobs = new SeqSet(JOB_SEQ_BASE);
+  readonly #failed = new Map<number, true>();
+  #dependencyFailures: DependencyFailure[] = [];
+  #waiting = 0;
   #withdrawnInQueue = 0;
   #nextIndex = 0;
   #rotation = 0;
@@ -83,6 +112,11 @@ export class Scheduler {
 
   get queued(): number {
     return this.#queue.size - this.#withdrawnInQueue;
+  }
+
+  /** Tasks waiting on dependencies. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   get inFlight(): number {
@@ -115,17 +149,43 @@ export class Scheduler {
     if (w && n > 0) w.credit += n;
   }
 
-  /** A new task from the caller. Returns false (and ignores it) if that seq is known or finished. */
-  submit(task: Task): boolean {
-    if (this.#tasks.has(task.seq) || this.#finished.has(task.seq)) return false;
+  /**
+   * A new task. Returns false (and ignores it) if that seq is known or finished. With `after`, the
+   * task waits until those seqs have succeeded; if one has failed (or is unknown), the task fails
+   * at once and shows up in takeDependencyFailures().
+   */
+  submit(task: Task, after?: readonly number[]): boolean {
+    if (this.#tasks.has(task.seq) || this.isFinished(task.seq)) return false;
     this.#tasks.set(task.seq, task);
-    this.#queue.push(task);
+    if (after) {
+      for (const dep of after) {
+        const parent = this.#tasks.get(dep);
+        if (parent) {
+          (parent.dependents ??= []).push(task);
+          task.waitingOn++;
+        } else if (this.#failed.has(dep) || !this.isFinished(dep)) {
+          this.#unlinkFromParents(task, after);
+          this.#dependencyFailures.push({ task, because: dep });
+          this.#finish(task, false);
+          return true;
+        }
+      }
+    }
+    if (task.waitingOn > 0) this.#waiting++;
+    else this.#release(task);
     return true;
+  }
+
+  /** Tasks failed because a dependency did not succeed, since the last call. */
+  takeDependencyFailures(): DependencyFailure[] {
+    const out = this.#dependencyFailures;
+    if (out.length > 0) this.#dependencyFailures = [];
+    return out;
   }
 
   /** Whether this seq has finished (succeeded, failed or been withdrawn). */
   isFinished(seq: number): boolean {
-    return this.#finished.has(seq);
+    return seq >= JOB_SEQ_BASE ? this.#finishedJobs.has(seq) : this.#finished.has(seq);
   }
 
   /** Something arrived from this worker. */
@@ -134,16 +194,16 @@ export class Scheduler {
     if (w) w.lastHeard = now;
   }
 
-  /** A worker reports a task finished. */
-  result(key: string, seq: number): ResultVerdict {
+  /** A worker reports a task finished; `ok` says whether it succeeded (its dependents may run). */
+  result(key: string, seq: number, ok = true): ResultVerdict {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
-    if (!w || !task) return this.#finished.has(seq) ? { kind: "duplicate" } : { kind: "not-held" };
+    if (!w || !task) return this.isFinished(seq) ? { kind: "duplicate" } : { kind: "not-held" };
     w.inFlight.delete(seq);
     if (task.timeout > 0) w.timed--;
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
-    this.#finish(task);
+    this.#finish(task, ok && !task.withdrawn);
     return task.withdrawn ? { kind: "withdrawn" } : { kind: "accepted", task };
   }
 
@@ -162,8 +222,9 @@ export class Scheduler {
         list.push(seq);
         running.set(task.worker, list);
       } else {
-        this.#withdrawnInQueue++;
-        this.#finish(task);
+        if (task.waitingOn > 0) this.#waiting--;
+        else this.#withdrawnInQueue++;
+        this.#finish(task, false);
       }
     }
     return running;
@@ -185,9 +246,9 @@ export class Scheduler {
       task.worker = undefined;
       if (charge) task.deaths++;
       task.lastExit = exit;
-      if (task.withdrawn) this.#finish(task);
+      if (task.withdrawn) this.#finish(task, false);
       else if (task.deaths >= this.#maxAttempts) {
-        this.#finish(task);
+        this.#finish(task, false);
         failed.push(task);
       } else requeue.push(task);
     }
@@ -217,7 +278,7 @@ export class Scheduler {
       for (const t of timedOut) {
         w.inFlight.delete(t.seq);
         w.timed--;
-        this.#finish(t);
+        this.#finish(t, false);
       }
       out.push({ worker: w, timedOut });
     }
@@ -249,6 +310,10 @@ export class Scheduler {
             w.isolated = true;
           }
           this.#queue.shift();
+          if (task.compose) {
+            task.payload = task.compose();
+            task.compose = undefined;
+          }
           task.worker = w;
           task.dispatchedAt = now;
           if (w.inFlight.size === 0) w.lastHeard = now;
@@ -274,9 +339,44 @@ export class Scheduler {
     }
   }
 
-  #finish(task: Task): void {
+  #release(task: Task): void {
+    this.#queue.push(task);
+  }
+
+  #unlinkFromParents(task: Task, after: readonly number[]): void {
+    for (const dep of after) {
+      const list = this.#tasks.get(dep)?.dependents;
+      const at = list ? list.indexOf(task) : -1;
+      if (at >= 0) list!.splice(at, 1);
+    }
+    task.waitingOn = 0;
+  }
+
+  /** The task's outcome is final: release its dependents, or fail them (and theirs) if it failed. */
+  #finish(task: Task, ok: boolean): void {
     this.#tasks.delete(task.seq);
-    this.#finished.add(task.seq);
+    if (task.seq >= JOB_SEQ_BASE) this.#finishedJobs.add(task.seq);
+    else this.#finished.add(task.seq);
     task.worker = undefined;
+    if (!ok) {
+      this.#failed.set(task.seq, true);
+      if (this.#failed.size > FAILED_MEMORY) this.#failed.delete(this.#failed.keys().next().value!);
+    }
+    const dependents = task.dependents;
+    if (!dependents) return;
+    task.dependents = undefined;
+    for (const child of dependents) {
+      if (!this.#tasks.has(child.seq)) continue; // already failed through another parent
+      if (ok) {
+        if (--child.waitingOn === 0) {
+          this.#waiting--;
+          this.#release(child);
+        }
+      } else {
+        this.#waiting--;
+        this.#dependencyFailures.push({ task: child, because: task });
+        this.#finish(child, false);
+      }
+    }
   }
 }

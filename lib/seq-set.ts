@@ -5,8 +5,16 @@
  * bounded by the number of tasks in flight, not by the number of tasks ever run.
  */
 export class SeqSet {
-  #watermark = 0;
+  #watermark: number;
   #above = new Set<number>();
+
+  /** `start`: the first seq this set will see (everything below counts as absent, not present). */
+  constructor(start = 0) {
+    this.#watermark = start;
+    this.#floor = start;
+  }
+
+  readonly #floor: number;
 
   add(seq: number): void {
     if (seq < this.#watermark) return;
@@ -19,7 +27,7 @@ export class SeqSet {
   }
 
   has(seq: number): boolean {
-    return seq < this.#watermark || this.#above.has(seq);
+    return (seq < this.#watermark && seq >= this.#floor) || this.#above.has(seq);
   }
 
   /** All seqs below this are in the set. */

@@ -1,0 +1,194 @@
+// JSON Lines (one JSON value per line) read from a stream, one line at a time: never the whole
+// input in memory. A line that is not JSON is reported with its line number and file name.
+import { StringDecoder } from "node:string_decoder";
+
+/** A line of JSON Lines input that is not valid JSON (or is longer than `maxLineLength`). */
+export class JsonLinesError extends SyntaxError {
+  /** Stable error code. */
+  readonly code = "ERR_ZEROLB_JSONL";
+  /** The file name given in the options, or `undefined`. */
+  readonly file: string | undefined;
+  /** 1-based line number within the source. */
+  readonly line: number;
+
+  constructor(message: string, init: { file: string | undefined; line: number; cause?: unknown }) {
+    super(message, { cause: init.cause });
+    this.name = "JsonLinesError";
+    this.file = init.file;
+    this.line = init.line;
+  }
+}
+
+/** Options of {@link parseJsonLines} and {@link jsonLineRecords}. */
+export interface JsonLinesOptions {
+  /** Name of the source, used in error messages (`data.jsonl:12: …`). */
+  file?: string;
+  /**
+   * What to do with a line that is not JSON: `"throw"` a {@link JsonLinesError} (ends the
+   * iteration), or `"skip"` it. {@link jsonLineRecords} also takes `"yield"`: the record carries the
+   * error and the iteration goes on.
+   * @default "throw"
+   */
+  invalid?: "throw" | "skip" | "yield";
+  /**
+   * Longest line accepted, in UTF-16 code units; a longer one is an invalid line. Bounds the memory
+   * a file without line breaks can take.
+   * @default 67108864 (64 Mi)
+   */
+  maxLineLength?: number;
+  /** Character encoding of byte chunks. @default "utf8" */
+  encoding?: BufferEncoding;
+}
+
+/** One non-blank line of JSON Lines input, as {@link jsonLineRecords} yields it. */
+export type JsonLine =
+  | { ok: true; value: unknown; line: number; file: string | undefined }
+  | { ok: false; error: JsonLinesError; line: number; file: string | undefined };
+
+/** Where a line of text comes from: a Node `Readable` (text or bytes) or any (async) iterable of chunks. */
+export type TextSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
+const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
+
+/**
+ * Parses JSON Lines from a text stream, one line at a time, into an async iterable of values.
+ *
+ * Lines end with `\n` or `\r\n`; blank lines are skipped (but counted in line numbers); a UTF-8
+ * byte order mark at the start is ignored; multi-byte characters split across chunks are handled.
+ * A line that is not JSON throws a {@link JsonLinesError} naming the file and the line number
+ * (or is skipped with `invalid: "skip"`).
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from "node:fs";
+ * import { LoadBalancer, parseJsonLines } from "zerolb";
+ *
+ * const records = parseJsonLines(createReadStream("data.jsonl"), { file: "data.jsonl" });
+ * for await (const result of lb.map(records)) console.log(JSON.stringify(result));
+ * ```
+ */
+export async function* parseJsonLines(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<unknown, void, undefined> {
+  if (options.invalid === "yield") throw new TypeError('parseJsonLines(): invalid: "yield" is for jsonLineRecords()');
+  for await (const record of jsonLineRecords(source, options)) {
+    if (record.ok) yield record.value;
+  }
+}
+
+/**
+ * Like {@link parseJsonLines}, but yields a record per non-blank line with its line number:
+ * `{ ok: true, value, line, file }`, or with `invalid: "yield"` also `{ ok: false, error, line, file }`
+ * for a line that is not JSON, and goes on.
+ */
+export async function* jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
+  const file = options.file;
+  const invalid = options.invalid ?? "throw";
+  if (!["throw", "skip", "yield"].includes(invalid)) throw new TypeError(`options.invalid must be "throw", "skip" or "yield"; received ${String(invalid)}`);
+  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE;
+  if (!(Number.isInteger(maxLineLength) && maxLineLength > 0)) throw new TypeError(`options.maxLineLength must be a positive integer; received ${String(maxLineLength)}`);
+  if (source === null || typeof source !== "object" || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
+    throw new TypeError("jsonLineRecords() needs a Readable stream or an (async) iterable of text or byte chunks");
+  }
+  const decoder = new StringDecoder(options.encoding ?? "utf8");
+  let carry = "";
+  let lineNo = 0;
+  let first = true;
+  let tooLong = false; // the current line went past maxLineLength: its text is dropped
+
+  const parse = (text: string): JsonLine | undefined => {
+    lineNo++;
+    if (first) {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    if (tooLong) {
+      tooLong = false;
+      return fail(`line is longer than ${maxLineLength} characters`, undefined);
+    }
+    if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    if (isBlank(text)) return undefined;
+    try {
+      return { ok: true, value: JSON.parse(text), line: lineNo, file };
+    } catch (err) {
+      return fail(`not valid JSON (${(err as Error).message}): ${preview(text)}`, err);
+    }
+  };
+  const fail = (why: string, cause: unknown): JsonLine | undefined => {
+    const error = new JsonLinesError(`${file ?? "input"}:${lineNo}: ${why}`, { file, line: lineNo, cause });
+    if (invalid === "throw") throw error;
+    if (invalid === "skip") return undefined;
+    return { ok: false, error, line: lineNo, file };
+  };
+
+  for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
+    let text: string;
+    if (typeof chunk === "string") text = chunk;
+    else if (chunk instanceof Uint8Array) text = decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    else throw new TypeError(`jsonLineRecords() reads text or bytes; received a chunk of type ${typeof chunk}`);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf("\n", start);
+      if (nl === -1) break;
+      const line = carry === "" ? text.slice(start, nl) : carry + text.slice(start, nl);
+      carry = "";
+      start = nl + 1;
+      if (!tooLong && line.length > maxLineLength) tooLong = true;
+      const record = parse(line);
+      if (record) yield record;
+    }
+    if (!tooLong) {
+      carry = start === 0 ? carry + text : carry + text.slice(start);
+      if (carry.length > maxLineLength) {
+        tooLong = true;
+        carry = "";
+      }
+    }
+  }
+  const rest = carry + decoder.end();
+  if (rest.length > 0 || tooLong) {
+    const record = parse(tooLong ? "" : rest);
+    if (record) yield record;
+  }
+}
+
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10 && c !== 0xfeff) return false;
+  }
+  return true;
+}
+
+function preview(text: string): string {
+  const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  return JSON.stringify(shown);
+}
+
+/**
+ * Counts the non-blank lines of a byte or text stream without parsing them: the number of records
+ * {@link parseJsonLines} would read. For progress totals.
+ */
+export async function countJsonLines(source: TextSource): Promise<number> {
+  let count = 0;
+  let content = false; // the current line has a non-blank character
+  for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
+    if (typeof chunk === "string") {
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk.charCodeAt(i);
+        if (c === 10) {
+          if (content) count++;
+          content = false;
+        } else if (!content && c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff) content = true;
+      }
+    } else {
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk[i]!;
+        if (c === 10) {
+          if (content) count++;
+          content = false;
+        } else if (!content && c !== 32 && c !== 9 && c !== 13 && c !== 0xef && c !== 0xbb && c !== 0xbf) content = true;
+      }
+    }
+  }
+  if (content) count++;
+  return count;
+}
