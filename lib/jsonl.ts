@@ -109,7 +109,7 @@ export async function* jsonLineRecords(source: TextSource, options: JsonLinesOpt
     try {
       return { ok: true, value: JSON.parse(text), line: lineNo, file };
     } catch (err) {
-      return fail(`not valid JSON (${(err as Error).message}): ${preview(text)}`, err);
+      return fail(`not valid JSON: ${(err as Error).message}`, err);
     }
   };
   const fail = (why: string, cause: unknown): JsonLine | undefined => {
@@ -156,11 +156,6 @@ function isBlank(text: string): boolean {
     if (c !== 32 && c !== 9 && c !== 13 && c !== 10 && c !== 0xfeff) return false;
   }
   return true;
-}
-
-function preview(text: string): string {
-  const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return JSON.stringify(shown);
 }
 
 /**

@@ -172,7 +172,7 @@ export class Scheduler {
       }
     }
     if (task.waitingOn > 0) this.#waiting++;
-    else this.#release(task);
+    else this.#queue.push(task);
     return true;
   }
 
@@ -339,8 +339,12 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A task whose dependencies just succeeded goes to the front: work on an item is finished
+   * before new items start (no stage barrier), and intermediate results are freed sooner.
+   */
   #release(task: Task): void {
-    this.#queue.push(task);
+    this.#queue.unshift(task);
   }
 
   #unlinkFromParents(task: Task, after: readonly number[]): void {

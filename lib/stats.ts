@@ -7,6 +7,10 @@ import type { Supervisor } from "./supervisor.js";
 export interface Stats {
   /** Tasks waiting at the broker for a worker. */
   queued: number;
+  /** Tasks sent with `after`, waiting for their dependencies. */
+  waiting: number;
+  /** Pipeline items with jobs still to run. */
+  pipelineItems: number;
   /** Tasks dispatched to a worker and not finished. */
   inFlight: number;
   /** Tasks submitted since start. */
@@ -37,7 +41,9 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
   const idle = client.outstanding === 0;
   return {
     queued: idle ? 0 : Math.min(b?.queued ?? 0, client.outstanding),
-    inFlight: idle ? 0 : Math.min(b?.inFlight ?? 0, client.outstanding),
+    inFlight: idle ? 0 : b?.inFlight ?? 0,
+    waiting: idle ? 0 : Math.min(b?.waiting ?? 0, client.outstanding),
+    pipelineItems: idle ? 0 : Math.min(b?.pipelineItems ?? 0, client.outstanding),
     submitted: c.submitted,
     done: c.succeeded,
     failed: c.failed,

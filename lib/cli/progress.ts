@@ -47,6 +47,11 @@ export class Progress {
       notTTYSchedule: 2000,
       etaBuffer: 1,
     });
+    // cli-progress saves the cursor position at start() and restores it at stop(): an absolute
+    // screen position, wrong once results written to the same terminal have scrolled it. The
+    // line is redrawn in place with \r anyway, so both are turned off.
+    const terminal = (this.#bar as unknown as { terminal: { cursorSave(): void; cursorRestore(): void } }).terminal;
+    terminal.cursorSave = terminal.cursorRestore = () => {};
   }
 
   start(): void {
@@ -106,20 +111,20 @@ export class Progress {
     const first = this.#samples[0]!;
     const span = now - first.t;
     const rate = span > 0 ? ((this.#done - first.done) * 1000) / span : 0;
-    const parts: string[] = [this.#label];
+    const parts: string[] = [];
     const total = this.#total;
     if (total !== undefined && total > 0) {
       const fraction = Math.min(1, this.#done / total);
-      const width = 20;
-      const full = Math.round(fraction * width);
-      parts.push(`${"█".repeat(full)}${"░".repeat(width - full)} ${this.#done}/${total} ${(fraction * 100).toFixed(0).padStart(3)}%`);
+      const width = 16;
+      const full = Math.floor(fraction * width);
+      parts.push(`${"█".repeat(full)}${"░".repeat(width - full)} ${(fraction * 100).toFixed(0).padStart(3)}% ${this.#done}/${total}`);
     } else {
       parts.push(`${this.#done} done`);
     }
     parts.push(`${formatRate(rate)}/s`);
     if (total !== undefined && total > this.#done) parts.push(`ETA ${rate > 0 ? formatDuration(((total - this.#done) / rate) * 1000) : "?"}`);
-    parts.push(`elapsed ${formatDuration(now - this.#startedAt)}`);
     parts.push(`${this.#failed} failed`);
+    parts.push(formatDuration(now - this.#startedAt));
     if (this.#note) parts.push(this.#note);
     const line = parts.join(" | ");
     return maxWidth > 0 && line.length > maxWidth ? line.slice(0, maxWidth) : line;

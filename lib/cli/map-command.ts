@@ -1,0 +1,371 @@
+// `zerolb map <module> [FILE…]`: JSON Lines in (files or stdin, streamed), one JSON line per
+// result out, through a LoadBalancer.
+import { accessSync, constants, createReadStream, existsSync, statSync, type ReadStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Option, type Command } from "commander";
+import { logger } from "../debug.js";
+import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../jsonl.js";
+import { LoadBalancer } from "../load-balancer.js";
+import type { LoadBalancerOptions } from "../options.js";
+import type { SettledResult } from "../map.js";
+import { describeError, EXIT, integer, json, positiveNumber, UsageError, type CommandModule } from "./common.js";
+import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
+import { Progress } from "./progress.js";
+
+const log = logger("cli");
+
+export interface MapCommandOptions {
+  fn?: string;
+  workers?: number;
+  concurrency?: number;
+  unordered?: boolean;
+  settled?: boolean;
+  timeout?: number;
+  endpoint?: string;
+  highWaterMark?: number;
+  workerData?: unknown;
+  grace: number;
+  progress?: boolean;
+  quiet?: boolean;
+}
+
+/** Where an item came from. */
+interface Location {
+  /** 0-based position among the input records (non-blank lines of all inputs). */
+  index: number;
+  file: string;
+  line: number;
+}
+
+/** Invalid lines waiting (ordered --settled) for the results of the lines before them. */
+const MAX_WAITING_INVALID = 4096;
+
+const HELP_AFTER = `
+Input and output:
+  Each non-blank input line is one JSON value, handed to the handler as is. Blank lines are
+  skipped. Each result is written as one JSON line on stdout, in input order unless --unordered.
+  Values JSON cannot carry are written as: bigint -> decimal string ("12345678901234567890"),
+  Uint8Array/Buffer -> base64 string ("AQID"), Date -> ISO 8601 string, undefined/NaN -> null.
+
+  With --settled every line gives one row, and a failure does not stop the run:
+    {"index":0,"ok":true,"value":2}
+    {"index":1,"ok":false,"error":{"name":"RangeError","message":"boom","code":"E_BOOM"}}
+  "index" is the 0-based position of the record among all non-blank input lines. A line that is
+  not JSON becomes a failed row (name "JsonLinesError", code "ERR_ZEROLB_JSONL").
+
+Exit codes:
+  0    every task succeeded (--settled: the run completed, whatever the rows say)
+  1    a task failed or a line is not JSON (the message names the file and line; results of the
+       lines before it are written), or the run failed (handler module failed to start, ...)
+  2    usage error: unknown option, bad value, missing file or module
+  130  interrupted by Ctrl-C (SIGINT): it stopped reading, let running tasks finish for
+       --grace ms, wrote their results (only complete lines) and stopped every process
+       (a second Ctrl-C stops at once); 143 for SIGTERM
+
+Examples:
+  $ zerolb map ./double.js numbers.jsonl > doubled.jsonl
+  $ cat records.jsonl | zerolb map ./model.js --fn score --workers 4 > scores.jsonl
+  $ zerolb map ./fetch.js urls.jsonl --concurrency 16 --unordered --timeout 5000 --settled
+  $ zerolb map ./model.js a.jsonl b.jsonl --worker-data '{"model":"small"}' --progress 2> progress.log
+  $ DEBUG=zerolb:* zerolb map ./handler.js data.jsonl     # logs of caller, broker and workers
+`;
+
+export const registerMap: CommandModule = (program, run) => {
+  program
+    .command("map")
+    .summary("run every JSON line of the input through a handler module; print one JSON line per result")
+    .description(
+      "Reads JSON Lines from FILEs (or stdin, or '-'), streamed, and runs each value through the handler module's default export (or --fn) on a pool of worker processes. Writes one JSON line per result to stdout, in input order unless --unordered. Shows a progress line on stderr when stderr is a terminal (--progress forces it, --quiet silences it).",
+    )
+    .argument("<module>", "handler module: a path (relative to the current directory) or a file: URL, e.g. ./handler.js")
+    .argument("[files...]", "JSON Lines files, read one after the other; none or '-' = stdin, e.g. data.jsonl more.jsonl")
+    .option("--fn <name>", "exported handler function to call instead of the default export, e.g. --fn score")
+    .option("-w, --workers <n>", `local worker processes (default: CPUs available = ${availableParallelism()}), e.g. --workers 4`, integer(0, "--workers"))
+    .option("-c, --concurrency <n>", "tasks one worker runs at once, for async handlers (default: 1), e.g. --concurrency 8", integer(1, "--concurrency"))
+    .option("--unordered", "write results as they finish instead of in input order, e.g. --unordered")
+    .option("--settled", 'write a row {"index","ok","value"|"error"} per line and go on after failures; exit 0 unless the run fails, e.g. --settled')
+    .option("--timeout <ms>", "fail a task that runs longer than this (TimeoutError), e.g. --timeout 30000", positiveNumber("--timeout"))
+    .option("--endpoint <endpoint>", "also accept remote workers on this ZeroMQ endpoint, e.g. --endpoint tcp://127.0.0.1:5555")
+    .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark"))
+    .option("--worker-data <json>", "JSON value handed to setup(ctx) and handlers as ctx.workerData, e.g. --worker-data '{\"model\":\"small\"}'", json("--worker-data"))
+    .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace"), 10_000)
+    .addOption(new Option("--progress", "show the progress line even when stderr is not a terminal (a line every 2 s), e.g. --progress").conflicts("quiet"))
+    .addOption(new Option("-q, --quiet", "no progress line and no summary on stderr (errors still show), e.g. --quiet"))
+    .addHelpText("after", HELP_AFTER)
+    .action((module: string, files: string[], options: MapCommandOptions) => run(() => mapCommand(module, files, options)));
+};
+
+/** Checks the command line before anything starts. */
+function checkArguments(module: string, files: string[]): void {
+  if (!module.startsWith("file:") && !existsSync(resolve(module))) throw new UsageError(`cannot find the handler module ${module}`);
+  if (files.filter((f) => f === "-").length > 1) throw new UsageError("stdin ('-') can be read only once");
+  for (const file of files) {
+    if (file === "-") continue;
+    try {
+      accessSync(file, constants.R_OK);
+      if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not a JSON Lines file`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+}
+
+function lbOptions(module: string, o: MapCommandOptions): LoadBalancerOptions {
+  const options: LoadBalancerOptions = { worker: module.startsWith("file:") ? new URL(module) : module };
+  if (o.workers !== undefined) options.workers = o.workers;
+  if (o.concurrency !== undefined) options.concurrency = o.concurrency;
+  if (o.highWaterMark !== undefined) options.highWaterMark = o.highWaterMark;
+  if (o.endpoint !== undefined) options.endpoint = o.endpoint;
+  if (o.workerData !== undefined) options.workerData = o.workerData;
+  return options;
+}
+
+function isOptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "ERR_ZEROLB_INVALID_OPTION" || (err instanceof Error && /not supported/i.test(err.message));
+}
+
+export async function mapCommand(module: string, files: string[], o: MapCommandOptions): Promise<number> {
+  checkArguments(module, files);
+  const inputs = files.length > 0 ? files : ["-"];
+  const ordered = !o.unordered;
+  const settled = o.settled === true;
+  const showProgress = o.quiet ? false : o.progress === true || process.stderr.isTTY === true;
+
+  let lb: LoadBalancer;
+  try {
+    lb = new LoadBalancer(lbOptions(module, o));
+  } catch (err) {
+    // The constructor only checks options: whatever it throws is a usage error.
+    throw new UsageError(describeError(err));
+  }
+  log("started a LoadBalancer for %s (pids %o)", module, lb.pids);
+
+  // ---- Stopping: Ctrl-C / SIGTERM, a broken stdout, the grace period -------------------------
+  let stopReason: "SIGINT" | "SIGTERM" | "EPIPE" | undefined;
+  let stopSource!: () => void;
+  const sourceStopped = new Promise<typeof STOP>((resolve) => (stopSource = () => resolve(STOP)));
+  const abort = new AbortController();
+  let graceTimer: NodeJS.Timeout | undefined;
+  let progress: Progress | undefined;
+  const requestStop = (reason: "SIGINT" | "SIGTERM" | "EPIPE") => {
+    if (stopReason !== undefined || reason === "EPIPE") {
+      // A second Ctrl-C, or nobody reads the results any more: stop now.
+      stopReason ??= reason;
+      stopSource();
+      abort.abort(new Error(`stopped by ${reason}`));
+      return;
+    }
+    stopReason = reason;
+    log("%s: stop reading input; %d ms for running tasks", reason, o.grace);
+    stopSource();
+    progress?.note(`stopping (${reason === "SIGINT" ? "Ctrl-C again to stop now" : reason})`);
+    if (!showProgress && !o.quiet) process.stderr.write(`zerolb map: ${reason}: finishing running tasks (up to ${o.grace} ms)\n`);
+    graceTimer = setTimeout(() => abort.abort(new Error(`running tasks did not finish within ${o.grace} ms`)), o.grace);
+  };
+  const onSigint = () => requestStop("SIGINT");
+  const onSigterm = () => requestStop("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  const out = new LineWriter(process.stdout, () => (process.stdout.isTTY ? progress?.clearLine() : undefined));
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    log("stdout: %s", err.message);
+    out.markBroken();
+    requestStop("EPIPE");
+  };
+  process.stdout.on("error", onStdoutError);
+
+  const openStreams = new Set<ReadStream | NodeJS.ReadStream>();
+  let failure: { where: Location; error: unknown } | undefined;
+  let inputError: JsonLinesError | undefined;
+  let runError: unknown;
+  let startupFailed = false;
+  const messages: string[] = []; // for stderr, once the progress line is done
+  try {
+    try {
+      await Promise.race([lb.ready, sourceStopped]);
+    } catch (err) {
+      startupFailed = true;
+      throw err;
+    }
+    if (stopReason) return finish();
+    log("ready: %d local workers", lb.pids.workers.length);
+
+    if (showProgress) {
+      progress = new Progress({ stream: process.stderr, label: "zerolb map" });
+      if (!inputs.includes("-")) void countTotal(inputs, openStreams).then((n) => n !== undefined && progress?.setTotal(n));
+      progress.start();
+    }
+
+    // ---- The source: records of every input, in order ------------------------------------------
+    const locations = new Map<number, Location>(); // map index → where it came from
+    let pulled = 0; // valid items handed to the map
+    let emitted = 0; // valid items whose result was written (ordered mode)
+    let records = 0;
+    const waitingInvalid: { after: number; line: string }[] = [];
+    let room: (() => void) | undefined;
+
+    const writeRow = async (line: string, failed: boolean) => {
+      progress?.tick(failed);
+      const wait = out.push(line);
+      if (wait) await wait;
+    };
+    const flushInvalid = async (all: boolean) => {
+      while (waitingInvalid.length > 0 && (all || waitingInvalid[0]!.after <= emitted)) await writeRow(waitingInvalid.shift()!.line, true);
+      room?.();
+      room = undefined;
+    };
+
+    async function* items(): AsyncGenerator<unknown> {
+      for (const input of inputs) {
+        const stream = input === "-" ? process.stdin : createReadStream(input);
+        const file = input === "-" ? "stdin" : input;
+        openStreams.add(stream);
+        const iterator = jsonLineRecords(stream, { file, invalid: "yield" });
+        try {
+          for (;;) {
+            const next = iterator.next();
+            next.catch(() => {});
+            const r = await Promise.race([next, sourceStopped]);
+            if (r === STOP || r.done) break;
+            const record = r.value;
+            const index = records++;
+            if (record.ok) {
+              locations.set(pulled++, { index, file, line: record.line });
+              yield record.value;
+            } else if (!settled) {
+              inputError = record.error;
+              return; // the lines before it still finish and are written
+            } else {
+              const line = settledRow(index, false, errorInfo(record.error));
+              if (!ordered || emitted === pulled) await writeRow(line, true);
+              else {
+                waitingInvalid.push({ after: pulled, line });
+                while (waitingInvalid.length >= MAX_WAITING_INVALID && !stopReason) await new Promise<void>((r) => (room = r));
+              }
+            }
+          }
+        } finally {
+          openStreams.delete(stream);
+          if (stream !== process.stdin) stream.destroy();
+        }
+        if (stopReason) return;
+      }
+    }
+
+    // ---- The results -------------------------------------------------------------------------
+    const results = lb.map<SettledResult>(items(), { ordered, settled: true, fn: o.fn, timeout: o.timeout, signal: abort.signal });
+    try {
+      for await (const row of results) {
+        const where = locations.get(row.index)!;
+        locations.delete(row.index);
+        if (row.ok) await writeRow(settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
+        else if (settled) await writeRow(settledRow(where.index, false, errorInfo(row.error)), true);
+        else {
+          progress?.tick(true);
+          failure = { where, error: row.error };
+          break;
+        }
+        emitted++;
+        if (waitingInvalid.length > 0) await flushInvalid(false);
+      }
+      if (!failure) await flushInvalid(true);
+    } catch (err) {
+      if (!(stopReason && abort.signal.aborted)) runError = err;
+      else log("stopped: %s", describeError(err));
+    }
+    return finish();
+  } catch (err) {
+    runError = err;
+    return finish();
+  } finally {
+    clearTimeout(graceTimer);
+    for (const stream of openStreams) if (stream !== process.stdin) stream.destroy();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    // A Ctrl-C from now on ends the process at once (closing below is quick).
+    const workers = progress ? safeStats(lb) : undefined;
+    progress?.stop(workers);
+    for (const message of messages) process.stderr.write(message);
+    await out.end();
+    process.stdout.off("error", onStdoutError);
+    // Nothing more is wanted after a failure or a stop: do not wait for cancelled tasks.
+    const force = failure !== undefined || runError !== undefined || abort.signal.aborted;
+    await lb.close({ force }).catch((err: unknown) => log("close: %s", describeError(err)));
+    log("closed");
+  }
+
+  function finish(): number {
+    if (failure) {
+      const { where, error } = failure;
+      messages.push(`zerolb map: ${where.file}:${where.line} (record ${where.index}) failed: ${failureText(error)}\n`);
+      return EXIT.failed;
+    }
+    if (runError !== undefined) {
+      if (startupFailed && isOptionError(runError)) throw new UsageError(describeError(runError));
+      messages.push(`zerolb map: ${startupFailed ? "could not start" : "the run failed"}: ${describeError(runError)}\n`);
+      const cause = (runError as Error).cause;
+      if (cause instanceof Error && cause.stack) messages.push(`${indent(cause.stack)}\n`);
+      return EXIT.failed;
+    }
+    if (inputError) {
+      messages.push(`zerolb map: ${inputError.message}\n`);
+      return EXIT.failed;
+    }
+    if (stopReason === "SIGINT") return EXIT.sigint;
+    if (stopReason === "SIGTERM") return EXIT.sigterm;
+    if (stopReason === "EPIPE") return 141; // like a command killed by SIGPIPE
+    return EXIT.ok;
+  }
+}
+
+const STOP = Symbol("stop");
+const ZEROLB_DIST = fileURLToPath(new URL("..", import.meta.url));
+const INTERNAL_FRAME = /\(node:|at node:|node_modules[/\\]p-queue|async_hooks/;
+
+function safeStats(lb: LoadBalancer) {
+  try {
+    return lb.stats().workers;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A task failure for a person: the handler's error and its stack (from the worker). */
+function failureText(error: unknown): string {
+  const info = errorInfo(error);
+  let text = `${info.name}: ${info.message}${info.code && !info.message.includes(info.code) ? ` (${info.code})` : ""}`;
+  const shown = error instanceof Error && (error as { code?: unknown }).code === "ERR_ZEROLB_TASK_FAILED" && error.cause instanceof Error ? error.cause : undefined;
+  // The worker's stack, down to the handler's own frames (zerolb's and Node's are noise here).
+  const stack = shown?.stack?.split("\n").slice(1).filter((frame) => !INTERNAL_FRAME.test(frame) && !frame.includes(ZEROLB_DIST)).join("\n");
+  if (stack) text += `\n${stack}`;
+  return text;
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, "    ");
+}
+
+/** Counts the records of the input files in the background, for the progress total. */
+async function countTotal(files: string[], open: Set<ReadStream | NodeJS.ReadStream>): Promise<number | undefined> {
+  let total = 0;
+  try {
+    for (const file of files) {
+      const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+      open.add(stream);
+      try {
+        total += await countJsonLines(stream);
+      } finally {
+        open.delete(stream);
+        stream.destroy();
+      }
+    }
+    return total;
+  } catch (err) {
+    log("could not count the input lines: %s", describeError(err));
+    return undefined;
+  }
+}

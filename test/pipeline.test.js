@@ -1,0 +1,120 @@
+import { execFileSync } from "node:child_process";
+import t from "tap";
+import { DependencyError, Pipeline, TaskError } from "../dist/index.js";
+import { collect, createLb, fixture, range } from "./helpers.js";
+
+const crawl = fixture("crawl.js");
+const crawler = () =>
+  new Pipeline({
+    fetch: {},
+    text: { after: ["fetch"] },
+    links: { fn: "extractLinks", after: ["fetch"] },
+    store: { after: ["text", "links"] },
+  });
+
+t.test("new Pipeline() - rejects a cycle, an unknown name and an empty graph, naming the problem", async (t) => {
+  t.throws(() => new Pipeline({}), { name: "TypeError", message: /no jobs/ });
+  t.throws(() => new Pipeline({ a: { after: ["zzz"] } }), { name: "TypeError", message: /unknown job "zzz"/ });
+  t.throws(() => new Pipeline({ a: { after: ["b"] }, b: { after: ["c"] }, c: { after: ["a"] } }), { name: "TypeError", message: /cycle: a -> b -> c -> a/ });
+  t.throws(() => new Pipeline({ a: { after: ["a"] } }), { name: "TypeError", message: /cycle: a -> a/ });
+  t.throws(() => new Pipeline({ a: { fn: "" } }), { name: "TypeError", message: /fn must be a non-empty string/ });
+  t.same(crawler().sinks, ["store"]);
+});
+
+t.test(".toDot() - a node per job, labelled with its fn when it differs, an edge per dependency", async (t) => {
+  const dot = crawler().toDot();
+  t.match(dot, /"links" \[label="links\\n\(extractLinks\)"\]/);
+  t.match(dot, /"text" \[label="text"\]/);
+  for (const edge of ['"fetch" -> "text"', '"fetch" -> "links"', '"text" -> "store"', '"links" -> "store"']) t.ok(dot.includes(edge), edge);
+  t.equal(dot.match(/->/g).length, 4);
+  let hasDot = true;
+  try {
+    execFileSync("dot", ["-V"], { stdio: "ignore" });
+  } catch {
+    hasDot = false;
+  }
+  if (hasDot) t.match(execFileSync("dot", ["-Tsvg"], { input: dot }).toString(), /<svg/, "Graphviz accepts it");
+  else t.comment("Graphviz is not installed here: the DOT text was checked by pattern only");
+});
+
+t.test(".map({ pipeline }) - a diamond passes both parents' results keyed by job name", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  const out = await collect(lb.map(["http://a", "http://b"], { pipeline: crawler() }));
+  t.same(out, [{ store: { words: 2, links: 2 } }, { store: { words: 2, links: 2 } }]);
+});
+
+t.test(".map({ pipeline }) - a job name that differs from its fn; one function in several jobs", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  const pipeline = new Pipeline({ first: { fn: "echo" }, second: { fn: "echo", after: ["first"] }, third: { fn: "echo", after: ["first"] } });
+  t.same(await collect(lb.map([1, "x"], { pipeline })), [{ second: 1, third: 1 }, { second: "x", third: "x" }]);
+});
+
+t.test(".map({ pipeline }) - 10,000 items come back correct and in order", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  const pipeline = new Pipeline({ a: { fn: "echo" }, b: { fn: "echo", after: ["a"] }, c: { fn: "echo", after: ["b"] } });
+  t.same(await collect(lb.map(range(10000), { pipeline })), range(10000, (i) => ({ c: i })));
+});
+
+t.test(".map({ pipeline, settled }) - a failing job fails its item alone, with its dependents not run", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  const rows = await collect(lb.map(["http://ok", "http://bad", "http://ok2"], { pipeline: crawler(), settled: true }));
+  t.same(rows.map((r) => r.ok), [true, false, true]);
+  t.ok(rows[1].error instanceof TaskError);
+  t.match(rows[1].error.message, /job "fetch" failed: cannot fetch http:\/\/bad/);
+  t.equal(rows[1].error.cause.job, "fetch");
+});
+
+t.test(".map({ pipeline }) - items stream: the first result arrives long before the last job of item 100 runs", async (t) => {
+  const lb = createLb(t, { worker: crawl, workers: 2 });
+  const pipeline = new Pipeline({ one: { fn: "timed" }, two: { fn: "timed", after: ["one"] } });
+  const items = range(100, () => ({ ms: 5 }));
+  const rows = await collect(lb.map(items, { pipeline }));
+  // With a stage barrier every `one` would run before any `two`.
+  // `two` returns its input (the result of `one`) as `data`.
+  t.ok(rows[0].two.end <= rows[99].two.data.start, "item 0 was finished before item 99 started");
+});
+
+t.test(".send({ after }) - a dependent starts only after its dependency has finished", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  await lb.send({ ms: 100 }, { id: "a", fn: "timed" });
+  await lb.send({ ms: 10 }, { id: "b", fn: "timed", after: ["a"] });
+  const got = {};
+  for (let i = 0; i < 2; i++) {
+    const r = await lb.receive();
+    got[r.id] = r.value;
+  }
+  t.ok(got.b.start >= got.a.end, `b started at ${got.b.start}, a ended at ${got.a.end}`);
+});
+
+t.test(".send({ after }) - failure cascades through two levels with DependencyError, without running", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  await lb.send(1, { id: "f", fn: "fail" });
+  await lb.send(1, { id: "g", fn: "echo", after: ["f"] });
+  await lb.send(1, { id: "h", fn: "echo", after: ["g"] });
+  const got = {};
+  for (let i = 0; i < 3; i++) {
+    const r = await lb.receive();
+    got[r.id] = r;
+  }
+  t.equal(got.f.error.code, "ERR_ZEROLB_TASK_FAILED");
+  t.ok(got.g.error instanceof DependencyError);
+  t.match(got.g.error.message, /task f it depends on did not succeed/);
+  t.ok(got.h.error instanceof DependencyError);
+  t.match(got.h.error.message, /task g it depends on/);
+  t.match(lb.graph(), /"f" -> "g"/);
+  t.match(lb.graph(), /"h" \[label="h\\nfailed"/);
+});
+
+t.test(".send({ after }) - an unknown id or a cycle is an immediate error", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  await t.rejects(lb.send(1, { after: ["never-sent"] }), { name: "TypeError", message: /unknown task id "never-sent"/ });
+  await t.rejects(lb.send(1, { id: "self", after: ["self"] }), { name: "TypeError", message: /cannot run after itself/ });
+});
+
+t.test(".send({ after }) - a dependency that completed long ago still counts", async (t) => {
+  const lb = createLb(t, { worker: crawl });
+  await lb.send(1, { id: "old", fn: "echo" });
+  await lb.receive();
+  await lb.send(2, { id: "new", fn: "echo", after: ["old"] });
+  t.same(await lb.receive(), { id: "new", ok: true, value: 2 });
+});
