@@ -81,6 +81,21 @@ t.test(".close() - a map whose first next() was called just before close() ends 
   t.match(err?.message, /close/, "naming close()");
 });
 
+t.test(".close() - right after a break, a dropped running task is cancelled, so the worker drains and runs teardown()", async (t) => {
+  const teardownLog = tmpPath(t);
+  const lb = createLb(t, { workers: 1, concurrency: 2, workerData: { teardownLog } });
+  await lb.ready;
+  // The "signal" task ends only when its ctx.signal is aborted: here, by the break.
+  for await (const v of lb.map([{ op: "signal" }, 21], { ordered: false })) {
+    t.equal(v, 42);
+    break;
+  }
+  // close() at once: the cancel of the dropped task must not be lost on the way out, or the
+  // worker waits on that task until it is killed, skipping teardown().
+  await lb.close();
+  t.equal(lineCount(teardownLog), 1, "the worker stopped gracefully and ran teardown()");
+});
+
 t.test(".close() - leaves no child process and no ipc file after work and a crash", async (t) => {
   const lb = new LoadBalancer({ worker: fixture("ops.js"), workers: 2 });
   await lb.ready;
