@@ -12,6 +12,7 @@ import type { LoadBalancerOptions } from "../options.js";
 import type { SettledResult } from "../map.js";
 import { describeError, EXIT, integer, json, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
+import { Pacer } from "./pacer.js";
 import { Progress } from "./progress.js";
 
 const log = logger("cli");
@@ -156,12 +157,14 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
       // A second Ctrl-C, or nobody reads the results any more: stop now.
       stopReason ??= reason;
       stopSource();
+      pacer?.release();
       abort.abort(new Error(`stopped by ${reason}`));
       return;
     }
     stopReason = reason;
     log("%s: stop reading input; %d ms for running tasks", reason, o.grace);
     stopSource();
+    pacer?.release();
     progress?.note(`stopping (${reason === "SIGINT" ? "Ctrl-C again to stop now" : reason})`);
     if (!showProgress && !o.quiet) process.stderr.write(`zerolb map: ${reason}: finishing running tasks (up to ${o.grace} ms)\n`);
     graceTimer = setTimeout(() => abort.abort(new Error(`running tasks did not finish within ${o.grace} ms`)), o.grace);
@@ -184,6 +187,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
   let runError: unknown;
   let startupFailed = false;
   const messages: string[] = []; // for stderr, once the progress line is done
+  let stopped = false;
+  let pacer: Pacer | undefined;
   try {
     try {
       await Promise.race([lb.ready, sourceStopped]);
@@ -195,9 +200,11 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     log("ready: %d local workers", lb.pids.workers.length);
 
     if (showProgress) {
-      progress = new Progress({ stream: process.stderr, label: "zerolb map" });
-      if (!inputs.includes("-")) void countTotal(inputs, openStreams).then((n) => n !== undefined && progress?.setTotal(n));
-      progress.start();
+      const bar = (progress = new Progress({ stream: process.stderr, label: "zerolb map" }));
+      const counted = inputs.includes("-") ? Promise.resolve(undefined) : countTotal(inputs, openStreams);
+      void counted.then((n) => n !== undefined && bar.setTotal(n));
+      // Draw once the total is known, or after 200 ms without it (then done/rate only, until it is).
+      void Promise.race([counted, new Promise((r) => setTimeout(r, 200).unref())]).then(() => !stopped && bar.start());
     }
 
     // ---- The source: records of every input, in order ------------------------------------------
@@ -207,6 +214,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     let records = 0;
     const waitingInvalid: { after: number; line: string }[] = [];
     let room: (() => void) | undefined;
+    const slots = Math.max(1, o.workers ?? availableParallelism()) * (o.concurrency ?? 1);
+    const pace = (pacer = new Pacer({ min: Math.max(16, 2 * slots), max: o.highWaterMark ?? 1024, targetMs: 500 }));
 
     const writeRow = async (line: string, failed: boolean) => {
       progress?.tick(failed);
@@ -234,6 +243,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
             const record = r.value;
             const index = records++;
             if (record.ok) {
+              await pace.room(() => pulled - emitted);
+              if (stopReason) return;
               locations.set(pulled++, { index, file, line: record.line });
               yield record.value;
             } else if (!settled) {
@@ -270,6 +281,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
           break;
         }
         emitted++;
+        pace.result();
         if (waitingInvalid.length > 0) await flushInvalid(false);
       }
       if (!failure) await flushInvalid(true);
@@ -287,6 +299,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
     // A Ctrl-C from now on ends the process at once (closing below is quick).
+    stopped = true;
+    pacer?.release();
     const workers = progress ? safeStats(lb) : undefined;
     progress?.stop(workers);
     for (const message of messages) process.stderr.write(message);

@@ -30,14 +30,17 @@ export class Progress {
   #samples: Sample[] = [];
   #note = "";
   #active = false;
+  #stopped = false;
 
   constructor(options: ProgressOptions) {
+    this.#startedAt = Date.now();
+    this.#samples = [{ t: this.#startedAt, done: 0 }];
     this.#stream = options.stream;
     this.#label = options.label;
     this.#tty = options.stream.isTTY === true;
     this.#bar = new cliProgress.SingleBar({
       stream: options.stream,
-      format: (_options, params) => this.#format(params.maxWidth),
+      format: (_options, params) => (this.#tty ? this.#format(params.maxWidth) : `${this.#format(0)}\n`),
       fps: 10,
       forceRedraw: true, // results written to the same terminal may have scrolled the line away
       hideCursor: true,
@@ -50,13 +53,15 @@ export class Progress {
     // cli-progress saves the cursor position at start() and restores it at stop(): an absolute
     // screen position, wrong once results written to the same terminal have scrolled it. The
     // line is redrawn in place with \r anyway, so both are turned off.
-    const terminal = (this.#bar as unknown as { terminal: { cursorSave(): void; cursorRestore(): void } }).terminal;
+    // Off a terminal, each state is a line of its own: ended by #format, not by a second newline.
+    const terminal = (this.#bar as unknown as { terminal: Record<"cursorSave" | "cursorRestore" | "newline", () => void> }).terminal;
     terminal.cursorSave = terminal.cursorRestore = () => {};
+    if (!this.#tty) terminal.newline = () => {};
   }
 
+  /** Starts drawing (counting starts at construction). */
   start(): void {
-    this.#startedAt = Date.now();
-    this.#samples = [{ t: this.#startedAt, done: 0 }];
+    if (this.#active || this.#stopped) return;
     this.#active = true;
     this.#bar.start(this.#total ?? 0, 0);
   }
@@ -97,10 +102,13 @@ export class Progress {
 
   /** Draws the last state, ends the line and prints the summary with the per-worker split. */
   stop(workers: WorkerInfo[] | undefined): void {
-    if (!this.#active) return;
-    this.#active = false;
-    this.#bar.update(this.#done);
-    this.#bar.stop();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#active) {
+      this.#active = false;
+      this.#bar.update(this.#done);
+      this.#bar.stop();
+    }
     this.#stream.write(summary(this.#label, this.#done, this.#failed, this.elapsedMs, workers));
   }
 
