@@ -105,6 +105,8 @@ export class Broker {
   readonly #retired: WorkerInfo[] = [];
   #callerId: Buffer | undefined;
   #results = new ResultBatch();
+  /** Tasks messages planned by the last dispatch and not yet handed to the socket. */
+  #planned: Frames[] = [];
   #statsDue = false;
   #statsSentAt = 0;
   #closed = false;
@@ -125,7 +127,7 @@ export class Broker {
     // Connect and disconnect of each worker arrive as [routingId, <empty>].
     (this.#backend as unknown as { setInt32Option(o: number, v: number): void }).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT);
     this.#toCaller = new Outbox(this.#frontend, (err) => log("send to caller failed: %O", err), () => this.#produceResults());
-    this.#toWorkers = new Outbox(this.#backend, (err, frames) => this.#onWorkerUnreachable(err, frames));
+    this.#toWorkers = new Outbox(this.#backend, (err, frames) => this.#onWorkerUnreachable(err, frames), () => this.#produceTasks());
   }
 
   get stats(): BrokerStats {
@@ -215,7 +217,7 @@ export class Broker {
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#scheduler.isFinished(seq[i]!)) continue;
-        for (const job of this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""))) this.#scheduler.submit(job.task, job.after);
+        this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""), this.#submitJob);
         continue;
       }
       const deps = after?.[i] as unknown;
@@ -224,6 +226,8 @@ export class Broker {
     }
     this.#dispatch();
   }
+
+  readonly #submitJob = (task: Task, after?: number[]) => void this.#scheduler.submit(task, after);
 
   #onWithdraw(h: Header): void {
     const seqs = seqColumn(h);
@@ -450,14 +454,28 @@ export class Broker {
     }
   }
 
+  /**
+   * Tasks are assigned when the backend socket is free, not on every event: whatever became ready
+   * in the meantime leaves as one message per worker.
+   */
   #dispatch(): void {
     this.#settleDependencyFailures();
-    for (const d of this.#scheduler.dispatch(performance.now())) this.#sendTasks(d);
+    this.#toWorkers.wake();
   }
 
-  #sendTasks({ worker, tasks }: Dispatch): void {
+  #produceTasks(): Frames | undefined {
+    if (this.#planned.length === 0) {
+      for (const d of this.#scheduler.dispatch(performance.now())) {
+        const message = this.#tasksMessage(d);
+        if (message) this.#planned.push(message);
+      }
+    }
+    return this.#planned.shift();
+  }
+
+  #tasksMessage({ worker, tasks }: Dispatch): Frames | undefined {
     const peer = this.#peers.get(worker.key);
-    if (!peer) return;
+    if (!peer) return undefined;
     const n = tasks.length;
     const seq = new Array<number>(n);
     const len = new Array<number>(n);
@@ -477,7 +495,7 @@ export class Broker {
       parts[i] = t.payload;
     }
     const header = encodeHeader(Kind.Tasks, { seq, len, fn: column(fn), att: column(att), to: column(to), id: column(ids) });
-    this.#toWorkers.push([peer.id, header, joinBody(parts)]);
+    return [peer.id, header, joinBody(parts)];
   }
 
   #workerInfo(slot: WorkerSlot, peer = this.#peers.get(slot.key)): WorkerInfo {

@@ -30,6 +30,8 @@ class ItemRun {
   readonly readers: number[];
   readonly jobSeqs: number[] = [];
   unfinished: number;
+  /** Its outcome went to the caller (or it was withdrawn): later job outcomes are ignored. */
+  settled = false;
 
   constructor(
     readonly seq: number,
@@ -53,7 +55,6 @@ export interface ItemOutcome {
 export class PipelineRuns {
   readonly #defs = new Map<number, PipelineDef>();
   readonly #items = new Map<number, ItemRun>();
-  readonly #jobOf = new Map<number, { item: ItemRun; job: number }>();
   #nextJobSeq = JOB_SEQ_BASE;
 
   /** Items in progress. */
@@ -81,22 +82,26 @@ export class PipelineRuns {
     return seq >= JOB_SEQ_BASE;
   }
 
-  /** Turns an item into its job tasks, each with the seqs it must wait for. */
-  start(seq: number, pipelineId: number, payload: Uint8Array, timeout: number, id: string): { task: Task; after: number[] }[] {
+  /** Turns an item into its job tasks and hands each to `submit` with the seqs it must wait for. */
+  start(seq: number, pipelineId: number, payload: Uint8Array, timeout: number, id: string, submit: (task: Task, after?: number[]) => void): void {
     const def = this.#defs.get(pipelineId);
     if (!def) throw new ProtocolError(`unknown pipeline ${pipelineId}`);
     const item = new ItemRun(seq, def);
     this.#items.set(seq, item);
-    const out: { task: Task; after: number[] }[] = [];
-    def.jobs.forEach((job, j) => {
-      const jobSeq = this.#nextJobSeq++;
-      item.jobSeqs.push(jobSeq);
-      this.#jobOf.set(jobSeq, { item, job: j });
-      const task = newTask(jobSeq, `${id || seq}:${job.name}`, job.fn, timeout, 0, job.parents.length === 0 ? payload : EMPTY);
-      if (job.parents.length > 0) task.compose = () => this.#input(item, j);
-      out.push({ task, after: job.parents.map((p) => item.jobSeqs[p]!) });
-    });
-    return out;
+    const jobs = def.jobs;
+    for (let j = 0; j < jobs.length; j++) item.jobSeqs.push(this.#nextJobSeq++);
+    for (let j = 0; j < jobs.length; j++) {
+      const job = jobs[j]!;
+      const roots = job.parents.length === 0;
+      const task = newTask(item.jobSeqs[j]!, `${id || seq}:${job.name}`, job.fn, timeout, 0, roots ? payload : EMPTY);
+      task.item = item;
+      task.job = j;
+      if (roots) submit(task);
+      else {
+        task.compose = () => this.#input(item, j);
+        submit(task, job.parents.map((p) => item.jobSeqs[p]!));
+      }
+    }
   }
 
   /**
@@ -104,10 +109,9 @@ export class PipelineRuns {
    * sinks' results), or the first failure (the item fails; its pending jobs are to be withdrawn).
    */
   jobFinished(task: Task, status: number, bytes: Uint8Array): ItemOutcome | undefined {
-    const entry = this.#jobOf.get(task.seq);
-    if (!entry) return undefined;
-    this.#jobOf.delete(task.seq);
-    const { item, job } = entry;
+    const item = task.item as ItemRun | undefined;
+    if (!item || item.settled) return undefined;
+    const job = task.job;
     const def = item.def.jobs[job]!;
     if (status !== Status.Ok) {
       this.#forget(item);
@@ -146,7 +150,7 @@ export class PipelineRuns {
 
   #forget(item: ItemRun): void {
     this.#items.delete(item.seq);
-    for (const s of item.jobSeqs) this.#jobOf.delete(s);
+    item.settled = true;
   }
 }
 

@@ -29,13 +29,16 @@ export interface Task {
   dependents: Task[] | undefined;
   /** Builds the payload when the task is dispatched (pipeline jobs take their parents' results). */
   compose: (() => Uint8Array) | undefined;
+  /** For a pipeline job: its item's run (opaque to the scheduler) and the job's index. */
+  item: unknown;
+  job: number;
 }
 
 /** A fresh task record with nothing dispatched or waited on yet. */
 export function newTask(seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array): Task {
   return {
     seq, id, fn, timeout, deaths, payload, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-    waitingOn: 0, dependents: undefined, compose: undefined,
+    waitingOn: 0, dependents: undefined, compose: undefined, item: undefined, job: -1,
   };
 }
 

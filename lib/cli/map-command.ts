@@ -165,7 +165,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     log("%s: stop reading input; %d ms for running tasks", reason, o.grace);
     stopSource();
     pacer?.release();
-    progress?.note(`stopping (${reason === "SIGINT" ? "Ctrl-C again to stop now" : reason})`);
+    progress?.note(reason === "SIGINT" ? "stopping (^C again: now)" : `stopping (${reason})`);
     if (!showProgress && !o.quiet) process.stderr.write(`zerolb map: ${reason}: finishing running tasks (up to ${o.grace} ms)\n`);
     graceTimer = setTimeout(() => abort.abort(new Error(`running tasks did not finish within ${o.grace} ms`)), o.grace);
   };
