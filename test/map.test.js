@@ -161,6 +161,20 @@ t.test(".map() - an error thrown by the source ends the map with that error", as
   t.ok(seen.length <= 2, "no result invented");
 });
 
+t.test(".map() - an error thrown by an async source ends the map with that error", async (t) => {
+  const lb = createLb(t);
+  const boom = new Error("async source broke");
+  async function* source() {
+    yield 1;
+    yield 2;
+    throw boom;
+  }
+  const run = (async () => {
+    for await (const v of lb.map(source())) void v;
+  })();
+  await t.rejects(within(run, 3000, "a map whose async source throws"), boom);
+});
+
 t.test(".map() - an empty input ends at once", async (t) => {
   const lb = createLb(t);
   const cases = { "map([])": [], "map(empty generator)": (function* () {})(), "map(empty async generator)": (async function* () {})() };
