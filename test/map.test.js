@@ -145,7 +145,7 @@ t.test(".map() - takes an async generator as input", async (t) => {
   t.same(await collect(lb.map(source())), range(50, (i) => i * 2));
 });
 
-t.test(".map() - an error thrown by the source ends the map with that error", async (t) => {
+t.test(".map() - an error thrown by a sync source ends the map with that error", async (t) => {
   const lb = createLb(t);
   const boom = new Error("source broke");
   function* source() {
