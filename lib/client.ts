@@ -87,7 +87,7 @@ export class Client {
   readonly #failedSeqs = new Map<number, true>();
   brokerStats: BrokerStats | undefined;
   /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
-  describeExit: ((pid: number) => string | undefined) | undefined;
+  describeExit: ((pid: number) => Promise<string | undefined>) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
   /**
@@ -311,7 +311,15 @@ export class Client {
       } else {
         this.counters.failed++;
         if (status === Status.Timeout) this.counters.timedOut++;
-        if (status === Status.WorkerExit) this.#nameExit(value as Record<string, unknown>);
+        if (status === Status.WorkerExit && this.describeExit && typeof (value as { pid?: unknown })?.pid === "number") {
+          // Rare: settle once the caller knows how that worker process ended, to name it.
+          const info = value as Record<string, unknown>;
+          void this.describeExit(info.pid as number).then((exit) => {
+            if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
+            task.resolve(false, taskErrorFromWire(status, info, task));
+          });
+          continue;
+        }
         task.resolve(false, taskErrorFromWire(status, value, task));
       }
     }
@@ -321,14 +329,6 @@ export class Client {
   #rememberFailed(seq: number): void {
     this.#failedSeqs.set(seq, true);
     if (this.#failedSeqs.size > 100_000) this.#failedSeqs.delete(this.#failedSeqs.keys().next().value!);
-  }
-
-  #nameExit(info: Record<string, unknown>): void {
-    const pid = info.pid;
-    const exit = typeof pid === "number" ? this.describeExit?.(pid) : undefined;
-    if (!exit) return;
-    info.exit = exit;
-    info.message = `${String(info.message)}; process ${pid} ended with ${exit}`;
   }
 
   #checkIdle(): void {

@@ -47,6 +47,7 @@ export class Supervisor {
   #everReady = false;
   #stopping = false;
   readonly #exits = new Map<number, string>();
+  readonly #exitWaiters = new Map<number, ((description: string | undefined) => void)[]>();
   restarts = 0;
 
   constructor(events: SupervisorEvents) {
@@ -61,9 +62,20 @@ export class Supervisor {
     };
   }
 
-  /** How a child that has exited ended ("exit code 3", "signal SIGKILL"), by pid. */
-  exitOf(pid: number): string | undefined {
-    return this.#exits.get(pid);
+  /**
+   * How a local child ended ("exit code 3", "signal SIGKILL"), by pid: at once if it has exited,
+   * else when it does (the broker may notice a dead worker before Node reports its exit), or
+   * undefined after `waitMs` (a remote worker, or one still running).
+   */
+  exitOf(pid: number, waitMs = 1000): Promise<string | undefined> {
+    const known = this.#exits.get(pid);
+    if (known !== undefined || !this.#slots.some((s) => s.child?.pid === pid)) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), waitMs);
+      const waiters = this.#exitWaiters.get(pid) ?? [];
+      waiters.push((d) => (clearTimeout(timer), resolve(d)));
+      this.#exitWaiters.set(pid, waiters);
+    });
   }
 
   /** Kills the broker (it stopped answering); its exit then restarts it. */
@@ -155,6 +167,8 @@ export class Supervisor {
     if (pid === undefined) return;
     this.#exits.set(pid, description);
     if (this.#exits.size > 1024) this.#exits.delete(this.#exits.keys().next().value!);
+    for (const wake of this.#exitWaiters.get(pid) ?? []) wake(description);
+    this.#exitWaiters.delete(pid);
   }
 
   #fork(entry: string, config: unknown): ChildProcess {
