@@ -17,7 +17,7 @@ export const registerKeygen: CommandModule = (program, run) => {
         "(40 characters each), the format that --key-file reads. With --out it is written to a file readable by its owner only (mode 0600) and only the public key is printed, so it can be handed to the other side.",
     )
     .option("-o, --out <path>", "write the key pair to this file (mode 0600) instead of stdout, e.g. --out worker.key.json")
-    .option("-f, --force", "replace the --out file if it exists, e.g. --out worker.key.json --force")
+    .option("-f, --force", "replace the --out file if it exists, e.g. --force --out worker.key.json")
     .addHelpText(
       "after",
       `
