@@ -56,6 +56,7 @@ class MapTransform extends Duplex {
   #inFlight = 0;
   #reading = false;
   #wantMore = false;
+  #started = false;
 
   constructor(lb: MapSource, options: TransformOptions) {
     const { highWaterMark, writableHighWaterMark, readableHighWaterMark, ...mapOptions } = options;
@@ -104,6 +105,8 @@ class MapTransform extends Duplex {
     // The callback runs when the map takes the item: until then the writable side buffers.
     this.#queue.push({ item, done: callback });
     this.#feed();
+    // Like a Transform, start working before anyone reads (up to the readable buffer).
+    if (!this.#started) this._read();
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -113,6 +116,7 @@ class MapTransform extends Duplex {
   }
 
   override _read(): void {
+    this.#started = true;
     this.#wantMore = true;
     if (!this.#reading) void this.#readLoop();
   }
