@@ -91,15 +91,16 @@ export class Client {
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
   /**
-   * `onLost` runs when the connection to the broker drops: the broker died, or stopped answering
-   * ZMTP heartbeats for `heartbeatTimeout` ms (hung).
+   * `link.lost` runs when the connection to the broker drops (the broker died, or stopped answering
+   * ZMTP heartbeats: hung); `link.restored` when a connection completes its handshake again.
    */
-  constructor(endpoint: string, heartbeat: { interval: number; timeout: number }, onLost: () => void) {
+  constructor(endpoint: string, heartbeat: { interval: number; timeout: number }, link: { lost(): void; restored(): void }) {
     this.#socket = new zmq.Dealer({
       ...dealerOptions(), routingId: "caller",
       heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
     });
-    this.#socket.events.on("disconnect", onLost);
+    this.#socket.events.on("disconnect", () => link.lost());
+    this.#socket.events.on("handshake", () => link.restored());
     this.#socket.connect(endpoint);
     this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
     void this.#read();

@@ -40,10 +40,32 @@ export interface JsonLinesOptions {
   encoding?: BufferEncoding;
 }
 
+/** A line that holds a JSON value. */
+export interface JsonLineValue {
+  /** The line parsed. */
+  ok: true;
+  /** The parsed value. */
+  value: unknown;
+  /** 1-based line number (blank lines count). */
+  line: number;
+  /** The file name given in the options, or `undefined`. */
+  file: string | undefined;
+}
+
+/** A line that is not JSON (with `invalid: "yield"`). */
+export interface JsonLineInvalid {
+  /** The line did not parse. */
+  ok: false;
+  /** What is wrong with it, naming file and line. */
+  error: JsonLinesError;
+  /** 1-based line number (blank lines count). */
+  line: number;
+  /** The file name given in the options, or `undefined`. */
+  file: string | undefined;
+}
+
 /** One non-blank line of JSON Lines input, as {@link jsonLineRecords} yields it. */
-export type JsonLine =
-  | { ok: true; value: unknown; line: number; file: string | undefined }
-  | { ok: false; error: JsonLinesError; line: number; file: string | undefined };
+export type JsonLine = JsonLineValue | JsonLineInvalid;
 
 /** Where a line of text comes from: a Node `Readable` (text or bytes) or any (async) iterable of chunks. */
 export type TextSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;

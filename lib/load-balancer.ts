@@ -80,9 +80,28 @@ export class LoadBalancer implements AsyncDisposable {
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.idMemory);
     const heartbeat = { interval: this.#options.heartbeatInterval, timeout: this.#options.heartbeatTimeout };
-    // A dropped connection to a broker that is still running means it hung: kill it; its exit restarts it.
-    this.#client = new Client(this.#dir.endpoint("frontend"), heartbeat, () => {
-      if (this.#state === "ready") this.#supervisor.killBroker();
+    // A broker that has been up for a whole liveness period and still cannot be reached (no new
+    // handshake) is hung: kill it; its exit restarts it. A broker that died and was restarted
+    // reconnects long before that.
+    let hung: NodeJS.Timeout | undefined;
+    const checkHung = (delay: number) => {
+      hung = setTimeout(() => {
+        hung = undefined;
+        if (this.#state !== "ready") return;
+        const upFor = this.#supervisor.brokerReadyAt > 0 ? Date.now() - this.#supervisor.brokerReadyAt : 0;
+        if (upFor < this.#options.heartbeatTimeout) return checkHung(this.#options.heartbeatTimeout - upFor);
+        this.#supervisor.killBroker(this.pids.broker);
+      }, delay);
+      hung.unref();
+    };
+    this.#client = new Client(this.#dir.endpoint("frontend"), heartbeat, {
+      lost: () => {
+        if (this.#state === "ready" && !hung) checkHung(this.#options.heartbeatTimeout);
+      },
+      restored: () => {
+        clearTimeout(hung);
+        hung = undefined;
+      },
     });
     let workerReady!: () => void;
     let fatal!: (err: Error) => void;

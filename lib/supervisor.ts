@@ -78,20 +78,25 @@ export class Supervisor {
     });
   }
 
-  /** Kills the broker (it stopped answering); its exit then restarts it. */
-  killBroker(): void {
-    if (this.#broker && isAlive(this.#broker)) this.#broker.kill("SIGKILL");
+  /** When the current broker reported ready (0 while it starts). */
+  brokerReadyAt = 0;
+
+  /** Kills the broker with this pid if it is still the current one (it stopped answering); its exit restarts it. */
+  killBroker(pid: number | undefined): void {
+    if (this.#broker && this.#broker.pid === pid && isAlive(this.#broker)) this.#broker.kill("SIGKILL");
   }
 
   /** Starts the broker; resolves once it has bound its sockets. */
   startBroker(config: BrokerConfig): Promise<void> {
     const child = this.#fork(BROKER_ENTRY, config);
     this.#broker = child;
+    this.brokerReadyAt = 0;
     return new Promise<void>((resolve, reject) => {
       let started = false;
       child.on("message", (m: ChildMessage) => {
         if (m.type === "ready") {
           started = true;
+          this.brokerReadyAt = Date.now();
           resolve();
         } else if (m.type === "fatal") reject(new StartupError(`the broker could not start: ${m.error.message}`, { cause: deserializeError(m.error) }));
       });

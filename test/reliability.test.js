@@ -62,6 +62,25 @@ t.test(".map() - SIGKILL of the broker mid-stream: a new broker finishes the map
   t.notOk(alive(firstBroker));
 });
 
+t.test(".map() - a hung broker (SIGSTOP) is detected by heartbeat, replaced, and the map finishes exactly once", async (t) => {
+  const lb = createLb(t, { workers: 2, heartbeatInterval: 100 });
+  await lb.ready;
+  const hung = lb.pids.broker;
+  t.teardown(() => {
+    try {
+      process.kill(hung, "SIGKILL");
+    } catch {}
+  });
+  const results = [];
+  for await (const r of lb.map(range(3000, (i) => ({ op: "sleep", ms: 1, value: i })), { ordered: false })) {
+    results.push(r);
+    if (results.length === 300) process.kill(hung, "SIGSTOP");
+  }
+  exactlyOnce(t, results, range(3000));
+  t.equal(lb.stats().brokerRestarts, 1);
+  t.not(lb.pids.broker, hung);
+});
+
 t.test(".map() - a task that kills its worker fails with WorkerExitError after maxAttempts; the rest complete", async (t) => {
   const lb = createLb(t, { workers: 2, maxAttempts: 3 });
   await lb.ready;
