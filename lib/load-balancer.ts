@@ -7,6 +7,8 @@ import { logger } from "./debug.js";
 import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
 import { MapRun } from "./map.js";
 import { Pipeline } from "./pipeline.js";
+import { createTransform, type TransformOptions } from "./transform.js";
+import type { Duplex } from "node:stream";
 import { Mailbox, type Result } from "./mailbox.js";
 import { describe, resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
 import { statsOf, type Stats } from "./stats.js";
@@ -167,6 +169,14 @@ export class LoadBalancer implements AsyncDisposable {
       signal: options.signal,
       pipeline: checkPipeline(options.pipeline),
     }) as AsyncIterableIterator<T>;
+  }
+
+  /**
+   * A Duplex (object mode) for `stream.pipeline(source, lb.transform(), sink)`: items written in,
+   * results read out, backpressure honoured both ways. Takes the options of `map()`.
+   */
+  transform(options: TransformOptions = {}): Duplex {
+    return createTransform(this, options);
   }
 
   /** Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding. */
