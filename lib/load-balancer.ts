@@ -141,11 +141,12 @@ export class LoadBalancer implements AsyncDisposable {
     const o = this.#options;
     const backend = this.#dir.endpoint("backend");
     const broker = this.#supervisor.startBroker(this.#brokerConfig());
-    this.#supervisor.startWorkers(o.workers, {
-      connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
-      heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
-    });
+    broker.catch(() => {}); // awaited below; a worker start-up error may come first
     try {
+      this.#supervisor.startWorkers(o.workers, {
+        connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
+        heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
+      });
       await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
     } catch (err) {
       this.#fail(err as ZerolbError);

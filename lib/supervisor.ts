@@ -2,7 +2,8 @@
 // workers. Children are forked with an IPC channel used only for the start-up handshake; when the
 // caller dies the channel closes and the children exit, so none is left behind as an orphan.
 import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BrokerConfig } from "./broker.js";
 import { logger } from "./debug.js";
 import { deserializeError, StartupError } from "./errors.js";
@@ -44,6 +45,7 @@ export class Supervisor {
   #broker: ChildProcess | undefined;
   readonly #slots: WorkerSlot[] = [];
   #workerConfig: WorkerConfig | undefined;
+  #workerFlags: string[] = [];
   #everReady = false;
   #stopping = false;
   readonly #exits = new Map<number, string>();
@@ -108,8 +110,10 @@ export class Supervisor {
     });
   }
 
+  /** Throws a StartupError when the handler is TypeScript and tsx cannot be found. */
   startWorkers(count: number, config: WorkerConfig): void {
     this.#workerConfig = config;
+    this.#workerFlags = loaderFlags(config.module);
     for (let i = 0; i < count; i++) {
       const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, timer: undefined };
       this.#slots.push(slot);
@@ -120,7 +124,7 @@ export class Supervisor {
   #spawnWorker(slot: WorkerSlot): void {
     slot.timer = undefined;
     if (this.#stopping) return;
-    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!);
+    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags);
     slot.child = child;
     slot.startedAt = Date.now();
     let ready = false;
@@ -176,16 +180,34 @@ export class Supervisor {
     this.#exitWaiters.delete(pid);
   }
 
-  #fork(entry: string, config: unknown): ChildProcess {
+  #fork(entry: string, config: unknown, flags: string[] = []): ChildProcess {
     const child = fork(entry, [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
-      execArgv: childExecArgv(),
+      execArgv: [...flags, ...childExecArgv()],
     });
     child.on("error", (err) => log("child process error: %O", err));
     child.send({ type: "start", config });
     return child;
   }
+}
+
+const TYPESCRIPT = /\.(ts|mts|cts|tsx)$/;
+
+/**
+ * A TypeScript handler runs under tsx's loader (an optional peer dependency), found from the
+ * handler's own project first, then from zerolb's.
+ */
+export function loaderFlags(moduleUrl: string): string[] {
+  if (!TYPESCRIPT.test(new URL(moduleUrl).pathname)) return [];
+  for (const base of [fileURLToPath(moduleUrl), fileURLToPath(import.meta.url)]) {
+    try {
+      return ["--import", pathToFileURL(createRequire(base).resolve("tsx")).href];
+    } catch {
+      // try the next place
+    }
+  }
+  throw new StartupError(`handler module ${moduleUrl} is TypeScript: install tsx to run it (npm install --save-dev tsx), or compile it to .js`);
 }
 
 /** Node flags for children: none of the caller's (a test runner's loaders), plus ZEROLB_CHILD_FLAGS. */
