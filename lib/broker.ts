@@ -1,6 +1,9 @@
-// The broker process's socket loop: a frontend ROUTER for the caller, a backend ROUTER for workers.
-// It reads message headers, asks the scheduler what to do and sends what it says. It never decodes
-// a task's input or result: payloads are sliced from incoming bodies and joined into outgoing ones.
+// The broker process's socket loop: a frontend ROUTER for the caller, a backend ROUTER for local
+// workers (ipc) and, with an `endpoint`, a second backend ROUTER for remote workers (tcp, optionally
+// CurveZMQ with a ZAP allow-list). It reads message headers, asks the scheduler what to do and
+// sends what it says. It never decodes a task's input or result: payloads are sliced from incoming
+// bodies and joined into outgoing ones. Workers of both backends share one scheduler, keyed by
+// backend and routing id.
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
@@ -15,7 +18,10 @@ import {
 import type { PipelineWire } from "./pipeline.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
-import { routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT } from "./transport.js";
+import {
+  bindAddress, parseEndpoint, remoteRouterOptions, routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT, type CurveServerKeys,
+} from "./transport.js";
+import { ZAP_DOMAIN, ZapHandler } from "./zap.js";
 
 const log = logger("broker");
 
@@ -35,7 +41,25 @@ export interface BrokerConfig {
    * (its own timer would have fired): it is dropped, and killed if it is local.
    */
   timeoutGrace: number;
+  /** The endpoint for remote workers, if any. */
+  remote?: RemoteConfig;
 }
+
+export interface RemoteConfig {
+  /** Where to bind, e.g. "tcp://127.0.0.1:0" (any free port), or the resolved one on a restart. */
+  endpoint: string;
+  /** Server keys and allow-list; plain text when absent. */
+  curve?: CurveServerKeys;
+  /** Largest message accepted from a remote peer, bytes. */
+  maxMessageSize: number;
+  /** A non-loopback endpoint in plain text was asked for explicitly: warn. */
+  insecure?: boolean;
+}
+
+/** A header frame larger than this from a worker is dropped unread. */
+const MAX_HEADER_BYTES = 1 << 20;
+/** Longest worker name kept from a Hello. */
+const MAX_NAME_LENGTH = 256;
 
 /** How often the broker looks for workers stuck past a task's timeout. */
 const WEDGE_CHECK_MS = 200;
@@ -47,6 +71,8 @@ export interface WorkerInfo {
   id: string;
   pid: number;
   local: boolean;
+  /** The name a remote worker gave in its Hello (its host name). */
+  name?: string;
   done: number;
   inFlight: number;
 }
@@ -65,14 +91,28 @@ export interface BrokerStats {
   duplicatesDropped: number;
   malformedDropped: number;
   workersLost: number;
+  /** Remote connections refused at the handshake (key not allowed, no or wrong Curve, bad ZMTP). */
+  refusedHandshakes: number;
   workers: WorkerInfo[];
 }
 
 interface Peer {
   id: Buffer;
   pid: number;
-  local: boolean;
+  backend: Backend;
   concurrency: number;
+  name: string | undefined;
+}
+
+/** One ROUTER that workers connect to, its single writer and the Tasks messages planned for it. */
+interface Backend {
+  readonly socket: zmq.Router;
+  readonly outbox: Outbox;
+  /** Workers on it run on this machine, as children of the caller. */
+  readonly local: boolean;
+  /** Prepended to routing ids to make scheduler keys, so the two sockets' ids never collide. */
+  readonly prefix: string;
+  planned: Frames[];
 }
 
 /** Results waiting to go to the caller, as columns. */
@@ -97,37 +137,50 @@ export class Broker {
   readonly #scheduler: Scheduler;
   readonly #pipelines = new PipelineRuns();
   readonly #frontend: zmq.Router;
-  readonly #backend: zmq.Router;
   readonly #toCaller: Outbox;
-  readonly #toWorkers: Outbox;
+  readonly #local: Backend;
+  #remote: Backend | undefined;
+  #zap: ZapHandler | undefined;
+  #endpoint: string | undefined;
   readonly #session = randomBytes(8).toString("hex");
   readonly #peers = new Map<string, Peer>();
   readonly #retired: WorkerInfo[] = [];
   #callerId: Buffer | undefined;
   #results = new ResultBatch();
-  /** Tasks messages planned by the last dispatch and not yet handed to the socket. */
-  #planned: Frames[] = [];
   #statsDue = false;
   #statsSentAt = 0;
   #closed = false;
   #wedgeTimer: NodeJS.Timeout | undefined;
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
+    refusedHandshakes: 0,
   };
 
   constructor(config: BrokerConfig) {
     this.#config = config;
     this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
     this.#frontend = new zmq.Router(routerOptions());
-    this.#backend = new zmq.Router({
-      ...routerOptions(),
-      heartbeatInterval: config.heartbeatInterval,
-      heartbeatTimeout: config.heartbeatTimeout,
-    });
-    // Connect and disconnect of each worker arrive as [routingId, <empty>].
-    (this.#backend as unknown as { setInt32Option(o: number, v: number): void }).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT);
     this.#toCaller = new Outbox(this.#frontend, (err) => log("send to caller failed: %O", err), () => this.#produceResults());
-    this.#toWorkers = new Outbox(this.#backend, (err, frames) => this.#onWorkerUnreachable(err, frames), () => this.#produceTasks());
+    this.#local = this.#newBackend(
+      new zmq.Router({ ...routerOptions(), heartbeatInterval: config.heartbeatInterval, heartbeatTimeout: config.heartbeatTimeout }),
+      true,
+      "",
+    );
+  }
+
+  #newBackend(socket: zmq.Router, local: boolean, prefix: string): Backend {
+    // Connect and disconnect of each worker arrive as [routingId, <empty>].
+    (socket as unknown as { setInt32Option(o: number, v: number): void }).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT);
+    const backend: Backend = {
+      socket, local, prefix, planned: [],
+      outbox: new Outbox(socket, (err, frames) => this.#onWorkerUnreachable(backend, err, frames), () => this.#produceTasks(backend)),
+    };
+    return backend;
+  }
+
+  /** The remote endpoint actually bound (port resolved), once started. */
+  get endpoint(): string | undefined {
+    return this.#endpoint;
   }
 
   get stats(): BrokerStats {
@@ -145,14 +198,50 @@ export class Broker {
     };
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<{ endpoint?: string }> {
     await this.#frontend.bind(this.#config.frontend);
-    await this.#backend.bind(this.#config.backend);
+    await this.#local.socket.bind(this.#config.backend);
     log("bound frontend %s backend %s", this.#config.frontend, this.#config.backend);
+    if (this.#config.remote) await this.#bindRemote(this.#config.remote);
     void this.#readFrontend();
-    void this.#readBackend();
+    void this.#readBackend(this.#local);
+    if (this.#remote) void this.#readBackend(this.#remote);
     this.#wedgeTimer = setInterval(() => this.#checkWedged(), WEDGE_CHECK_MS);
     this.#wedgeTimer.unref();
+    return this.#endpoint === undefined ? {} : { endpoint: this.#endpoint };
+  }
+
+  /** The ROUTER for remote workers; with Curve, the ZAP handler is bound first (libzmq requires it). */
+  async #bindRemote(remote: RemoteConfig): Promise<void> {
+    const parsed = parseEndpoint(remote.endpoint);
+    if (!parsed) throw new TypeError(`cannot bind ${JSON.stringify(remote.endpoint)}: not a tcp:// or ipc:// endpoint`);
+    if (remote.curve) {
+      this.#zap = new ZapHandler(remote.curve.allow, (d) => {
+        if (!d.allowed) log("refused a worker from %s: %s%s", d.address, d.reason, d.key ? ` (public key ${d.key})` : "");
+        else log("admitted a worker from %s (public key %s)", d.address, d.key);
+      });
+      await this.#zap.start();
+    }
+    const socket = new zmq.Router(remoteRouterOptions({
+      heartbeatInterval: this.#config.heartbeatInterval, heartbeatTimeout: this.#config.heartbeatTimeout,
+      maxMessageSize: remote.maxMessageSize, ipv6: parsed.ipv6, curve: remote.curve, zapDomain: ZAP_DOMAIN,
+    }));
+    // Every failed handshake on this socket (ZAP refusal, plain text against Curve, a wrong server
+    // key, a peer that does not speak ZMTP as a worker should) is counted; none affects the others.
+    for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"] as const) {
+      socket.events.on(type, (event) => {
+        this.#counters.refusedHandshakes++;
+        log("refused a remote handshake (%s): %s", type.slice("handshake:error:".length), describeEventError(event));
+        this.#markStatsDue();
+      });
+    }
+    this.#remote = this.#newBackend(socket, false, "r:");
+    await socket.bind(bindAddress(remote.endpoint));
+    this.#endpoint = socket.lastEndpoint ?? remote.endpoint;
+    log("bound remote endpoint %s (%s)", this.#endpoint, remote.curve ? `CurveZMQ${remote.curve.allow ? `, ${remote.curve.allow.length} allowed keys` : ", any key"}` : "plain text");
+    if (!remote.curve && !parsed.loopback) {
+      console.warn(`zerolb: warning: remote endpoint ${this.#endpoint} accepts workers in plain text (insecure: true): anyone who reaches it can join and read tasks`);
+    }
   }
 
   close(): void {
@@ -160,7 +249,9 @@ export class Broker {
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
     this.#frontend.close();
-    this.#backend.close();
+    this.#local.socket.close();
+    this.#remote?.socket.close();
+    this.#zap?.close();
   }
 
   // ---- caller side -------------------------------------------------------------------------
@@ -241,7 +332,7 @@ export class Broker {
   #withdraw(seqs: number[]): void {
     for (const [slot, running] of this.#scheduler.withdraw(seqs)) {
       const peer = this.#peers.get(slot.key);
-      if (peer) this.#toWorkers.push([peer.id, encodeHeader(Kind.Cancel, { seq: running })]);
+      if (peer) peer.backend.outbox.push([peer.id, encodeHeader(Kind.Cancel, { seq: running })]);
     }
   }
 
@@ -279,29 +370,33 @@ export class Broker {
 
   // ---- worker side -------------------------------------------------------------------------
 
-  async #readBackend(): Promise<void> {
-    for await (const frames of this.#backend) {
+  async #readBackend(backend: Backend): Promise<void> {
+    for await (const frames of backend.socket) {
       try {
-        this.#onWorkerMessage(frames);
+        this.#onWorkerMessage(backend, frames);
       } catch (err) {
-        this.#malformed("worker", err);
+        this.#malformed(backend.local ? "worker" : "remote worker", err);
       }
     }
   }
 
-  #onWorkerMessage(frames: Buffer[]): void {
+  #onWorkerMessage(backend: Backend, frames: Buffer[]): void {
     const [id, headerFrame, body] = frames;
-    const key = id!.toString("latin1");
+    const key = backend.prefix + id!.toString("latin1");
     if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(key);
+    if (frames.length > 3) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
+    if (headerFrame!.length > MAX_HEADER_BYTES) throw new ProtocolError(`a header of ${headerFrame!.length} bytes (at most ${MAX_HEADER_BYTES})`);
     const header = decodeHeader(headerFrame);
     this.#scheduler.heard(key, performance.now());
     switch (header.k) {
       case Kind.Hello:
-        return this.#onHello(id!, key, header);
+        return this.#onHello(backend, id!, key, header);
       case Kind.Ready:
-        return this.#onReady(id!, key, header);
+        return this.#onReady(backend, id!, key, header);
       case Kind.WorkerResults:
-        return this.#onWorkerResults(id!, key, header, body);
+        return this.#onWorkerResults(backend, id!, key, header, body);
+      case Kind.Bye:
+        return this.#onBye(backend, id!, key, header);
       default:
         throw new ProtocolError(`kind ${header.k} is not for the backend`);
     }
@@ -312,17 +407,18 @@ export class Broker {
     if (this.#scheduler.worker(key) || this.#peers.has(key)) this.#lose(key, "its connection closed");
   }
 
-  #onHello(id: Buffer, key: string, h: Header): void {
+  #onHello(backend: Backend, id: Buffer, key: string, h: Header): void {
     if (this.#scheduler.worker(key)) this.#lose(key, "it said Hello again");
-    const pid = typeof h.pid === "number" ? h.pid : 0;
+    const pid = Number.isSafeInteger(h.pid) && (h.pid as number) > 0 ? (h.pid as number) : 0;
     const concurrency = Number.isSafeInteger(h.concurrency) && (h.concurrency as number) > 0 ? (h.concurrency as number) : 1;
-    this.#peers.set(key, { id, pid, local: true, concurrency });
-    log("worker %s (pid %d) says hello", key, pid);
-    this.#toWorkers.push([id, encodeHeader(Kind.Welcome, { session: this.#session }), this.#config.workerData]);
+    const name = typeof h.name === "string" && h.name.length > 0 ? h.name.slice(0, MAX_NAME_LENGTH) : undefined;
+    this.#peers.set(key, { id, pid, backend, concurrency, name });
+    log("%s worker %s (pid %d%s) says hello", backend.local ? "local" : "remote", key, pid, name ? ` on ${name}` : "");
+    backend.outbox.push([id, encodeHeader(Kind.Welcome, { session: this.#session }), this.#config.workerData]);
   }
 
-  #onReady(id: Buffer, key: string, h: Header): void {
-    if (!this.#peers.has(key)) return this.#reset(id);
+  #onReady(backend: Backend, id: Buffer, key: string, h: Header): void {
+    if (!this.#peers.has(key)) return this.#reset(backend, id);
     const credit = h.credit;
     if (!Number.isSafeInteger(credit) || (credit as number) < 0) throw new ProtocolError("credit is not a count");
     this.#scheduler.addWorker(key, this.#peers.get(key)!.concurrency, performance.now());
@@ -332,12 +428,12 @@ export class Broker {
     this.#dispatch();
   }
 
-  #onWorkerResults(id: Buffer, key: string, h: Header, body: Buffer | undefined): void {
+  #onWorkerResults(backend: Backend, id: Buffer, key: string, h: Header, body: Buffer | undefined): void {
     const slot = this.#scheduler.worker(key);
     if (!slot) {
       // A worker we dropped (presumed dead) is back with late results: they were run elsewhere.
       for (const s of seqColumn(h)) if (this.#scheduler.isFinished(s)) this.#counters.duplicatesDropped++;
-      return this.#reset(id);
+      return this.#reset(backend, id);
     }
     const seq = seqColumn(h);
     const n = seq.length;
@@ -357,12 +453,33 @@ export class Broker {
     this.#dispatch();
   }
 
-  #reset(id: Buffer): void {
-    this.#toWorkers.push([id, encodeHeader(Kind.Reset)]);
+  /**
+   * Bye: the worker is leaving. It has sent the results of what it ran; whatever it still holds
+   * was not run and goes back to the queue without counting as a worker death. The Reset answers
+   * it (the broker no longer knows this worker), so the worker knows its Bye arrived.
+   */
+  #onBye(backend: Backend, id: Buffer, key: string, h: Header): void {
+    const unrun = seqColumn(h);
+    const slot = this.#scheduler.worker(key);
+    const peer = this.#peers.get(key);
+    this.#peers.delete(key);
+    if (slot) {
+      log("worker %s leaves, handing back %d tasks (it listed %d)", key, slot.inFlight.size, unrun.length);
+      this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
+      if (this.#retired.length > 256) this.#retired.shift();
+      for (const task of this.#scheduler.removeWorker(key, `worker ${peer?.pid ?? key} left`, false)) this.#failWorkerExit(task, peer?.pid);
+      this.#markStatsDue();
+      this.#dispatch();
+    }
+    this.#reset(backend, id);
   }
 
-  #onWorkerUnreachable(err: unknown, frames: Frames): void {
-    const key = Buffer.from(frames[0] as Uint8Array).toString("latin1");
+  #reset(backend: Backend, id: Buffer): void {
+    backend.outbox.push([id, encodeHeader(Kind.Reset)]);
+  }
+
+  #onWorkerUnreachable(backend: Backend, err: unknown, frames: Frames): void {
+    const key = backend.prefix + Buffer.from(frames[0] as Uint8Array).toString("latin1");
     log("worker %s unreachable: %s", key, (err as Error).message);
     this.#lose(key, "it could not be reached");
   }
@@ -380,8 +497,8 @@ export class Broker {
       const peer = this.#peers.get(worker.key);
       this.#lose(worker.key, `stuck past a task's timeout`, false);
       if (peer) {
-        this.#toWorkers.push([peer.id, encodeHeader(Kind.Reset)]);
-        if (peer.local && peer.pid > 0) {
+        this.#reset(peer.backend, peer.id);
+        if (peer.backend.local && peer.pid > 0) {
           this.#counters.workersKilled++;
           log("killing stuck worker %d", peer.pid);
           try {
@@ -460,22 +577,24 @@ export class Broker {
    */
   #dispatch(): void {
     this.#settleDependencyFailures();
-    this.#toWorkers.wake();
+    this.#local.outbox.wake();
+    this.#remote?.outbox.wake();
   }
 
-  #produceTasks(): Frames | undefined {
-    if (this.#planned.length === 0) {
+  /** Next Tasks message for this backend; plans a new round of dispatch when its list is empty. */
+  #produceTasks(backend: Backend): Frames | undefined {
+    if (backend.planned.length === 0) {
       for (const d of this.#scheduler.dispatch(performance.now())) {
-        const message = this.#tasksMessage(d);
-        if (message) this.#planned.push(message);
+        const peer = this.#peers.get(d.worker.key);
+        if (peer) peer.backend.planned.push(this.#tasksMessage(peer, d));
       }
+      const other = backend === this.#local ? this.#remote : this.#local;
+      if (other && other.planned.length > 0) other.outbox.wake();
     }
-    return this.#planned.shift();
+    return backend.planned.shift();
   }
 
-  #tasksMessage({ worker, tasks }: Dispatch): Frames | undefined {
-    const peer = this.#peers.get(worker.key);
-    if (!peer) return undefined;
+  #tasksMessage(peer: Peer, { tasks }: Dispatch): Frames {
     const n = tasks.length;
     const seq = new Array<number>(n);
     const len = new Array<number>(n);
@@ -499,11 +618,20 @@ export class Broker {
   }
 
   #workerInfo(slot: WorkerSlot, peer = this.#peers.get(slot.key)): WorkerInfo {
-    return { index: slot.index, id: slot.key, pid: peer?.pid ?? 0, local: peer?.local ?? true, done: slot.done, inFlight: slot.inFlight.size };
+    const info: WorkerInfo = {
+      index: slot.index, id: slot.key, pid: peer?.pid ?? 0, local: peer?.backend.local ?? !slot.key.startsWith("r:"), done: slot.done, inFlight: slot.inFlight.size,
+    };
+    if (peer?.name !== undefined) info.name = peer.name;
+    return info;
   }
 
   #malformed(from: string, err: unknown): void {
     this.#counters.malformedDropped++;
     log("dropped a malformed message from the %s: %s", from, (err as Error).message);
   }
+}
+
+function describeEventError(event: { address?: string; error?: Error & { code?: unknown } }): string {
+  const what = event.error ? `${String(event.error.code ?? "")} ${event.error.message}`.trim() : "unknown";
+  return event.address ? `${what} (on ${event.address})` : what;
 }

@@ -2,7 +2,7 @@
 export { LoadBalancer, type MapOptions, type SendOptions, type CloseOptions } from "./load-balancer.js";
 export type { LoadBalancerOptions, CurveOptions } from "./options.js";
 export type { Result } from "./mailbox.js";
-export type { SettledResult } from "./map.js";
+export type { SettledResult, MapProgress } from "./map.js";
 export type { Stats } from "./stats.js";
 export type { WorkerInfo } from "./broker.js";
 export { Pipeline, type JobSpec, type Job } from "./pipeline.js";

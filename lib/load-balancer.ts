@@ -5,7 +5,7 @@ import type { BrokerConfig } from "./broker.js";
 import { Client, type PendingTask } from "./client.js";
 import { logger } from "./debug.js";
 import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
-import { MapRun } from "./map.js";
+import { MapRun, type MapProgress } from "./map.js";
 import { Pipeline } from "./pipeline.js";
 import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
@@ -28,6 +28,11 @@ export interface MapOptions {
   signal?: AbortSignal;
   /** Run each item through this DAG of jobs; the map yields an object of the sinks' results per item. */
   pipeline?: Pipeline;
+  /**
+   * Called with counts at most every 100 ms while the map runs, and once more (`final: true`) when
+   * it ends. Cheap: no timer, it rides on results as they arrive.
+   */
+  onProgress?: (progress: MapProgress) => void;
 }
 
 export interface SendOptions {
@@ -169,6 +174,7 @@ export class LoadBalancer implements AsyncDisposable {
       timeout: checkTimeout(options.timeout, this.#options.timeout),
       signal: options.signal,
       pipeline: checkPipeline(options.pipeline),
+      onProgress: checkCallback(options.onProgress),
     }) as AsyncIterableIterator<T>;
   }
 
@@ -278,6 +284,11 @@ export class LoadBalancer implements AsyncDisposable {
 
 function indexOf(task: PendingTask): number | undefined {
   return task.index >= 0 ? task.index : undefined;
+}
+
+function checkCallback(fn: unknown): ((p: MapProgress) => void) | undefined {
+  if (fn === undefined || typeof fn === "function") return fn as ((p: MapProgress) => void) | undefined;
+  throw new TypeError(`options.onProgress must be a function; received ${describe(fn)}`);
 }
 
 function checkPipeline(pipeline: unknown): Pipeline | undefined {

@@ -11,6 +11,25 @@ export type SettledResult<T = unknown> =
   | { index: number; id: string; ok: true; value: T }
   | { index: number; id: string; ok: false; error: Error };
 
+/** What `onProgress` receives. */
+export interface MapProgress {
+  /** Items that finished successfully. */
+  done: number;
+  /** Items that failed. */
+  failed: number;
+  /** Items pulled from the source so far. */
+  pulled: number;
+  /** Items submitted and not yet finished. */
+  pending: number;
+  /** Milliseconds since the map started. */
+  elapsedMs: number;
+  /** True on the last call, when the map has ended. */
+  final: boolean;
+}
+
+/** `onProgress` is called at most this often (plus once at the end). */
+export const PROGRESS_INTERVAL_MS = 100;
+
 export interface MapSettings {
   hwm: number;
   ordered: boolean;
@@ -19,6 +38,7 @@ export interface MapSettings {
   timeout: number;
   signal: AbortSignal | undefined;
   pipeline: Pipeline | undefined;
+  onProgress: ((progress: MapProgress) => void) | undefined;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -42,6 +62,10 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #stopped = false;
   #failure: { error: unknown } | undefined;
   #waiter: (() => void) | undefined;
+  #done = 0;
+  #failed = 0;
+  #startedAt = 0;
+  #progressAt = 0;
   readonly #onAbort = () => this.#fail(this.#settings.signal!.reason);
 
   constructor(client: () => Promise<Client>, source: Iterable<unknown> | AsyncIterable<unknown>, settings: MapSettings) {
@@ -84,6 +108,9 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   settle(task: PendingTask): void {
     if (task.withdrawn && this.#stopped) return;
     this.#pending--;
+    if (task.ok) this.#done++;
+    else this.#failed++;
+    if (this.#settings.onProgress) this.#progress(false);
     if (this.#settings.ordered) this.#slots[task.index % this.#settings.hwm] = task;
     else this.#arrivals.push(task);
     this.#wake();
@@ -91,6 +118,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
 
   async #start(): Promise<void> {
     this.#started = true;
+    this.#startedAt = this.#progressAt = performance.now();
     const signal = this.#settings.signal;
     try {
       signal?.throwIfAborted();
@@ -207,9 +235,23 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     this.#wake();
   }
 
+  #progress(final: boolean): void {
+    const now = performance.now();
+    if (!final && now - this.#progressAt < PROGRESS_INTERVAL_MS) return;
+    this.#progressAt = now;
+    try {
+      this.#settings.onProgress!({
+        done: this.#done, failed: this.#failed, pulled: this.#pulled, pending: this.#pending, elapsedMs: now - this.#startedAt, final,
+      });
+    } catch {
+      // a throwing progress callback must not break the map
+    }
+  }
+
   #stop(reason: string): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#settings.onProgress && this.#started) this.#progress(true);
     this.#settings.signal?.removeEventListener("abort", this.#onAbort);
     if (this.#clientReady && this.#pending > 0) {
       this.#clientReady.withdraw(this.#clientReady.tasksOf(this), reason);

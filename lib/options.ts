@@ -3,6 +3,8 @@ import { availableParallelism } from "node:os";
 import { encodeValue } from "./codec.js";
 import { InvalidOptionError } from "./errors.js";
 import { moduleUrl } from "./handler-module.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "./transport.js";
+import { curvePublicKeyOf, isCurveKey } from "./z85.js";
 
 /** Curve keys for the remote endpoint (Z85 text, 40 characters each). */
 export interface CurveOptions {
@@ -66,12 +68,22 @@ export interface LoadBalancerOptions {
    * @default 30000
    */
   closeTimeout?: number;
-  /** Also accept remote workers on this endpoint (e.g. "tcp://127.0.0.1:0"). */
+  /**
+   * Also accept remote workers (`zerolb worker`) on this endpoint: `tcp://host:port` (port 0 = any
+   * free port; `lb.endpoint` tells which after `ready`) or `ipc://path`. A non-loopback address
+   * needs `curve`, or `insecure: true`.
+   */
   endpoint?: string;
-  /** Encrypt and authenticate the remote endpoint with CurveZMQ. */
+  /** Encrypt and authenticate the remote endpoint with CurveZMQ (Z85 keys, e.g. from `zerolb keygen`). */
   curve?: CurveOptions;
-  /** Allow a non-loopback `endpoint` without `curve` (plain text). @default false */
+  /** Allow a non-loopback `endpoint` without `curve` (plain text: anyone who reaches it can join). @default false */
   insecure?: boolean;
+  /**
+   * Largest message the broker accepts from a remote peer, bytes; a peer that sends a bigger one
+   * is disconnected. Bounds what the network can make the broker allocate.
+   * @default 67108864 (64 MiB)
+   */
+  maxMessageSize?: number;
 }
 
 export interface ResolvedOptions {
@@ -90,6 +102,7 @@ export interface ResolvedOptions {
   endpoint: string | undefined;
   curve: CurveOptions | undefined;
   insecure: boolean;
+  maxMessageSize: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -101,11 +114,13 @@ export const DEFAULTS = Object.freeze({
   timeoutGrace: 1000,
   idMemory: 100_000,
   closeTimeout: 30_000,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
 });
 
 const KNOWN = new Set([
   "worker", "workers", "concurrency", "highWaterMark", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
+  "maxMessageSize",
 ]);
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
@@ -156,6 +171,20 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
   }
   const endpoint = options.endpoint;
   if (endpoint !== undefined && typeof endpoint !== "string") fail(`options.endpoint must be a string; received ${describe(endpoint)}`);
+  const insecure = options.insecure;
+  if (insecure !== undefined && typeof insecure !== "boolean") fail(`options.insecure must be a boolean; received ${describe(insecure)}`);
+  const curve = resolveCurve(options.curve);
+  if (curve && endpoint === undefined) fail("options.curve needs options.endpoint (curve secures the remote endpoint)");
+  if (endpoint !== undefined) {
+    const parsed = parseEndpoint(endpoint);
+    if (!parsed) fail(`options.endpoint must be "tcp://host:port" (port 0 = any free port) or "ipc://path"; received ${describe(endpoint)}`);
+    if (!parsed.loopback && !curve && insecure !== true) {
+      fail(
+        `options.endpoint ${describe(endpoint)} is not a loopback address: remote workers there need options.curve ` +
+          "(encryption and authentication; create keys with `zerolb keygen`), or options.insecure: true to accept plain-text workers anyway",
+      );
+    }
+  }
   return {
     moduleUrl: moduleUrl(worker as string | URL),
     workers: integer(options, "workers", 0, availableParallelism()),
@@ -170,7 +199,25 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     idMemory: integer(options, "idMemory", 0, DEFAULTS.idMemory),
     closeTimeout: integer(options, "closeTimeout", 0, DEFAULTS.closeTimeout),
     endpoint: endpoint as string | undefined,
-    curve: options.curve as CurveOptions | undefined,
-    insecure: options.insecure === true,
+    curve,
+    insecure: insecure === true,
+    maxMessageSize: integer(options, "maxMessageSize", 1024, DEFAULTS.maxMessageSize),
   };
+}
+
+/** Checks curve keys. Messages never show a secret key, only that it is wrong. */
+function resolveCurve(curve: unknown): CurveOptions | undefined {
+  if (curve === undefined) return undefined;
+  if (typeof curve !== "object" || curve === null || Array.isArray(curve)) fail(`options.curve must be { publicKey, secretKey, allow? }; received ${describe(curve)}`);
+  const c = curve as Record<string, unknown>;
+  for (const key of Object.keys(c)) if (!["publicKey", "secretKey", "allow"].includes(key)) fail(`unknown option "curve.${key}" (curve takes publicKey, secretKey, allow)`);
+  if (!isCurveKey(c.publicKey)) fail(`options.curve.publicKey must be a 40-character Z85 key (see \`zerolb keygen\`); received ${describe(c.publicKey)}`);
+  if (!isCurveKey(c.secretKey)) fail("options.curve.secretKey must be a 40-character Z85 key (see `zerolb keygen`); the value given is not one");
+  if (curvePublicKeyOf(c.secretKey) !== c.publicKey) fail("options.curve.publicKey does not belong to options.curve.secretKey (they are not one key pair)");
+  const allow = c.allow;
+  if (allow !== undefined) {
+    if (!Array.isArray(allow)) fail(`options.curve.allow must be an array of public keys; received ${describe(allow)}`);
+    for (const key of allow) if (!isCurveKey(key)) fail(`options.curve.allow holds ${describe(key)}, not a 40-character Z85 public key`);
+  }
+  return { publicKey: c.publicKey, secretKey: c.secretKey, ...(allow ? { allow: [...(allow as string[])] } : {}) };
 }

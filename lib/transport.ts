@@ -21,6 +21,89 @@ export function dealerOptions() {
   return { sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 0 } as const;
 }
 
+/** Default bound on one message from a remote peer (the `maxMessageSize` option), bytes. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Messages a remote peer may have queued at the broker before ZeroMQ stops reading from it. */
+const REMOTE_RECEIVE_HWM = 1000;
+
+/** A remote `endpoint` taken apart: `tcp://host:port` (port 0 or * = any free port) or `ipc://path`. */
+export interface ParsedEndpoint {
+  transport: "tcp" | "ipc";
+  /** tcp: host as written (brackets removed for IPv6). */
+  host: string;
+  port: number | undefined;
+  ipv6: boolean;
+  /** Reachable from this machine only (loopback address, or ipc). */
+  loopback: boolean;
+}
+
+/** Parses an endpoint for workers; undefined when it is not one zerolb can bind. */
+export function parseEndpoint(endpoint: string): ParsedEndpoint | undefined {
+  if (endpoint.startsWith("ipc://") && endpoint.length > "ipc://".length) {
+    return { transport: "ipc", host: "", port: undefined, ipv6: false, loopback: true };
+  }
+  const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:\/\[\]]+):(\*|\d{1,5})$/.exec(endpoint);
+  if (!m) return undefined;
+  const ipv6 = m[1]!.startsWith("[");
+  const host = ipv6 ? m[1]!.slice(1, -1) : m[1]!;
+  const port = m[2] === "*" ? 0 : Number(m[2]);
+  if (port > 65535) return undefined;
+  return { transport: "tcp", host, port, ipv6, loopback: isLoopbackHost(host) };
+}
+
+/** 127.0.0.0/8, ::1 and localhost. Everything else (0.0.0.0, *, interface names, names) is not. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** The endpoint as libzmq binds it: port 0 becomes `*` (any free port). */
+export function bindAddress(endpoint: string): string {
+  return endpoint.replace(/:0$/, ":*");
+}
+
+export interface CurveServerKeys {
+  publicKey: string;
+  secretKey: string;
+  allow?: string[];
+}
+
+/**
+ * The broker's ROUTER for remote workers: the ROUTER options above, ZMTP heartbeats, a bound on
+ * what one peer can make the broker allocate (one message, and messages queued per peer), and,
+ * with Curve, the server keys and the ZAP domain, failing closed (`zapEnforceDomain`).
+ */
+export function remoteRouterOptions(o: {
+  heartbeatInterval: number; heartbeatTimeout: number; maxMessageSize: number; ipv6: boolean; curve: CurveServerKeys | undefined; zapDomain: string;
+}) {
+  return {
+    ...routerOptions(),
+    receiveHighWaterMark: REMOTE_RECEIVE_HWM,
+    heartbeatInterval: o.heartbeatInterval,
+    heartbeatTimeout: o.heartbeatTimeout,
+    maxMessageSize: o.maxMessageSize,
+    ...(o.ipv6 ? { ipv6: true } : {}),
+    ...(o.curve ? { curveServer: true, curveSecretKey: o.curve.secretKey, zapDomain: o.zapDomain, zapEnforceDomain: true } : {}),
+  };
+}
+
+/** Curve keys of a worker: the broker's public key and the worker's own pair. */
+export interface CurveClientKeys {
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+/** Worker DEALER options beyond dealerOptions(): Curve client keys and reconnect backoff. */
+export function workerDealerOptions(o: { curve?: CurveClientKeys; reconnectMaxInterval?: number; ipv6?: boolean }) {
+  return {
+    ...(o.curve ? { curveServerKey: o.curve.serverKey, curvePublicKey: o.curve.publicKey, curveSecretKey: o.curve.secretKey } : {}),
+    ...(o.reconnectMaxInterval ? { reconnectInterval: 100, reconnectMaxInterval: o.reconnectMaxInterval } : {}),
+    ...(o.ipv6 ? { ipv6: true } : {}),
+  };
+}
+
 // ipc paths longer than 107 bytes cannot be bound, so keep the directory short.
 const IPC_PATH_LIMIT = 107;
 
