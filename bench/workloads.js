@@ -53,7 +53,7 @@ const w1 = {
   id: "W1",
   title: "no-op throughput, 2 workers (lb.map over a generator)",
   peers: ["zerolb", "piscina", "control"],
-  params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, tasks: quick ? 50_000 : 300_000, warmup: quick ? 5_000 : 20_000 }),
+  params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, tasks: quick ? 50_000 : 300_000, warmup: quick ? 20_000 : 100_000 }),
   async run(pool, p, { timed }) {
     await pool.stream(range(p.warmup)); // JIT warm-up, not timed
     const { ms, value, resources } = await timed(() => pool.stream(range(p.tasks)));

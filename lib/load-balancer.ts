@@ -139,6 +139,10 @@ export class LoadBalancer implements AsyncDisposable {
       frontend: this.#dir.endpoint("frontend"), backend: this.#dir.endpoint("backend"), maxAttempts: o.maxAttempts,
       workerData: o.workerData, heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
       timeoutGrace: o.timeoutGrace,
+      // A restarted broker binds the port the first one resolved, so remote workers find it again.
+      remote: o.endpoint === undefined ? undefined : {
+        endpoint: this.#endpoint ?? o.endpoint, curve: o.curve, maxMessageSize: o.maxMessageSize, insecure: o.insecure,
+      },
     };
   }
 
@@ -152,7 +156,7 @@ export class LoadBalancer implements AsyncDisposable {
         connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
         heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
       });
-      await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
+      [this.#endpoint] = await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
     } catch (err) {
       this.#fail(err as ZerolbError);
       throw err;

@@ -31,6 +31,8 @@ export interface Stats {
   workerRestarts: number;
   /** Broker processes restarted after dying or hanging. */
   brokerRestarts: number;
+  /** Remote connections refused at the handshake (Curve key not allowed, plain text against Curve, bad ZMTP). */
+  refusedHandshakes: number;
   /** Workers seen by the broker, local or remote, with what each has done and holds now. */
   workers: WorkerInfo[];
 }
@@ -52,6 +54,7 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     cancelled: c.cancelled,
     duplicatesDropped: c.duplicatesDropped + (b?.duplicatesDropped ?? 0),
     malformedDropped: c.malformedDropped + (b?.malformedDropped ?? 0),
+    refusedHandshakes: b?.refusedHandshakes ?? 0,
     workerRestarts: supervisor.restarts,
     workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
   };

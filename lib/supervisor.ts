@@ -88,18 +88,18 @@ export class Supervisor {
     if (this.#broker && this.#broker.pid === pid && isAlive(this.#broker)) this.#broker.kill("SIGKILL");
   }
 
-  /** Starts the broker; resolves once it has bound its sockets. */
-  startBroker(config: BrokerConfig): Promise<void> {
+  /** Starts the broker; resolves once it has bound its sockets, to its remote endpoint (port resolved) if it has one. */
+  startBroker(config: BrokerConfig): Promise<string | undefined> {
     const child = this.#fork(BROKER_ENTRY, config);
     this.#broker = child;
     this.brokerReadyAt = 0;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string | undefined>((resolve, reject) => {
       let started = false;
       child.on("message", (m: ChildMessage) => {
         if (m.type === "ready") {
           started = true;
           this.brokerReadyAt = Date.now();
-          resolve();
+          resolve(m.endpoint); // the broker's remote endpoint, port resolved (undefined without one)
         } else if (m.type === "fatal") reject(new StartupError(`the broker could not start: ${m.error.message}`, { cause: deserializeError(m.error) }));
       });
       child.once("exit", (code, signal) => {

@@ -6,7 +6,7 @@ let broker: Broker | undefined;
 runChild<BrokerConfig>(
   async (config) => {
     broker = new Broker({ ...config, workerData: Buffer.from(config.workerData) });
-    await broker.start();
+    return broker.start();
   },
   async () => broker?.close(),
 );

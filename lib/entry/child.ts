@@ -7,8 +7,11 @@ export function report(message: ChildMessage): void {
   process.send?.(message);
 }
 
-/** Runs `start(config)` once the parent sends the config; calls `stop()` on SIGTERM/SIGINT or parent exit. */
-export function runChild<Config>(start: (config: Config) => Promise<void>, stop: () => Promise<void>): void {
+/**
+ * Runs `start(config)` once the parent sends the config, then reports ready (with what `start`
+ * resolved to, e.g. the broker's bound endpoint); calls `stop()` on SIGTERM/SIGINT or parent exit.
+ */
+export function runChild<Config>(start: (config: Config) => Promise<void | { endpoint?: string }>, stop: () => Promise<void>): void {
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= stop().then(
@@ -21,7 +24,7 @@ export function runChild<Config>(start: (config: Config) => Promise<void>, stop:
   process.once("disconnect", shutdown);
   process.once("message", (message: ParentMessage<Config>) => {
     start(message.config).then(
-      () => report({ type: "ready" }),
+      (extra) => report({ type: "ready", ...(extra ?? {}) }),
       (err: unknown) => {
         report({ type: "fatal", error: serializeError(err) });
         process.exitCode = 1;

@@ -6,5 +6,5 @@ import type { RemoteError } from "../errors.js";
 export type ParentMessage<Config> = { type: "start"; config: Config };
 
 export type ChildMessage =
-  | { type: "ready" } // broker: bound; worker: setup() done and joined
+  | { type: "ready"; endpoint?: string } // broker: bound (endpoint: the remote one, port resolved); worker: setup() done and joined
   | { type: "fatal"; error: RemoteError }; // start-up failed; the child exits next
