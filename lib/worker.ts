@@ -13,7 +13,7 @@ import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, bodyOffsets, checkColumn, decodeHeader, encodeHeader, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
 import { TaskContext } from "./task-context.js";
-import { dealerOptions } from "./transport.js";
+import { dealerOptions, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
 const log = logger("worker");
 
@@ -25,16 +25,32 @@ export interface WorkerConfig {
   concurrency: number;
   heartbeatInterval: number;
   heartbeatTimeout: number;
+  /** CurveZMQ client keys, for a broker endpoint that uses Curve. */
+  curve?: CurveClientKeys;
+  /** Cap of the reconnect backoff (from 100 ms, doubling), ms; absent = retry every 100 ms. */
+  reconnectMaxInterval?: number;
+  /** Sent in Hello and shown in the broker's stats (a remote worker's host name). */
+  name?: string;
 }
 
 export interface WorkerEvents {
-  /** setup() is done and Ready was sent. */
+  /** setup() is done and Ready was sent (the first time). */
   onReady?(): void;
+  /** Joined a broker: Welcome received, Ready sent. `rejoin` after the first time. */
+  onJoin?(info: { rejoin: boolean; session: string; credit: number }): void;
+  /** The connection to the broker dropped (it stopped, or stopped answering heartbeats). */
+  onDisconnect?(): void;
+  /** A handshake with the broker failed: key refused, wrong server key, Curve on one side only. */
+  onHandshakeError?(kind: string, detail: string): void;
+  /** stop() began: `running` tasks will finish, `handedBack` were not started and go back to the broker. */
+  onStopping?(info: { running: number; handedBack: number }): void;
 }
 
 /** Aim to hold this many milliseconds of work beyond what is running, so a task is always at hand. */
 const PREFETCH_MS = 2;
 const MAX_PREFETCH = 1000;
+/** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
+const BYE_WAIT_MS = 2000;
 
 class HeldTask {
   finished = false;
@@ -62,7 +78,17 @@ export class WorkerRuntime {
   #module: HandlerModule | undefined;
   #workerData: unknown;
   #setupDone = false;
+  #setup: Promise<void> | undefined;
+  /** Welcome received since the last Hello (later Welcomes answer duplicate Hellos: ignored). */
+  #welcomed = false;
   #ready = false;
+  #joins = 0;
+  /** A ZMTP connection to the broker is up (handshake done, no disconnect since). */
+  #connected = false;
+  #handshakes = 0;
+  #helloTimer: NodeJS.Timeout | undefined;
+  #byeAcknowledged: (() => void) | undefined;
+  #stopped: Promise<void> | undefined;
   /** Credit granted to the broker, and tasks received against it (since the last Ready). */
   #granted = 0;
   #received = 0;
@@ -76,6 +102,7 @@ export class WorkerRuntime {
     this.#events = events;
     this.#socket = new zmq.Dealer({
       ...dealerOptions(),
+      ...workerDealerOptions({ curve: config.curve, reconnectMaxInterval: config.reconnectMaxInterval, ipv6: config.connect.includes("://[") }),
       routingId: `w${process.pid}-${randomBytes(4).toString("hex")}`,
       heartbeatInterval: config.heartbeatInterval,
       heartbeatTimeout: config.heartbeatTimeout,
@@ -93,29 +120,86 @@ export class WorkerRuntime {
    */
   async start(): Promise<void> {
     this.#module = await loadHandlerModule(this.#config.module);
-    // After the first connect, a new connection means a new broker (or one that dropped us): rejoin.
-    let connects = 0;
-    this.#socket.events.on("connect", () => {
-      if (connects++ > 0 && !this.#stopping) this.#onReset();
+    const events = this.#socket.events;
+    // After the first handshake, a new one means a new broker (or one that dropped us): rejoin.
+    events.on("handshake", () => {
+      this.#connected = true;
+      if (this.#handshakes++ > 0 && !this.#stopping) this.#rejoin("a new connection to the broker");
     });
+    events.on("disconnect", () => {
+      const was = this.#connected;
+      this.#connected = false;
+      this.#byeAcknowledged?.();
+      if (was && !this.#stopping) this.#events.onDisconnect?.();
+    });
+    for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"] as const) {
+      events.on(type, (event) => {
+        const err = event.error as (Error & { code?: unknown }) | undefined;
+        this.#events.onHandshakeError?.(type.slice("handshake:error:".length), err ? `${String(err.code ?? "")} ${err.message}`.trim() : "");
+      });
+    }
     this.#socket.connect(this.#config.connect);
     void this.#read();
-    this.#outbox.push([encodeHeader(Kind.Hello, { pid: process.pid, concurrency: this.#config.concurrency })]);
+    this.#sayHello();
     await Promise.race([this.#fatal, new Promise<void>((resolve) => (this.#events.onReady = chain(this.#events.onReady, resolve)))]);
   }
 
-  /** Stops taking tasks, lets running ones finish, sends their results, runs teardown() and closes. */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
+  /**
+   * Stops taking tasks: those not started go back to the broker (Bye), running ones finish and
+   * their results are sent; then teardown() runs and the socket closes. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#helloTimer);
+    this.#queue.clear();
+    const handedBack: number[] = [];
+    for (const task of this.#held.values()) {
+      if (task.started > 0 || task.finished) continue;
+      task.finished = true;
+      handedBack.push(task.seq);
+    }
+    for (const seq of handedBack) this.#held.delete(seq);
+    this.#events.onStopping?.({ running: this.#held.size, handedBack: handedBack.length });
     await this.#queue.onIdle();
     await this.#outbox.onIdle();
+    // The results are on their way; Bye follows them on the same connection, and the broker's Reset
+    // answering it proves both arrived. Without an answer (the broker is gone), close anyway.
+    if (this.#ready && this.#connected) {
+      const acknowledged = new Promise<void>((resolve) => (this.#byeAcknowledged = resolve));
+      this.#outbox.push([encodeHeader(Kind.Bye, { seq: handedBack })]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([acknowledged, new Promise((resolve) => (timer = setTimeout(resolve, BYE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     try {
       if (this.#setupDone) await this.#module?.teardown?.();
     } catch (err) {
       log("teardown threw: %O", err);
     }
     this.#socket.close();
+  }
+
+  /**
+   * Hello, and again every so often until a Welcome comes: a Hello can be lost with a broker that
+   * dies before answering, or wait behind a stale connection of ours that the broker still holds.
+   */
+  #sayHello(): void {
+    this.#welcomed = false;
+    const hello: Record<string, unknown> = { pid: process.pid, concurrency: this.#config.concurrency };
+    if (this.#config.name) hello.name = this.#config.name;
+    const message = encodeHeader(Kind.Hello, hello);
+    this.#outbox.push([message]);
+    clearInterval(this.#helloTimer);
+    this.#helloTimer = setInterval(() => {
+      if (this.#welcomed || this.#stopping) return clearInterval(this.#helloTimer);
+      if (this.#connected) this.#outbox.push([message]);
+    }, Math.max(1000, this.#config.heartbeatTimeout));
+    this.#helloTimer.unref();
   }
 
   async #read(): Promise<void> {
@@ -132,7 +216,7 @@ export class WorkerRuntime {
     const h = decodeHeader(headerFrame);
     switch (h.k) {
       case Kind.Welcome:
-        return void this.#onWelcome(body);
+        return void this.#onWelcome(h, body);
       case Kind.Tasks:
         return this.#onTasks(h, body);
       case Kind.Cancel:
@@ -144,26 +228,37 @@ export class WorkerRuntime {
     }
   }
 
-  async #onWelcome(body: Buffer | undefined): Promise<void> {
-    if (!this.#setupDone) {
-      try {
+  async #onWelcome(h: Header, body: Buffer | undefined): Promise<void> {
+    // One Welcome per Hello we sent; the broker answers each, so later ones are duplicates.
+    if (this.#welcomed || this.#stopping) return;
+    this.#welcomed = true;
+    clearInterval(this.#helloTimer);
+    try {
+      // setup() runs once, with the workerData of the first Welcome; later brokers get a Ready.
+      await (this.#setup ??= (async () => {
         this.#workerData = body && body.length > 0 ? decodeValue(body) : undefined;
         await this.#module!.setup?.({ workerData: this.#workerData });
         this.#setupDone = true;
-      } catch (err) {
-        this.#rejectFatal(new StartupError(`setup() of ${this.#config.module} threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
-        return;
-      }
+      })());
+    } catch (err) {
+      this.#rejectFatal(new StartupError(`setup() of ${this.#config.module} threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      return;
     }
+    if (!this.#welcomed || this.#stopping) return; // reset while setup() ran: a new Hello is out
     this.#granted = this.#window();
     this.#received = 0;
     this.#ready = true;
     this.#outbox.push([encodeHeader(Kind.Ready, { credit: this.#granted })]);
     log("ready, credit %d", this.#granted);
-    this.#events.onReady?.();
+    const session = typeof h.session === "string" ? h.session : "";
+    const rejoin = this.#joins++ > 0;
+    this.#events.onJoin?.({ rejoin, session, credit: this.#granted });
+    if (!rejoin) this.#events.onReady?.();
   }
 
   #onTasks(h: Header, body: Buffer | undefined): void {
+    // Leaving: the broker hands back whatever it sent us when our Bye arrives.
+    if (this.#stopping) return;
     const seq = seqColumn(h);
     const n = seq.length;
     const offsets = bodyOffsets(h, n, body);
@@ -255,10 +350,19 @@ export class WorkerRuntime {
     }
   }
 
-  /** The broker does not know us (it restarted, or took us for dead): drop what we hold, say Hello again. */
+  /**
+   * Reset: the broker does not know us (it restarted, or took us for dead): join again. While
+   * leaving, it is the answer to our Bye.
+   */
   #onReset(): void {
+    if (this.#stopping) return this.#byeAcknowledged?.();
     if (!this.#ready) return; // a Hello is already on its way
-    log("reset by the broker; dropping %d tasks and joining again", this.#held.size);
+    this.#rejoin("reset by the broker");
+  }
+
+  /** Drops what we hold (the broker has requeued it, or is a new broker) and says Hello again. */
+  #rejoin(why: string): void {
+    log("%s; dropping %d tasks and joining again", why, this.#held.size);
     for (const task of this.#held.values()) {
       task.finished = true;
       if (task.timer) clearTimeout(task.timer);
@@ -269,7 +373,7 @@ export class WorkerRuntime {
     this.#resultSeq = [];
     this.#resultSt = [];
     this.#ready = false;
-    this.#outbox.push([encodeHeader(Kind.Hello, { pid: process.pid, concurrency: this.#config.concurrency })]);
+    this.#sayHello();
   }
 
   #produceResults(): Frames | undefined {
