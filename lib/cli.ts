@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { describeError, EXIT, UsageError, type CommandModule } from "./cli/common.js";
 import { registerKeygen } from "./cli/keygen-command.js";
 import { registerMap } from "./cli/map-command.js";
+import { registerWorker } from "./cli/worker-command.js";
 import { logger } from "./debug.js";
 
 const log = logger("cli");
@@ -13,7 +14,7 @@ const log = logger("cli");
 /** The commands, in the order `zerolb --help` lists them. */
 const COMMANDS: CommandModule[] = [
   registerMap,
-  // registerWorker,  (lib/cli/worker-command.ts: zerolb worker <module> --connect <endpoint>)
+  registerWorker,
   // registerDot,     (lib/cli/dot-command.ts: zerolb dot …)
   registerKeygen,
 ];
