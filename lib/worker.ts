@@ -51,6 +51,8 @@ const PREFETCH_MS = 2;
 const MAX_PREFETCH = 1000;
 /** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
 const BYE_WAIT_MS = 2000;
+/** Results sent from inside a batch once this many are waiting, so the caller can refill early. */
+const FLUSH_EVERY = 128;
 
 class HeldTask {
   finished = false;
@@ -276,8 +278,23 @@ export class WorkerRuntime {
       const ctx = new TaskContext(at(id, i, "") || String(s), at(att, i, 1), this.#workerData);
       const task = new HeldTask(s, at(fn, i, ""), ctx, body!.subarray(offsets[i], offsets[i + 1]), at(to, i, 0));
       this.#held.set(s, task);
-      void this.#queue.add(() => this.#run(task));
+      this.#schedule(task);
     }
+  }
+
+  /**
+   * p-queue limits how many tasks run at once. A task that finds a free slot and no backlog runs
+   * at once, outside the queue: a synchronous handler then costs no promise at all, and only a
+   * returned promise takes a slot in the queue until it settles.
+   */
+  #schedule(task: HeldTask): void {
+    const queue = this.#queue;
+    if (queue.size > 0 || queue.pending >= this.#config.concurrency) {
+      void queue.add(() => this.#run(task));
+      return;
+    }
+    const running = this.#run(task);
+    if (running) void queue.add(() => running);
   }
 
   #run(task: HeldTask): PromiseLike<void> | void {
@@ -337,7 +354,8 @@ export class WorkerRuntime {
     this.#results.append(bytes);
     this.#resultSeq.push(task.seq);
     this.#resultSt.push(status);
-    this.#outbox.wake();
+    if (this.#resultSeq.length >= FLUSH_EVERY) this.#outbox.flushNow();
+    else this.#outbox.wake();
   }
 
   #onCancel(h: Header): void {
