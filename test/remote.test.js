@@ -1,0 +1,209 @@
+// Remote workers (`zerolb worker --connect`) over loopback tcp, with real processes: joining,
+// sharing a map with local workers, dying, outliving the broker, leaving, and Curve security.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { curveKeyPair } from "zeromq";
+import { LoadBalancer } from "../dist/index.js";
+import { alive, collect, createLb, exactlyOnce, fixture, range, tmpDir, waitFor } from "./helpers.js";
+import { executionsByPid, startWorker } from "./remote-helpers.js";
+
+const LOOPBACK = "tcp://127.0.0.1:0";
+const sleepy = (n, ms) => range(n, (i) => ({ op: "sleep", ms, value: i }));
+
+t.test("zerolb worker - joins a workers: 0 LoadBalancer and serves a map", async (t) => {
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK });
+  await lb.ready;
+  t.match(lb.endpoint, /^tcp:\/\/127\.0\.0\.1:\d+$/, "lb.endpoint is the bound endpoint, port resolved");
+  t.not(lb.endpoint, LOOPBACK);
+  const worker = startWorker(t, lb.endpoint);
+  const results = await collect(lb.map(range(500)));
+  t.same(results, range(500, (i) => i * 2), "every result, in order");
+  const workers = lb.stats().workers;
+  t.equal(workers.length, 1, "one worker seen");
+  t.equal(workers[0].local, false, "it is remote");
+  t.equal(workers[0].pid, worker.pid, "with the CLI worker's pid");
+  t.equal(workers[0].done, 500);
+  t.match(worker.stderr, /joined tcp:\/\/127\.0\.0\.1:\d+/, "the join is logged on stderr");
+});
+
+t.test("workers: 0 - ready resolves once the broker has bound, with no worker at all", async (t) => {
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK });
+  await lb.ready;
+  t.match(lb.endpoint, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  t.same(lb.pids.workers, []);
+});
+
+t.test("endpoint - local and remote workers share one map", async (t) => {
+  const lb = createLb(t, { workers: 1, endpoint: LOOPBACK });
+  await lb.ready;
+  const worker = startWorker(t, lb.endpoint);
+  await worker.waitForLog(/joined/);
+  const results = await collect(lb.map(sleepy(300, 3), { ordered: false }));
+  exactlyOnce(t, results, range(300));
+  const workers = lb.stats().workers;
+  const local = workers.filter((w) => w.local);
+  const remote = workers.filter((w) => !w.local);
+  t.equal(local.length, 1, "one local worker");
+  t.equal(remote.length, 1, "one remote worker");
+  t.ok(local[0].done > 0, `the local worker did ${local[0].done}`);
+  t.ok(remote[0].done > 0, `the remote worker did ${remote[0].done}`);
+  t.equal(local[0].done + remote[0].done, 300);
+});
+
+t.test("endpoint - a remote worker SIGKILLed mid-map loses and doubles nothing", async (t) => {
+  const lb = createLb(t, { workers: 1, endpoint: LOOPBACK });
+  await lb.ready;
+  const victim = startWorker(t, lb.endpoint, { args: ["--concurrency", "4"] });
+  const other = startWorker(t, lb.endpoint);
+  await Promise.all([victim.waitForLog(/joined/), other.waitForLog(/joined/)]);
+  const results = [];
+  for await (const r of lb.map(sleepy(2000, 2), { ordered: false })) {
+    results.push(r);
+    if (results.length === 300) process.kill(victim.pid, "SIGKILL");
+  }
+  exactlyOnce(t, results, range(2000));
+  t.equal((await victim.exited).signal, "SIGKILL");
+  t.equal(lb.stats().failed, 0);
+  t.ok(lb.stats().retried > 0, "what it held ran elsewhere");
+});
+
+t.test("endpoint - a remote worker outlives a broker restart, rejoins and serves the rest", async (t) => {
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK });
+  await lb.ready;
+  const endpoint = lb.endpoint;
+  const worker = startWorker(t, endpoint);
+  const firstBroker = lb.pids.broker;
+  const results = [];
+  for await (const r of lb.map(sleepy(1500, 1), { ordered: false })) {
+    results.push(r);
+    if (results.length === 300) process.kill(firstBroker, "SIGKILL");
+  }
+  exactlyOnce(t, results, range(1500));
+  t.equal(lb.stats().brokerRestarts, 1);
+  t.not(lb.pids.broker, firstBroker, "a new broker");
+  t.notOk(alive(firstBroker));
+  t.equal(lb.endpoint, endpoint, "the new broker bound the same endpoint");
+  t.match(worker.stderr, /lost the broker/, "the worker logged the loss");
+  t.match(worker.stderr, /rejoined/, "and the rejoin");
+  t.ok(alive(worker.pid), "the worker is still running");
+  const after = lb.stats().workers.filter((w) => !w.local && w.pid === worker.pid);
+  t.ok(after.some((w) => w.done > 0), "the rejoined worker served tasks of the new broker");
+});
+
+t.test("zerolb worker - SIGTERM: finishes what runs, hands back the rest, exits 0; nothing lost or charged", async (t) => {
+  const lb = createLb(t, { workers: 1, endpoint: LOOPBACK });
+  await lb.ready;
+  const leaver = startWorker(t, lb.endpoint, { args: ["--concurrency", "4"] });
+  await leaver.waitForLog(/joined/);
+  const items = range(400, () => ({ op: "info", sleep: 10 }));
+  const results = [];
+  let exit;
+  for await (const r of lb.map(items, { ordered: false })) {
+    results.push(r);
+    if (results.length === 60) {
+      t.ok(lb.stats().workers.some((w) => !w.local && w.inFlight > 0), "the remote worker holds tasks when it is stopped");
+      process.kill(leaver.pid, "SIGTERM");
+      exit = leaver.exited;
+    }
+  }
+  const ids = results.map((r) => r.id);
+  exactlyOnce(t, ids, range(400, (i) => String(i)));
+  t.same(await exit, { code: 0, signal: null }, "exit code 0");
+  t.match(leaver.stderr, /stopping: \d+ running task\(s\) finish, \d+ go back/, "logged what it handed back");
+  t.match(leaver.stderr, /left /);
+  t.same([...new Set(results.map((r) => r.attempt))], [1], "handing back is not a worker death: every task ran on its first attempt");
+  t.ok(results.some((r) => r.pid === leaver.pid), "the leaver did some of the work");
+  t.equal(lb.stats().failed, 0);
+});
+
+t.test("endpoint - a non-loopback plain-text bind is refused; insecure: true allows it", async (t) => {
+  t.throws(
+    () => new LoadBalancer({ worker: fixture("ops.js"), workers: 0, endpoint: "tcp://0.0.0.0:0" }),
+    { name: "TypeError", code: "ERR_ZEROLB_INVALID_OPTION", message: /not a loopback address.*curve.*insecure: true/s },
+  );
+  t.throws(() => new LoadBalancer({ worker: fixture("ops.js"), workers: 0, endpoint: "tcp://*:0" }), TypeError);
+  const lb = createLb(t, { workers: 0, endpoint: "tcp://0.0.0.0:0", insecure: true });
+  await lb.ready;
+  const port = /:(\d+)$/.exec(lb.endpoint)?.[1];
+  t.match(lb.endpoint, /^tcp:\/\/0\.0\.0\.0:\d+$/);
+  startWorker(t, `tcp://127.0.0.1:${port}`);
+  t.same(await collect(lb.map(range(20))), range(20, (i) => i * 2), "a worker joins through it");
+});
+
+t.test("endpoint - option checks name the problem and never show a secret key", async (t) => {
+  const pair = curveKeyPair();
+  const other = curveKeyPair();
+  const make = (options) => () => new LoadBalancer({ worker: fixture("ops.js"), workers: 0, ...options });
+  t.throws(make({ endpoint: "udp://127.0.0.1:1" }), { name: "TypeError", message: /tcp:\/\/host:port/ });
+  t.throws(make({ curve: pair }), { message: /curve needs options\.endpoint/ });
+  const thrown = (fn) => {
+    try {
+      fn();
+    } catch (err) {
+      return err;
+    }
+  };
+  const badSecret = "secret!".repeat(6);
+  const notAKey = thrown(make({ endpoint: LOOPBACK, curve: { publicKey: pair.publicKey, secretKey: badSecret } }));
+  t.match(notAKey?.message, /secretKey must be a 40-character Z85 key/);
+  t.notOk(notAKey?.message.includes(badSecret), "the bad secret key is not echoed");
+  const mismatch = thrown(make({ endpoint: LOOPBACK, curve: { publicKey: other.publicKey, secretKey: pair.secretKey } }));
+  t.match(mismatch?.message, /does not belong/, "a mismatched pair is caught");
+  t.notOk(mismatch?.message.includes(pair.secretKey), "the secret key is not in the message");
+  t.throws(make({ endpoint: LOOPBACK, curve: { ...pair, allow: ["nope"] } }), { message: /curve\.allow/ });
+  t.throws(make({ endpoint: LOOPBACK, maxMessageSize: 10 }), { message: /maxMessageSize/ });
+});
+
+t.test("curve - with allow, only listed workers get tasks; refused handshakes are counted", async (t) => {
+  const dir = tmpDir(t);
+  const server = curveKeyPair();
+  const listed = curveKeyPair();
+  const stranger = curveKeyPair();
+  const keyFile = (name, pair) => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(pair), { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return path;
+  };
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK, curve: { ...server, allow: [listed.publicKey] } });
+  await lb.ready;
+  const logs = { listed: join(dir, "listed.log"), stranger: join(dir, "stranger.log"), plain: join(dir, "plain.log") };
+  const good = startWorker(t, lb.endpoint, {
+    args: ["--server-key", server.publicKey, "--key-file", keyFile("listed.json", listed)], env: { ZEROLB_EXEC_LOG: logs.listed },
+  });
+  const bad = startWorker(t, lb.endpoint, {
+    args: ["--server-key", server.publicKey, "--key-file", keyFile("stranger.json", stranger)], env: { ZEROLB_EXEC_LOG: logs.stranger },
+  });
+  const plain = startWorker(t, lb.endpoint, { env: { ZEROLB_EXEC_LOG: logs.plain } });
+  await good.waitForLog(/joined/);
+  await bad.waitForLog(/refused the handshake \(auth/);
+  const results = await collect(lb.map(sleepy(300, 1), { ordered: false }));
+  exactlyOnce(t, results, range(300));
+  const runs = executionsByPid(readFileSync(logs.listed, "utf8"));
+  t.same([...runs.keys()], [good.pid], "only the listed worker ran tasks");
+  t.equal(runs.get(good.pid), 300, "each task once");
+  t.notOk(existsSync(logs.stranger), "the worker with an unlisted key ran nothing");
+  t.notOk(existsSync(logs.plain), "the plain-text worker ran nothing");
+  t.ok(alive(bad.pid) && alive(plain.pid), "the refused workers keep retrying; nothing crashed");
+  // Each refusal pushes fresh stats to the caller (and the refused workers keep retrying).
+  await waitFor(() => lb.stats().refusedHandshakes >= 2, { what: "refused handshakes counted in stats()" });
+  t.ok(lb.stats().refusedHandshakes >= 2, `refusedHandshakes = ${lb.stats().refusedHandshakes}`);
+  t.equal(lb.stats().workers.filter((w) => !w.local).length, 1, "one remote worker joined");
+  for (const w of [good, bad, plain]) t.notOk(w.stderr.includes(listed.secretKey) || w.stderr.includes(stranger.secretKey), "no secret key on stderr");
+});
+
+t.test("curve - a wrong --server-key never joins, and says why", async (t) => {
+  const dir = tmpDir(t);
+  const server = curveKeyPair();
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK, curve: server });
+  await lb.ready;
+  const path = join(dir, "worker.json");
+  writeFileSync(path, JSON.stringify(curveKeyPair()), { mode: 0o600 });
+  const wrong = startWorker(t, lb.endpoint, { args: ["--server-key", curveKeyPair().publicKey, "--key-file", path] });
+  const right = startWorker(t, lb.endpoint, { args: ["--server-key", server.publicKey, "--key-file", path] });
+  await right.waitForLog(/joined/);
+  t.same(await collect(lb.map(range(50))), range(50, (i) => i * 2), "without an allow-list, any key that knows the server key joins");
+  t.same(lb.stats().workers.map((w) => w.pid), [right.pid], "only the worker with the right server key");
+  t.notOk(/joined/.test(wrong.stderr), "the other never joined");
+});
