@@ -56,7 +56,7 @@ Examples:
   $ zerolb keygen --out server.key.json
   $ zerolb map --help
 
-Logs: DEBUG=zerolb:* (or zerolb:cli, zerolb:caller, zerolb:broker, zerolb:worker) on stderr.`,
+Logs: DEBUG=zerolb:* on stderr (or one role: DEBUG=zerolb:cli*, zerolb:caller*, zerolb:broker*, zerolb:worker*).`,
     );
   for (const register of COMMANDS) register(program, run);
   return program;
