@@ -199,6 +199,11 @@ export class Client {
     this.#checkIdle();
   }
 
+  /** Resolves once everything queued for the broker (a Withdraw, say) has been handed to the socket. */
+  flush(): Promise<void> {
+    return this.#outbox.onIdle();
+  }
+
   /** Stops the socket. Call failAll first. */
   close(): void {
     this.#socket.close();

@@ -263,6 +263,7 @@ export class LoadBalancer implements AsyncDisposable {
     }
     this.#client.failAll(closed, (task) => new CancelledError(`task ${task.id} did not finish before close()`, { id: task.id, index: indexOf(task) }));
     this.#mailbox.close(this.#failure ?? closed);
+    await this.#client.flush(); // cancels of tasks withdrawn just before close() reach the broker
     await this.#supervisor.stop(force ? 0 : 5000);
     this.#client.close();
     this.#dir.remove();

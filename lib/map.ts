@@ -94,7 +94,11 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
         this.#stop("the map ended");
         return { done: true, value: undefined };
       }
-      this.#pump();
+      if (this.#canPull()) {
+        // A sync source may end, fail or fill the window right here: look again before waiting.
+        this.#pump();
+        if (!this.#isAsync) continue;
+      }
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
   }
@@ -161,7 +165,12 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #throwFailure(): never {
     const error = this.#failure!.error;
     this.#stop("an earlier task failed");
+    this.#failure = undefined; // thrown once; afterwards the iterator is done, like a generator's
     throw error;
+  }
+
+  #canPull(): boolean {
+    return !this.#pumping && !this.#sourceDone && !this.#stopped && this.#iterator !== undefined && this.#pulled - this.#yielded < this.#settings.hwm;
   }
 
   #pump(): void {

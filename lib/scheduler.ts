@@ -297,13 +297,22 @@ export class Scheduler {
       const open: WorkerSlot[] = [];
       for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated) open.push(w);
       if (open.length === 0) break;
-      const share = Math.max(1, Math.ceil(this.queued / open.length));
+      // Each worker's fair part of all the work (queued and in flight), by its concurrency: a worker
+      // whose credit was granted for quick tasks must not hoard a batch of slow ones.
+      let capacity = 0;
+      let held = 0;
+      for (const w of this.#workers.values()) {
+        capacity += w.concurrency;
+        held += w.inFlight.size;
+      }
+      const total = this.queued + held;
       const start = this.#rotation++ % open.length;
       let progressed = false;
       for (let i = 0; i < open.length && this.#queue.size > 0; i++) {
         const w = open[(start + i) % open.length]!;
         let batch = plan.get(w);
-        for (let taken = 0; taken < share && w.credit > 0 && !w.isolated; taken++) {
+        const fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
+        for (let taken = 0; taken < fair && w.credit > 0 && !w.isolated; taken++) {
           this.#dropWithdrawnHead();
           const task = this.#queue.peek();
           if (!task) break;

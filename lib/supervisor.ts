@@ -168,8 +168,10 @@ export class Supervisor {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
-    const children = [...this.#slots.map((s) => s.child), this.#broker].filter((c): c is ChildProcess => c !== undefined);
-    await Promise.all(children.map((child) => stopChild(child, graceMs)));
+    // Workers first: while they finish, the broker still forwards their results and any cancels.
+    const workers = this.#slots.map((s) => s.child).filter((c): c is ChildProcess => c !== undefined);
+    await Promise.all(workers.map((child) => stopChild(child, graceMs)));
+    if (this.#broker) await stopChild(this.#broker, graceMs);
   }
 
   #recordExit(pid: number | undefined, description: string): void {

@@ -147,6 +147,7 @@ t.test(".map() - takes an async generator as input", async (t) => {
 
 t.test(".map() - an error thrown by a sync source ends the map with that error", async (t) => {
   const lb = createLb(t);
+  await lb.ready; // the time limit below is for the map, not for start-up under load
   const boom = new Error("source broke");
   function* source() {
     yield 1;
@@ -163,6 +164,7 @@ t.test(".map() - an error thrown by a sync source ends the map with that error",
 
 t.test(".map() - an error thrown by an async source ends the map with that error", async (t) => {
   const lb = createLb(t);
+  await lb.ready; // the time limit below is for the map, not for start-up under load
   const boom = new Error("async source broke");
   async function* source() {
     yield 1;
@@ -177,6 +179,7 @@ t.test(".map() - an error thrown by an async source ends the map with that error
 
 t.test(".map() - an empty input ends at once", async (t) => {
   const lb = createLb(t);
+  await lb.ready;
   const cases = { "map([])": [], "map(empty generator)": (function* () {})(), "map(empty async generator)": (async function* () {})() };
   for (const [what, items] of Object.entries(cases)) {
     await within(collect(lb.map(items)), 3000, what).then((out) => t.same(out, [], what), (err) => t.fail(err.message));
