@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { describeError, EXIT, UsageError, type CommandModule } from "./cli/common.js";
+import { registerDot } from "./cli/dot-command.js";
 import { registerKeygen } from "./cli/keygen-command.js";
 import { registerMap } from "./cli/map-command.js";
 import { registerWorker } from "./cli/worker-command.js";
@@ -15,7 +16,7 @@ const log = logger("cli");
 const COMMANDS: CommandModule[] = [
   registerMap,
   registerWorker,
-  // registerDot,     (lib/cli/dot-command.ts: zerolb dot …)
+  registerDot,
   registerKeygen,
 ];
 

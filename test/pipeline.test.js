@@ -118,3 +118,16 @@ t.test(".send({ after }) - a dependency that completed long ago still counts", a
   await lb.send(2, { id: "new", fn: "echo", after: ["old"] });
   t.same(await lb.receive(), { id: "new", ok: true, value: 2 });
 });
+
+t.test("zerolb dot - prints the DOT of the Pipeline a module exports; exit 2 when there is none", async (t) => {
+  const { execFileSync, spawnSync } = await import("node:child_process");
+  const cli = new URL("../dist/cli.js", import.meta.url).pathname;
+  const example = new URL("../examples/pipeline/pipeline.js", import.meta.url).pathname;
+  const dot = execFileSync(process.execPath, [cli, "dot", example, "--name", "crawler"]).toString();
+  t.match(dot, /^digraph "crawler" \{/);
+  t.match(dot, /"links" \[label="links\\n\(extractLinks\)"\]/);
+  t.equal(dot.match(/->/g).length, 4);
+  const none = spawnSync(process.execPath, [cli, "dot", fixture("ops.js")]);
+  t.equal(none.status, 2);
+  t.match(none.stderr.toString(), /no exported Pipeline/);
+});
