@@ -383,7 +383,7 @@ export class Broker {
   #onWorkerMessage(backend: Backend, frames: Buffer[]): void {
     const [id, headerFrame, body] = frames;
     const key = backend.prefix + id!.toString("latin1");
-    if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(key);
+    if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(backend, id!, key);
     if (frames.length > 3) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
     if (headerFrame!.length > MAX_HEADER_BYTES) throw new ProtocolError(`a header of ${headerFrame!.length} bytes (at most ${MAX_HEADER_BYTES})`);
     const header = decodeHeader(headerFrame);
@@ -402,9 +402,14 @@ export class Broker {
     }
   }
 
-  /** ROUTER_NOTIFY: a connect (ignored; the worker says Hello) or a disconnect of a known worker. */
-  #onNotify(key: string): void {
-    if (this.#scheduler.worker(key) || this.#peers.has(key)) this.#lose(key, "its connection closed");
+  /** ROUTER_NOTIFY: a connect (answered with Reset) or a disconnect of a known worker. */
+  #onNotify(backend: Backend, id: Buffer, key: string): void {
+    if (this.#scheduler.worker(key) || this.#peers.has(key)) return this.#lose(key, "its connection closed");
+    // A peer we do not know: a new connection (the notify of a disconnect comes only for a known
+    // routing id; a stranger's disconnect makes this send fail, harmlessly). A worker that was
+    // joined to a previous broker, or taken for dead, learns at once that it must say Hello again;
+    // a worker whose Hello is on its way ignores it.
+    this.#reset(backend, id);
   }
 
   #onHello(backend: Backend, id: Buffer, key: string, h: Header): void {

@@ -124,9 +124,11 @@ export class WorkerRuntime {
     this.#module = await loadHandlerModule(this.#config.module);
     const events = this.#socket.events;
     // After the first handshake, a new one means a new broker (or one that dropped us): rejoin.
+    // (The broker also sends Reset to a connection it does not know; whichever comes first makes
+    // us say Hello. If we are not joined, a Hello is out already, and repeated until Welcomed.)
     events.on("handshake", () => {
       this.#connected = true;
-      if (this.#handshakes++ > 0 && !this.#stopping) this.#rejoin("a new connection to the broker");
+      if (this.#handshakes++ > 0 && this.#ready && !this.#stopping) this.#rejoin("a new connection to the broker");
     });
     events.on("disconnect", () => {
       const was = this.#connected;
