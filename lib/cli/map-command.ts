@@ -147,8 +147,18 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
 
   // ---- Stopping: Ctrl-C / SIGTERM, a broken stdout, the grace period -------------------------
   let stopReason: "SIGINT" | "SIGTERM" | "EPIPE" | undefined;
-  let stopSource!: () => void;
-  const sourceStopped = new Promise<typeof STOP>((resolve) => (stopSource = () => resolve(STOP)));
+  // Whoever waits for input (or for start-up) is woken by a stop. One waiter at a time, and no
+  // Promise.race against a long-lived promise: each race would leave a reaction on it (a leak
+  // per input line).
+  let stopWaiter: ((value: typeof STOP) => void) | undefined;
+  const stopSource = () => stopWaiter?.(STOP);
+  const orStop = <T>(promise: Promise<T>): Promise<T | typeof STOP> =>
+    stopReason !== undefined
+      ? Promise.resolve(STOP)
+      : new Promise<T | typeof STOP>((resolve, reject) => {
+          stopWaiter = resolve;
+          promise.then(resolve, reject);
+        }).finally(() => (stopWaiter = undefined));
   const abort = new AbortController();
   let graceTimer: NodeJS.Timeout | undefined;
   let progress: Progress | undefined;
@@ -191,7 +201,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
   let pacer: Pacer | undefined;
   try {
     try {
-      await Promise.race([lb.ready, sourceStopped]);
+      await orStop(lb.ready);
     } catch (err) {
       startupFailed = true;
       throw err;
@@ -238,7 +248,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
           for (;;) {
             const next = iterator.next();
             next.catch(() => {});
-            const r = await Promise.race([next, sourceStopped]);
+            const r = await orStop(next);
             if (r === STOP || r.done) break;
             const record = r.value;
             const index = records++;
@@ -302,9 +312,9 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     stopped = true;
     pacer?.release();
     const workers = progress ? safeStats(lb) : undefined;
+    await out.end(); // results first: on a shared terminal the summary comes after them
     progress?.stop(workers);
     for (const message of messages) process.stderr.write(message);
-    await out.end();
     process.stdout.off("error", onStdoutError);
     // Nothing more is wanted after a failure or a stop: do not wait for cancelled tasks.
     const force = failure !== undefined || runError !== undefined || abort.signal.aborted;
