@@ -190,6 +190,7 @@ t.test("usage errors exit 2 with a hint", async (t) => {
     [["map", HANDLER, file, "--progress", "--quiet"], /cannot be used with option '-q, --quiet'/],
     [["map", HANDLER, join(tmpDir(t), "missing.jsonl")], /cannot read .*missing\.jsonl: ENOENT/],
     [["map", fixture("no-such-handler.js"), file], /cannot find the handler module/],
+    [["map", HANDLER, file, "--workers", "0"], /--workers 0 leaves no worker/],
     [["nope"], /unknown command 'nope'/],
   ];
   for (const [args, message] of cases) {

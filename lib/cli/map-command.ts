@@ -131,7 +131,9 @@ function isOptionError(err: unknown): boolean {
 
 export async function mapCommand(module: string, files: string[], o: MapCommandOptions): Promise<number> {
   checkArguments(module, files);
+  if (o.workers === 0 && o.endpoint === undefined) throw new UsageError("--workers 0 leaves no worker to run tasks: add --endpoint for remote workers to join");
   const inputs = files.length > 0 ? files : ["-"];
+  if (inputs.includes("-") && process.stdin.isTTY && !o.quiet) process.stderr.write("zerolb map: reading JSON Lines from the terminal (Ctrl-D ends the input)\n");
   const ordered = !o.unordered;
   const settled = o.settled === true;
   const showProgress = o.quiet ? false : o.progress === true || process.stderr.isTTY === true;
