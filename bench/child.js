@@ -10,8 +10,25 @@ const spec = JSON.parse(process.argv[2]);
 const workload = WORKLOADS.find((w) => w.id === spec.workload);
 const params = spec.params;
 let pool;
+let phase = "starting";
+let phaseStart = performance.now();
 
+/** Tells the parent where this child is, so a run that times out says where it hung. */
+function enter(name) {
+  phase = name;
+  phaseStart = performance.now();
+  process.send?.({ phase: name });
+}
+
+// The parent's time limit: report where we are (and the pool's own view), then force-close.
 process.once("SIGTERM", async () => {
+  let info;
+  try {
+    info = pool?.info();
+  } catch (err) {
+    info = String(err);
+  }
+  await report({ ok: false, error: `timed out in phase "${phase}" after ${Math.round(performance.now() - phaseStart)} ms`, info });
   try {
     await pool?.forceClose();
   } finally {
@@ -36,12 +53,15 @@ async function main() {
   const importMs = performance.now() - importStart;
   const handler = fileURLToPath(new URL(`./handlers/${params.handler}`, import.meta.url));
 
+  enter("create → ready");
   const t0 = performance.now();
   pool = peer.create({ handler, workers: params.workers, concurrency: params.concurrency });
   // A peer without a start-up promise of its own (piscina) has ready === undefined: no readyMs.
   const readyMs = pool.ready === undefined ? undefined : (await pool.ready, performance.now() - t0);
+  enter("first task");
   await pool.call(0);
   const firstResultMs = performance.now() - t0;
+  enter("warm-up");
   await pool.warm();
   const warmMs = performance.now() - t0;
 
@@ -52,10 +72,12 @@ async function main() {
     const ms = performance.now() - start;
     return { ms, value, resources: delta(before, sample(pool.processes())) };
   };
+  enter("run");
   const result = await workload.run(pool, params, { timed });
   const info = pool.info();
   const pids = pool.processes().map((p) => p.pid);
 
+  enter("close");
   const c0 = performance.now();
   await pool.close();
   const closeMs = performance.now() - c0;

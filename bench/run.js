@@ -7,8 +7,9 @@
 //   node bench/run.js --report bench/results.json [--markdown]     (re-print a saved run)
 import { fork, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { markdownTable, summarize, tableRows, textTable } from "./report.js";
@@ -70,6 +71,17 @@ const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id)).map((w) 
 }));
 if (only) for (const id of only) if (!WORKLOADS.some((w) => w.id === id)) throw new TypeError(`unknown workload ${id}`);
 
+// Benchmark a private copy of dist/: a rebuild during the run (someone running `npm test`) would
+// otherwise hand half-written files, or a broker and workers of different versions, to the children.
+let snapshot;
+if (!process.env.ZEROLB_DIST) {
+  snapshot = mkdtempSync(join(os.tmpdir(), "zerolb-bench-"));
+  cpSync(here("../dist"), join(snapshot, "dist"), { recursive: true });
+  symlinkSync(here("../node_modules"), join(snapshot, "node_modules"), "dir");
+  process.env.ZEROLB_DIST = join(snapshot, "dist");
+  process.on("exit", () => rmSync(snapshot, { recursive: true, force: true }));
+}
+
 let current; // the child running now, killed on Ctrl-C
 process.on("SIGINT", () => {
   current?.kill("SIGTERM");
@@ -94,7 +106,9 @@ function runOne(w, peer) {
     }, timeoutMs);
     // A child that reported but does not exit left something running (a handle, a child process).
     let hangTimer;
+    let phase = "starting";
     child.on("message", (m) => {
+      if (m.phase) return void (phase = m.phase);
       report = m;
       reportedAt = Date.now();
       hangTimer = setTimeout(() => child.kill("SIGKILL"), 15_000);
@@ -105,7 +119,7 @@ function runOne(w, peer) {
       current = undefined;
       const wallMs = Date.now() - started;
       const exitAfterReportMs = reportedAt ? Date.now() - reportedAt : undefined;
-      if (timedOut) return resolve({ ok: false, error: `timed out after ${timeoutMs} ms`, wallMs });
+      if (timedOut) return resolve({ ok: false, error: `timed out after ${timeoutMs} ms (${report?.error ?? `phase "${phase}"`})`, info: report?.info, wallMs });
       if (!report) return resolve({ ok: false, error: `child exited (${signal ?? `code ${code}`}) without a report`, wallMs });
       const hung = signal === "SIGKILL" && reportedAt > 0;
       const left = leftovers(child.pid, report.pids ?? []);
@@ -135,7 +149,25 @@ function leftovers(pid, pids) {
   return left;
 }
 
-/** Which zerolb was measured: the commit, whether lib/ had uncommitted changes, a hash of lib/. */
+/** A short hash of the files ending in `ext` under `root`, or undefined. */
+function treeHash(root, ext) {
+  try {
+    const hash = createHash("sha256");
+    const walk = (dir) => {
+      for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const p = `${dir}/${e.name}`;
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith(ext)) hash.update(p.slice(root.length)).update(readFileSync(p));
+      }
+    };
+    walk(root);
+    return hash.digest("hex").slice(0, 12);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which zerolb was measured: the commit, whether lib/ had uncommitted changes, hashes of lib/ and dist/. */
 function gitInfo() {
   const info = {};
   try {
@@ -144,22 +176,9 @@ function gitInfo() {
   } catch {
     // not a git checkout
   }
-  try {
-    const hash = createHash("sha256");
-    const root = here("../lib");
-    const walk = (dir) => {
-      for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-        const p = `${dir}/${e.name}`;
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith(".ts")) hash.update(p.slice(root.length)).update(readFileSync(p));
-      }
-    };
-    walk(root);
-    info.libSha256 = hash.digest("hex").slice(0, 12);
-  } catch {
-    // no lib/ (ZEROLB_DIST elsewhere)
-  }
-  if (process.env.ZEROLB_DIST) info.dist = process.env.ZEROLB_DIST;
+  info.libSha256 = treeHash(here("../lib"), ".ts");
+  info.distSha256 = treeHash(process.env.ZEROLB_DIST, ".js");
+  if (!snapshot) info.dist = process.env.ZEROLB_DIST;
   return info;
 }
 
@@ -171,6 +190,7 @@ function shortLine(w, peer, r) {
 }
 
 const startedAt = new Date();
+const zerolb = gitInfo(); // before the rounds: lib/ may change while they run
 const machine = {
   nproc: os.availableParallelism(),
   cpu: os.cpus()[0]?.model,
@@ -203,7 +223,7 @@ const results = {
   date: startedAt.toISOString(),
   durationS: Math.round((Date.now() - startedAt) / 1000),
   machine: { ...machine, loadavg1mPerRound: loadavg.map((x) => Math.round(x * 100) / 100) },
-  zerolb: gitInfo(),
+  zerolb,
   quick,
   rounds,
   summary: summarize(workloads, runs),

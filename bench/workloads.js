@@ -47,6 +47,7 @@ const startup = {
     { metric: "firstResultMs", kind: "ratio", a: "zerolb", b: "piscina" },
     { metric: "closeMs", kind: "ratio", a: "zerolb", b: "piscina" },
   ],
+  timeoutMs: () => 60_000,
 };
 
 const w1 = {
