@@ -1,0 +1,90 @@
+// The Python worker of examples/python-worker (written from docs/protocol.md alone) serves a map
+// of a workers: 0 LoadBalancer over loopback tcp. Needs /usr/bin/python3 with pyzmq and msgpack
+// (Debian: apt-get install python3-zmq python3-msgpack); skipped, saying so, where they are missing.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { TaskError } from "../dist/index.js";
+import { collect, createLb, fixture, range, waitFor } from "./helpers.js";
+
+const PYTHON = "/usr/bin/python3";
+const WORKER = fileURLToPath(new URL("../examples/python-worker/worker.py", import.meta.url));
+const HANDLERS = fileURLToPath(new URL("../examples/python-worker/handlers.py", import.meta.url));
+
+function missing() {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const probe = spawnSync(PYTHON, ["-c", "import zmq, msgpack; print(zmq.zmq_version())"], { encoding: "utf8" });
+  if (probe.status !== 0) return `${PYTHON} cannot import zmq and msgpack (apt-get install python3-zmq python3-msgpack): ${probe.stderr.trim().split("\n").pop()}`;
+  return undefined;
+}
+
+const why = missing();
+if (why) t.skip(`Python worker tests: ${why}`);
+else {
+  /** Starts the Python worker; killed (by pid) when the test ends. */
+  const startPython = (t, endpoint, args = []) => {
+    const child = spawn(PYTHON, [WORKER, HANDLERS, "--connect", endpoint, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    t.teardown(async () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
+      await exited;
+    });
+    return { child, exited, stderr: () => stderr };
+  };
+
+  t.test("python worker - serves a map of a workers: 0 LoadBalancer", async (t) => {
+    const lb = createLb(t, { workers: 0, endpoint: "tcp://127.0.0.1:0", workerData: { model: "small" } });
+    await lb.ready;
+    const py = startPython(t, lb.endpoint, ["--concurrency", "2"]);
+    t.same(await collect(lb.map(range(1000), { fn: "double" })), range(1000, (i) => i * 2), "double(x) for 1000 items, in order");
+    t.same(await collect(lb.map(range(10))), range(10, (i) => i * 2), "the default handler");
+    const [info] = await collect(lb.map([{ a: [1, "two", null] }], { fn: "describe" }));
+    t.same(info.data, { a: [1, "two", null] }, "values survive the trip");
+    t.same(info.workerData, { model: "small" }, "setup() got workerData from the Welcome");
+    t.equal(info.attempt, 1);
+    t.equal(info.pid, py.child.pid);
+    const workers = lb.stats().workers;
+    t.equal(workers.length, 1);
+    t.equal(workers[0].local, false, "a remote worker");
+    t.equal(workers[0].pid, py.child.pid);
+    t.match(py.stderr(), /joined tcp:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  t.test("python worker - errors come back as TaskErrors with the Python exception as cause", async (t) => {
+    const lb = createLb(t, { workers: 0, endpoint: "tcp://127.0.0.1:0" });
+    await lb.ready;
+    startPython(t, lb.endpoint);
+    const rows = await collect(lb.map(["fine", "bad"], { fn: "fail", settled: true }));
+    t.equal(rows.length, 2);
+    for (const row of rows) {
+      t.equal(row.ok, false);
+      t.ok(row.error instanceof TaskError);
+      t.equal(row.error.cause.name, "ValueError");
+      t.match(row.error.cause.stack, /Traceback/);
+    }
+    const [missingFn] = await collect(lb.map([1], { fn: "nope", settled: true }));
+    t.match(missingFn.error.cause.message, /no function named 'nope'/);
+  });
+
+  t.test("python worker - shares a map with a local worker and leaves cleanly on SIGTERM", async (t) => {
+    const lb = createLb(t, { worker: fixture("ops.js"), workers: 1, endpoint: "tcp://127.0.0.1:0" });
+    await lb.ready;
+    const py = startPython(t, lb.endpoint);
+    await waitFor(() => /joined/.test(py.stderr()), { what: "the Python worker to join" });
+    // ops.js and handlers.py both have a default handler that doubles numbers.
+    const results = [];
+    for await (const r of lb.map(range(400), { ordered: false })) {
+      results.push(r);
+      if (results.length === 100) process.kill(py.child.pid, "SIGTERM");
+    }
+    t.same(results.sort((a, b) => a - b), range(400, (i) => i * 2), "every result once");
+    t.same(await py.exited, { code: 0, signal: null }, "the Python worker exited 0");
+    t.match(py.stderr(), /left tcp/);
+    const remote = lb.stats().workers.find((w) => !w.local);
+    t.ok(remote && remote.done > 0, `the Python worker did ${remote?.done} tasks`);
+  });
+}
