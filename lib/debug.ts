@@ -5,7 +5,15 @@ import createDebug from "debug";
 
 export type Role = "caller" | "broker" | "worker" | "cli";
 
-export function logger(role: Role): createDebug.Debugger {
-  const log = createDebug(`zerolb:${role}`);
-  return log.enabled ? log.extend(String(process.pid), ":") : log;
+/** A log function for one role: `DEBUG=zerolb:broker` (or `zerolb:*`) turns it on; lines carry the pid. */
+export type Log = ((format: string, ...args: unknown[]) => void) & { readonly enabled: boolean };
+
+export function logger(role: Role): Log {
+  const debug = createDebug(`zerolb:${role}`);
+  const pid = `[${process.pid}] `;
+  const log = (format: string, ...args: unknown[]) => {
+    if (debug.enabled) debug(pid + format, ...args);
+  };
+  Object.defineProperty(log, "enabled", { get: () => debug.enabled });
+  return log as Log;
 }

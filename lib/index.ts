@@ -6,8 +6,11 @@ export type { SettledResult, MapProgress } from "./map.js";
 export type { Stats } from "./stats.js";
 export type { WorkerInfo } from "./broker.js";
 export { Pipeline, type JobSpec, type Job } from "./pipeline.js";
-export { createTransform, type TransformOptions } from "./transform.js";
-export { parseJsonLines, jsonLineRecords, countJsonLines, JsonLinesError, type JsonLinesOptions, type JsonLine, type TextSource } from "./jsonl.js";
+export { createTransform, type TransformOptions, type MapSource } from "./transform.js";
+export {
+  parseJsonLines, jsonLineRecords, countJsonLines, JsonLinesError,
+  type JsonLinesOptions, type JsonLine, type JsonLineValue, type JsonLineInvalid, type TextSource,
+} from "./jsonl.js";
 export { TaskContext, type SetupContext } from "./task-context.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,

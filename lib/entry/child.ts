@@ -20,7 +20,10 @@ export function runChild<Config>(start: (config: Config) => Promise<void | { end
     );
   };
   process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  // Ctrl-C in a terminal reaches the whole process group. A child of a caller leaves the decision
+  // to its caller (which drains, then stops it with SIGTERM); a stand-alone one stops on SIGINT.
+  if (process.send) process.on("SIGINT", () => {});
+  else process.once("SIGINT", shutdown);
   process.once("disconnect", shutdown);
   process.once("message", (message: ParentMessage<Config>) => {
     start(message.config).then(
