@@ -70,6 +70,22 @@ else {
     t.match(missingFn.error.cause.message, /no function named 'nope'/);
   });
 
+  t.test("python worker - rejoins a restarted broker (told by its Reset) and serves the rest", async (t) => {
+    const lb = createLb(t, { workers: 0, endpoint: "tcp://127.0.0.1:0" });
+    await lb.ready;
+    const py = startPython(t, lb.endpoint);
+    const firstBroker = lb.pids.broker;
+    const results = [];
+    for await (const r of lb.map(range(1000, (i) => 5), { fn: "sleep", ordered: false })) {
+      results.push(r);
+      if (results.length === 100) process.kill(firstBroker, "SIGKILL");
+    }
+    t.equal(results.length, 1000, "every task once");
+    t.equal(lb.stats().brokerRestarts, 1);
+    t.match(py.stderr(), /reset by the broker/, "the new broker's Reset made it say Hello again");
+    t.equal(py.child.exitCode, null, "the Python worker kept running");
+  });
+
   t.test("python worker - shares a map with a local worker and leaves cleanly on SIGTERM", async (t) => {
     const lb = createLb(t, { worker: fixture("ops.js"), workers: 1, endpoint: "tcp://127.0.0.1:0" });
     await lb.ready;
