@@ -76,11 +76,11 @@ else {
     const py = startPython(t, lb.endpoint);
     const firstBroker = lb.pids.broker;
     const results = [];
-    for await (const r of lb.map(range(1000, (i) => 5), { fn: "sleep", ordered: false })) {
+    for await (const r of lb.map(range(400, () => 2), { fn: "sleep", ordered: false })) {
       results.push(r);
       if (results.length === 100) process.kill(firstBroker, "SIGKILL");
     }
-    t.equal(results.length, 1000, "every task once");
+    t.same(results, range(400, () => 2), "every task once");
     t.equal(lb.stats().brokerRestarts, 1);
     t.match(py.stderr(), /reset by the broker/, "the new broker's Reset made it say Hello again");
     t.equal(py.child.exitCode, null, "the Python worker kept running");
