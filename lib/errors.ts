@@ -3,9 +3,13 @@
 
 /** Error information as it travels over the wire (a worker's thrown error, made plain). */
 export interface RemoteError {
+  /** The error's class name, e.g. "RangeError". */
   name: string;
+  /** Its message. */
   message: string;
+  /** Its stack trace, as the worker saw it. */
   stack?: string;
+  /** Its `code`, when it had one. */
   code?: string;
   [key: string]: unknown;
 }
@@ -14,14 +18,17 @@ const brand = Symbol.for("zerolb.error");
 
 /** Base class of every zerolb error. */
 export class ZerolbError extends Error {
+  /** Stable code: `ERR_ZEROLB`. */
   readonly code: string = "ERR_ZEROLB";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+  /** @internal */
   get [brand](): string {
     return this.name;
   }
+  /** @internal `instanceof` that also recognises errors from another copy of zerolb. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (this === ZerolbError) return typeof value === "object" && value !== null && brand in value;
     return Function.prototype[Symbol.hasInstance].call(this, value) ||
@@ -31,6 +38,7 @@ export class ZerolbError extends Error {
 
 /** A task failed: its handler threw, or (subclasses) it timed out, its worker died, or a dependency failed. */
 export class TaskError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_TASK_FAILED`. */
   override readonly code: string = "ERR_ZEROLB_TASK_FAILED";
   /** Task id. */
   id: string;
@@ -45,46 +53,55 @@ export class TaskError extends ZerolbError {
 
 /** The task ran past its timeout. */
 export class TimeoutError extends TaskError {
+  /** Stable code: `ERR_ZEROLB_TIMEOUT`. */
   override readonly code = "ERR_ZEROLB_TIMEOUT";
 }
 
 /** The task's worker died `maxAttempts` times while holding it. */
 export class WorkerExitError extends TaskError {
+  /** Stable code: `ERR_ZEROLB_WORKER_EXIT`. */
   override readonly code = "ERR_ZEROLB_WORKER_EXIT";
 }
 
 /** A task named in `after` (or an upstream pipeline job) did not succeed, so this one did not run. */
 export class DependencyError extends TaskError {
+  /** Stable code: `ERR_ZEROLB_DEPENDENCY_FAILED`. */
   override readonly code = "ERR_ZEROLB_DEPENDENCY_FAILED";
 }
 
 /** The task was cancelled (abort signal, `break` out of `map`, or `close()` before it finished). */
 export class CancelledError extends TaskError {
+  /** Stable code: `ERR_ZEROLB_CANCELLED`. */
   override readonly code = "ERR_ZEROLB_CANCELLED";
 }
 
 /** The LoadBalancer is closed (or closing) and takes no more calls. */
 export class ClosedError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_CLOSED`. */
   override readonly code = "ERR_ZEROLB_CLOSED";
 }
 
 /** The broker or the workers could not start (module missing, no handler, setup threw, ...). */
 export class StartupError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_STARTUP`. */
   override readonly code = "ERR_ZEROLB_STARTUP";
 }
 
 /** The broker process died or stopped answering. */
 export class BrokerError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_BROKER`. */
   override readonly code = "ERR_ZEROLB_BROKER";
 }
 
 /** A malformed or unexpected message; dropped and counted, surfaced only in logs and tests. */
 export class ProtocolError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_PROTOCOL`. */
   override readonly code = "ERR_ZEROLB_PROTOCOL";
 }
 
 /** An invalid option: a TypeError (as Node does) with a stable code. */
 export class InvalidOptionError extends TypeError {
+  /** Stable code: `ERR_ZEROLB_INVALID_OPTION`. */
   readonly code = "ERR_ZEROLB_INVALID_OPTION";
   constructor(message: string) {
     super(message);

@@ -1,5 +1,5 @@
 // Public API of zerolb.
-export { LoadBalancer, type MapOptions, type SendOptions, type CloseOptions } from "./load-balancer.js";
+export { LoadBalancer, type MapOptions, type SendOptions, type CloseOptions, type WorkerPids } from "./load-balancer.js";
 export type { LoadBalancerOptions, CurveOptions } from "./options.js";
 export type { Result } from "./mailbox.js";
 export type { SettledResult, MapProgress } from "./map.js";

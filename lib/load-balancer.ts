@@ -15,6 +15,7 @@ import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./transport.js";
 
+/** Options of `lb.map()`. */
 export interface MapOptions {
   /** Results in input order (default) or in completion order. @default true */
   ordered?: boolean;
@@ -35,20 +36,32 @@ export interface MapOptions {
   onProgress?: (progress: MapProgress) => void;
 }
 
+/** Options of `lb.send()`. */
 export interface SendOptions {
   /** Task id; generated when absent. A known id is not run again. */
   id?: string;
   /** Ids of tasks that must complete successfully first. */
   after?: string[];
+  /** Name of the exported handler function; the default export when absent. */
   fn?: string;
+  /** Aborting withdraws the task: it never runs if still queued, and `receive()` yields it as cancelled. */
   signal?: AbortSignal;
   /** Timeout in ms. */
   timeout?: number;
 }
 
+/** Options of `lb.close()`. */
 export interface CloseOptions {
   /** Do not wait for tasks in flight: fail them and stop the processes now. @default false */
   force?: boolean;
+}
+
+/** Pids of a LoadBalancer's child processes. */
+export interface WorkerPids {
+  /** The broker process. */
+  broker: number | undefined;
+  /** The local worker processes alive now. */
+  workers: number[];
 }
 
 type State = "starting" | "ready" | "closing" | "closed" | "failed";
@@ -128,8 +141,8 @@ export class LoadBalancer implements AsyncDisposable {
     return this.#endpoint;
   }
 
-  /** Pids of the broker and local worker processes. */
-  get pids(): { broker: number | undefined; workers: number[] } {
+  /** Pids of the broker and local worker processes (`broker`: undefined before it starts). */
+  get pids(): WorkerPids {
     return this.#supervisor.pids;
   }
 
@@ -249,6 +262,7 @@ export class LoadBalancer implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** `await using lb = new LoadBalancer(…)`: the same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -5,7 +5,23 @@ import { PendingTask, type Client, type TaskSink } from "./client.js";
 import { Deque } from "./ring.js";
 
 /** What `receive()` resolves to. */
-export type Result<T = unknown> = { id: string; ok: true; value: T } | { id: string; ok: false; error: Error };
+export type Result<T = unknown> =
+  | {
+      /** The task id. */
+      id: string;
+      /** It succeeded. */
+      ok: true;
+      /** The handler's result. */
+      value: T;
+    }
+  | {
+      /** The task id. */
+      id: string;
+      /** It failed. */
+      ok: false;
+      /** Why: a TaskError (or subclass) with a stable `code`. */
+      error: Error;
+    };
 
 export interface SendSettings {
   fn: string;

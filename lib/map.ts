@@ -8,8 +8,26 @@ import { Deque } from "./ring.js";
 
 /** One row of a `settled: true` map. */
 export type SettledResult<T = unknown> =
-  | { index: number; id: string; ok: true; value: T }
-  | { index: number; id: string; ok: false; error: Error };
+  | {
+      /** Position of the item in the input. */
+      index: number;
+      /** The task id. */
+      id: string;
+      /** It succeeded. */
+      ok: true;
+      /** The handler's result. */
+      value: T;
+    }
+  | {
+      /** Position of the item in the input. */
+      index: number;
+      /** The task id. */
+      id: string;
+      /** It failed. */
+      ok: false;
+      /** Why: a TaskError (or subclass) with a stable `code`. */
+      error: Error;
+    };
 
 /** What `onProgress` receives. */
 export interface MapProgress {

@@ -8,12 +8,15 @@ import { curvePublicKeyOf, isCurveKey } from "./z85.js";
 
 /** Curve keys for the remote endpoint (Z85 text, 40 characters each). */
 export interface CurveOptions {
+  /** The broker's public key (Z85); remote workers pass it as `--server-key`. */
   publicKey: string;
+  /** The broker's secret key (Z85). Never logged. */
   secretKey: string;
   /** Public keys of the workers allowed to join; absent = any worker that knows the server key. */
   allow?: string[];
 }
 
+/** Options of `new LoadBalancer()`. */
 export interface LoadBalancerOptions {
   /** The handler module: a path (relative to the current directory) or a file URL. */
   worker: string | URL;

@@ -12,8 +12,11 @@ export interface JobSpec {
 
 /** A job after checking: its function and the names it depends on. */
 export interface Job {
+  /** The job's name (a key of the object given to `new Pipeline`). */
   readonly name: string;
+  /** The exported handler function it runs. */
   readonly fn: string;
+  /** Jobs it takes its input from. */
   readonly after: readonly string[];
 }
 

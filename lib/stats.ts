@@ -4,6 +4,7 @@ import type { WorkerInfo } from "./broker.js";
 import type { Client } from "./client.js";
 import type { Supervisor } from "./supervisor.js";
 
+/** What `lb.stats()` returns. */
 export interface Stats {
   /** Tasks waiting at the broker for a worker. */
   queued: number;
@@ -21,7 +22,9 @@ export interface Stats {
   failed: number;
   /** Tasks run again because their worker died. */
   retried: number;
+  /** Tasks that failed with a TimeoutError. */
   timedOut: number;
+  /** Tasks withdrawn (abort, break, close). */
   cancelled: number;
   /** Results that arrived twice (a late result from a worker presumed dead) and were dropped. */
   duplicatesDropped: number;

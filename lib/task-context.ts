@@ -38,5 +38,6 @@ export class TaskContext {
 
 /** The `ctx` handed to `setup(ctx)`. */
 export interface SetupContext {
+  /** The LoadBalancer's `workerData` option. */
   workerData: unknown;
 }
