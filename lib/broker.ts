@@ -66,14 +66,21 @@ const WEDGE_CHECK_MS = 200;
 /** Stats ride on result messages at most this often (and always when the broker goes idle). */
 const STATS_EVERY_MS = 250;
 
+/** One worker as `lb.stats().workers` lists it. */
 export interface WorkerInfo {
+  /** Small number, in order of joining. */
   index: number;
+  /** Its ZeroMQ routing id. */
   id: string;
+  /** Its process id (on its own machine, for remote workers). */
   pid: number;
+  /** A local child process (true) or a remote `zerolb worker` (false). */
   local: boolean;
   /** The name a remote worker gave in its Hello (its host name). */
   name?: string;
+  /** Tasks it finished. */
   done: number;
+  /** Tasks it holds now. */
   inFlight: number;
 }
 
