@@ -7,3 +7,9 @@ export default async function lookup({ user, ms }) {
 export function shout(text) {
   return String(text).toUpperCase();
 }
+
+// Runs after the lookups it depends on (send's `after`); gets nothing from them but the guarantee
+// that they succeeded first.
+export function report(title) {
+  return `${title}: written at ${new Date().toISOString()}`;
+}
