@@ -12,7 +12,7 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
+  at, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
@@ -295,17 +295,8 @@ export class Broker {
   }
 
   #onSubmit(h: Header, body: Buffer | undefined): void {
-    const seq = seqColumn(h);
+    const { seq, offsets, fn, to, att, id } = readTaskBatch(h, body);
     const n = seq.length;
-    const offsets = bodyOffsets(h, n, body);
-    checkColumn(h, "fn", n, "string");
-    checkColumn(h, "to", n, "number");
-    checkColumn(h, "att", n, "number");
-    checkColumn(h, "id", n, "string");
-    const id = h.id as Column<string> | undefined;
-    const fn = h.fn as Column<string> | undefined;
-    const to = h.to as Column<number> | undefined;
-    const att = h.att as Column<number> | undefined;
     checkColumn(h, "pipe", n, "number");
     const pipe = h.pipe as Column<number> | undefined;
     const after = h.after;
@@ -447,11 +438,8 @@ export class Broker {
       for (const s of seqColumn(h)) if (this.#scheduler.isFinished(s)) this.#counters.duplicatesDropped++;
       return this.#reset(backend, id);
     }
-    const seq = seqColumn(h);
+    const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
-    const offsets = bodyOffsets(h, n, body);
-    checkColumn(h, "st", n, "number");
-    const st = h.st as Column<number>;
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);

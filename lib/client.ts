@@ -12,7 +12,7 @@ import {
   type ZerolbError,
 } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import { at, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { SeqSet } from "./seq-set.js";
 import { dealerOptions } from "./transport.js";
@@ -287,11 +287,8 @@ export class Client {
   }
 
   #onResults(h: Header, body: Buffer | undefined): void {
-    const seq = seqColumn(h);
+    const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
-    const offsets = bodyOffsets(h, n, body);
-    checkColumn(h, "st", n, "number");
-    const st = h.st as Column<number>;
     for (let i = 0; i < n; i++) {
       const s = seq[i]!;
       const task = this.#outstanding.get(s);

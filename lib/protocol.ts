@@ -131,6 +131,49 @@ export function checkColumn(h: Header, name: string, n: number, type: "number" |
   throw new ProtocolError(`${name} column is malformed`);
 }
 
+/** A batch of tasks (Submit, Tasks) with its columns checked: value i is body[offsets[i], offsets[i+1]). */
+export interface TaskBatch {
+  seq: number[];
+  offsets: Uint32Array;
+  fn: Column<string> | undefined;
+  to: Column<number> | undefined;
+  att: Column<number> | undefined;
+  id: Column<string> | undefined;
+}
+
+/** Reads and checks the columns of a Submit or Tasks message. Throws ProtocolError. */
+export function readTaskBatch(h: Header, body: Uint8Array | undefined): TaskBatch {
+  const seq = seqColumn(h);
+  const n = seq.length;
+  const offsets = bodyOffsets(h, n, body);
+  checkColumn(h, "fn", n, "string");
+  checkColumn(h, "to", n, "number");
+  checkColumn(h, "att", n, "number");
+  checkColumn(h, "id", n, "string");
+  return {
+    seq, offsets,
+    fn: h.fn as Column<string> | undefined,
+    to: h.to as Column<number> | undefined,
+    att: h.att as Column<number> | undefined,
+    id: h.id as Column<string> | undefined,
+  };
+}
+
+/** A batch of results (WorkerResults, Results) with its columns checked. */
+export interface ResultColumns {
+  seq: number[];
+  offsets: Uint32Array;
+  st: Column<number>;
+}
+
+/** Reads and checks the columns of a WorkerResults or Results message. Throws ProtocolError. */
+export function readResultBatch(h: Header, body: Uint8Array | undefined): ResultColumns {
+  const seq = seqColumn(h);
+  const offsets = bodyOffsets(h, seq.length, body);
+  checkColumn(h, "st", seq.length, "number");
+  return { seq, offsets, st: (h.st as Column<number> | undefined) ?? Status.Error };
+}
+
 /**
  * Concatenates byte slices into one body. Slices that sit back to back in the same buffer (tasks
  * of one incoming batch going to one worker) are joined without copying; one run is passed as is.

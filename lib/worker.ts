@@ -11,7 +11,7 @@ import { logger } from "./debug.js";
 import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, bodyOffsets, checkColumn, decodeHeader, encodeHeader, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import { at, decodeHeader, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
@@ -263,17 +263,8 @@ export class WorkerRuntime {
   #onTasks(h: Header, body: Buffer | undefined): void {
     // Leaving: the broker hands back whatever it sent us when our Bye arrives.
     if (this.#stopping) return;
-    const seq = seqColumn(h);
+    const { seq, offsets, fn, att, to, id } = readTaskBatch(h, body);
     const n = seq.length;
-    const offsets = bodyOffsets(h, n, body);
-    checkColumn(h, "fn", n, "string");
-    checkColumn(h, "att", n, "number");
-    checkColumn(h, "to", n, "number");
-    checkColumn(h, "id", n, "string");
-    const fn = h.fn as Column<string> | undefined;
-    const att = h.att as Column<number> | undefined;
-    const to = h.to as Column<number> | undefined;
-    const id = h.id as Column<string> | undefined;
     this.#received += n;
     for (let i = 0; i < n; i++) {
       const s = seq[i]!;
