@@ -145,3 +145,21 @@ t.test("createTransform: abort signal ends the stream with the signal's reason",
   await t.rejects(done, /enough/);
   t.ok(out.length < 50);
 });
+
+t.test("lb.transform() - the public method: stream.pipeline with a slow sink stays bounded", async (t) => {
+  const lb = createLb(t, { highWaterMark: 8 });
+  let pulled = 0;
+  let consumed = 0;
+  let maxAhead = 0;
+  function* source() {
+    for (let i = 0; i < 300; i++) {
+      pulled++;
+      maxAhead = Math.max(maxAhead, pulled - consumed);
+      yield i;
+    }
+  }
+  const out = [];
+  await pipeline(Readable.from(source()), lb.transform(), sink(out, { delay: 1, onItem: () => consumed++ }));
+  t.same(out, range(300, (i) => i * 2));
+  t.ok(maxAhead <= 8 + 16 * 3 + 4, `items pulled ahead of the slow sink stay bounded (max ${maxAhead})`);
+});
