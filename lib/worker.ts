@@ -48,6 +48,8 @@ export interface WorkerEvents {
 
 /** Aim to hold this many milliseconds of work beyond what is running, so a task is always at hand. */
 const PREFETCH_MS = 2;
+/** Tasks at most this long get a whole wave (their concurrency) prefetched. */
+const WAVE_MS = 20;
 const MAX_PREFETCH = 1000;
 /** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
 const BYE_WAIT_MS = 2000;
@@ -401,11 +403,18 @@ export class WorkerRuntime {
     return [encodeHeader(Kind.WorkerResults, fields), body];
   }
 
-  /** How many tasks to hold: the running ones plus enough queued to cover PREFETCH_MS of work. */
+  /**
+   * How many tasks to hold: the running ones, plus enough queued to cover PREFETCH_MS of work
+   * (throughput), and, for short tasks, a whole wave: concurrent tasks that started together finish
+   * together, and every freed slot should find its next task here rather than a broker round trip
+   * away. Long tasks keep one spare, so the tail of a map is not held back on one worker.
+   */
   #window(): number {
     const c = this.#config.concurrency;
-    const prefetch = this.#avgTaskMs < 0 ? 1 : Math.min(MAX_PREFETCH, Math.max(1, Math.round((c * PREFETCH_MS) / Math.max(this.#avgTaskMs, 0.001))));
-    return c + prefetch;
+    if (this.#avgTaskMs < 0) return c + 1;
+    const throughput = Math.round((c * PREFETCH_MS) / Math.max(this.#avgTaskMs, 0.001));
+    const wave = this.#avgTaskMs <= WAVE_MS ? c : 1;
+    return c + Math.min(MAX_PREFETCH, Math.max(1, throughput, wave));
   }
 
   #recordDuration(ms: number): void {
