@@ -15,7 +15,7 @@ import { Outbox, type Frames } from "./outbox.js";
 import { at, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { SeqSet } from "./seq-set.js";
-import { dealerOptions } from "./transport.js";
+import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
 
 const log = logger("caller");
 
@@ -96,7 +96,7 @@ export class Client {
    */
   constructor(endpoint: string, heartbeat: { interval: number; timeout: number }, link: { lost(): void; restored(): void }) {
     this.#socket = new zmq.Dealer({
-      ...dealerOptions(), routingId: "caller",
+      ...dealerOptions(), ...LOCAL_RECONNECT, routingId: "caller",
       heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
     });
     this.#socket.events.on("disconnect", () => link.lost());

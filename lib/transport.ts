@@ -21,6 +21,13 @@ export function dealerOptions() {
   return { sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 0 } as const;
 }
 
+/**
+ * A local (ipc) connection is made before the broker has bound its socket, and ZeroMQ retries
+ * only every 100 ms by default: retry every 5 ms instead (up to 100 ms after a broker restart).
+ * Measured: first result 190 ms after the constructor, 90 ms of it waiting for a retry.
+ */
+export const LOCAL_RECONNECT = { reconnectInterval: 5, reconnectMaxInterval: 100 } as const;
+
 /** Default bound on one message from a remote peer (the `maxMessageSize` option), bytes. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /** Messages a remote peer may have queued at the broker before ZeroMQ stops reading from it. */

@@ -13,7 +13,7 @@ import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, decodeHeader, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { TaskContext } from "./task-context.js";
-import { dealerOptions, workerDealerOptions, type CurveClientKeys } from "./transport.js";
+import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
 const log = logger("worker");
 
@@ -106,6 +106,7 @@ export class WorkerRuntime {
     this.#events = events;
     this.#socket = new zmq.Dealer({
       ...dealerOptions(),
+      ...(config.connect.startsWith("ipc://") ? LOCAL_RECONNECT : {}),
       ...workerDealerOptions({ curve: config.curve, reconnectMaxInterval: config.reconnectMaxInterval, ipv6: config.connect.includes("://[") }),
       routingId: `w${process.pid}-${randomBytes(4).toString("hex")}`,
       heartbeatInterval: config.heartbeatInterval,
