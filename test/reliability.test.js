@@ -190,3 +190,22 @@ t.test(".close() - waits for tasks in flight to finish", async (t) => {
   await lb.close();
   t.same(await lb.receive(), { id: "0", ok: true, value: "finished" });
 });
+
+t.test("a caller killed with SIGKILL leaves no orphan process and no ipc directory", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const { existsSync: exists, readdirSync } = await import("node:fs");
+  const script = `import { LoadBalancer } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+const lb = new LoadBalancer({ worker: ${JSON.stringify(new URL("./fixtures/ops.js", import.meta.url).pathname)}, workers: 2 });
+await lb.ready;
+console.log(JSON.stringify(lb.pids));
+setInterval(() => {}, 1000);`;
+  const caller = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise((resolve) => caller.stdout.once("data", (d) => resolve(String(d))));
+  const { broker, workers } = JSON.parse(line);
+  const dirs = () => readdirSync("/tmp").filter((d) => d.startsWith(`zlb-${caller.pid}-`));
+  t.equal(dirs().length, 1, "the caller's ipc directory exists while it runs");
+  caller.kill("SIGKILL");
+  for (const pid of [broker, ...workers]) await waitFor(() => !alive(pid), { timeout: 10_000, what: `process ${pid} to exit` });
+  await waitFor(() => dirs().length === 0, { timeout: 5000, what: "the ipc directory to go" });
+  t.ok(!exists(`/tmp/${dirs()[0]}`), "no ipc directory left");
+});
