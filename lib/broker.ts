@@ -165,7 +165,7 @@ export class Broker {
 
   constructor(config: BrokerConfig) {
     this.#config = config;
-    this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
+    this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts, compose: (task) => this.#pipelines.input(task) });
     this.#frontend = new zmq.Router(routerOptions());
     this.#toCaller = new Outbox(this.#frontend, (err) => log("send to caller failed: %O", err), () => this.#produceResults());
     this.#local = this.#newBackend(

@@ -22,6 +22,8 @@ interface JobDef {
 interface PipelineDef {
   jobs: JobDef[];
   sinks: number[];
+  /** Per job, how many jobs read its result (each item starts from a copy). */
+  readers: number[];
 }
 
 class ItemRun {
@@ -38,7 +40,7 @@ class ItemRun {
     readonly def: PipelineDef,
   ) {
     this.results = new Array(def.jobs.length);
-    this.readers = def.jobs.map((j) => j.children);
+    this.readers = def.readers.slice();
     this.unfinished = def.jobs.length;
   }
 }
@@ -71,7 +73,7 @@ export class PipelineRuns {
     });
     for (const job of jobs) for (const p of job.parents) jobs[p]!.children++;
     for (const job of jobs) job.sink = job.children === 0;
-    this.#defs.set(id, { jobs, sinks: jobs.flatMap((j, i) => (j.sink ? [i] : [])) });
+    this.#defs.set(id, { jobs, sinks: jobs.flatMap((j, i) => (j.sink ? [i] : [])), readers: jobs.map((j) => j.children) });
   }
 
   has(id: number): boolean {
@@ -98,7 +100,7 @@ export class PipelineRuns {
       task.job = j;
       if (roots) submit(task);
       else {
-        task.compose = () => this.#input(item, j);
+        task.compose = true;
         submit(task, job.parents.map((p) => item.jobSeqs[p]!));
       }
     }
@@ -132,7 +134,10 @@ export class PipelineRuns {
     return item.jobSeqs;
   }
 
-  #input(item: ItemRun, j: number): Uint8Array {
+  /** The input of a job whose parents have all succeeded (the scheduler's `compose`, at dispatch). */
+  input(task: Task): Uint8Array {
+    const item = task.item as ItemRun;
+    const j = task.job;
     const parents = item.def.jobs[j]!.parents;
     const input = parents.length === 1 ? item.results[parents[0]!]! : this.#keyed(item, parents);
     for (const p of parents) {

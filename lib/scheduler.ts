@@ -27,8 +27,8 @@ export interface Task {
   waitingOn: number;
   /** Tasks waiting on this one. */
   dependents: Task[] | undefined;
-  /** Builds the payload when the task is dispatched (pipeline jobs take their parents' results). */
-  compose: (() => Uint8Array) | undefined;
+  /** Its payload is built when it is dispatched, by the scheduler's `compose` (pipeline jobs take their parents' results). */
+  compose: boolean;
   /** For a pipeline job: its item's run (opaque to the scheduler) and the job's index. */
   item: unknown;
   job: number;
@@ -38,7 +38,7 @@ export interface Task {
 export function newTask(seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array): Task {
   return {
     seq, id, fn, timeout, deaths, payload, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-    waitingOn: 0, dependents: undefined, compose: undefined, item: undefined, job: -1,
+    waitingOn: 0, dependents: undefined, compose: false, item: undefined, job: -1,
   };
 }
 
@@ -91,15 +91,18 @@ export type ResultVerdict =
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
   maxAttempts: number;
+  /** Builds the payload of a task marked `compose`, when it is dispatched. */
+  compose?: (task: Task) => Uint8Array;
 }
 
 export class Scheduler {
   readonly #maxAttempts: number;
+  readonly #compose: ((task: Task) => Uint8Array) | undefined;
   readonly #tasks = new Map<number, Task>();
   readonly #queue = new Deque<Task>(1024);
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
-  readonly #finishedJobs = new SeqSet(JOB_SEQ_BASE);
+  #nextJobSeq = JOB_SEQ_BASE;
   readonly #failed = new Map<number, true>();
   #dependencyFailures: DependencyFailure[] = [];
   #waiting = 0;
@@ -111,6 +114,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
+    this.#compose = options.compose;
   }
 
   get queued(): number {
@@ -158,7 +162,10 @@ export class Scheduler {
    * at once and shows up in takeDependencyFailures().
    */
   submit(task: Task, after?: readonly number[]): boolean {
-    if (this.#tasks.has(task.seq) || this.isFinished(task.seq)) return false;
+    if (task.seq >= JOB_SEQ_BASE) {
+      if (task.seq < this.#nextJobSeq) return false;
+      this.#nextJobSeq = task.seq + 1;
+    } else if (this.#tasks.has(task.seq) || this.#finished.has(task.seq)) return false;
     this.#tasks.set(task.seq, task);
     if (after) {
       for (const dep of after) {
@@ -186,9 +193,14 @@ export class Scheduler {
     return out;
   }
 
-  /** Whether this seq has finished (succeeded, failed or been withdrawn). */
+  /**
+   * Whether this seq has finished (succeeded, failed or been withdrawn). Pipeline job seqs are the
+   * broker's own and never submitted twice, so for them finished means handed out and no longer
+   * held: no set to keep (they finish far out of order, which would make a watermark churn).
+   */
   isFinished(seq: number): boolean {
-    return seq >= JOB_SEQ_BASE ? this.#finishedJobs.has(seq) : this.#finished.has(seq);
+    if (seq >= JOB_SEQ_BASE) return seq < this.#nextJobSeq && !this.#tasks.has(seq);
+    return this.#finished.has(seq);
   }
 
   /** Something arrived from this worker. */
@@ -323,8 +335,8 @@ export class Scheduler {
           }
           this.#queue.shift();
           if (task.compose) {
-            task.payload = task.compose();
-            task.compose = undefined;
+            task.payload = this.#compose!(task);
+            task.compose = false;
           }
           task.worker = w;
           task.dispatchedAt = now;
@@ -371,8 +383,7 @@ export class Scheduler {
   /** The task's outcome is final: release its dependents, or fail them (and theirs) if it failed. */
   #finish(task: Task, ok: boolean): void {
     this.#tasks.delete(task.seq);
-    if (task.seq >= JOB_SEQ_BASE) this.#finishedJobs.add(task.seq);
-    else this.#finished.add(task.seq);
+    if (task.seq < JOB_SEQ_BASE) this.#finished.add(task.seq);
     task.worker = undefined;
     if (!ok) {
       this.#failed.set(task.seq, true);
