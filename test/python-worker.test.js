@@ -1,12 +1,13 @@
 // The Python worker of examples/python-worker (written from docs/protocol.md alone) serves a map
 // of a workers: 0 LoadBalancer over loopback tcp. Needs /usr/bin/python3 with pyzmq and msgpack
 // (Debian: apt-get install python3-zmq python3-msgpack); skipped, saying so, where they are missing.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { TaskError } from "../dist/index.js";
 import { collect, createLb, fixture, range, waitFor } from "./helpers.js";
+import { spawnWatched } from "./remote-helpers.js";
 
 const PYTHON = "/usr/bin/python3";
 const WORKER = fileURLToPath(new URL("../examples/python-worker/worker.py", import.meta.url));
@@ -23,18 +24,7 @@ const why = missing();
 if (why) t.skip(`Python worker tests: ${why}`);
 else {
   /** Starts the Python worker; killed (by pid) when the test ends. */
-  const startPython = (t, endpoint, args = []) => {
-    const child = spawn(PYTHON, [WORKER, HANDLERS, "--connect", endpoint, ...args], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    t.teardown(async () => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
-      await exited;
-    });
-    return { child, exited, stderr: () => stderr };
-  };
+  const startPython = (t, endpoint, args = []) => spawnWatched(t, PYTHON, [WORKER, HANDLERS, "--connect", endpoint, ...args]);
 
   t.test("python worker - serves a map of a workers: 0 LoadBalancer", async (t) => {
     const lb = createLb(t, { workers: 0, endpoint: "tcp://127.0.0.1:0", workerData: { model: "small" } });

@@ -11,10 +11,28 @@ export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
  * SIGKILLs it (by pid) if it is still running and waits for its exit.
  */
 export function startWorker(t, endpoint, { args = [], env = {}, module = fixture("remote-exec.js") } = {}) {
-  const child = spawn(process.execPath, [CLI, "worker", module, "--connect", endpoint, "--heartbeat-interval", "250", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
+  const { child, exited, stderr } = spawnWatched(t, process.execPath, [CLI, "worker", module, "--connect", endpoint, "--heartbeat-interval", "250", ...args], {
     env: { ...process.env, ...env },
   });
+  return {
+    child,
+    pid: child.pid,
+    exited,
+    get stderr() {
+      return stderr();
+    },
+    waitForLog(re, timeout = 15_000) {
+      return waitFor(() => re.test(stderr()), { timeout, what: `${re} in the worker's stderr:\n${stderr()}` });
+    },
+  };
+}
+
+/**
+ * Spawns a process whose stderr is collected; the test's teardown SIGKILLs it (by pid) if it is
+ * still running and waits for its exit. Returns { child, exited, stderr() }.
+ */
+export function spawnWatched(t, command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], ...options });
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -23,17 +41,7 @@ export function startWorker(t, endpoint, { args = [], env = {}, module = fixture
     if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
     await exited;
   });
-  return {
-    child,
-    pid: child.pid,
-    exited,
-    get stderr() {
-      return stderr;
-    },
-    waitForLog(re, timeout = 15_000) {
-      return waitFor(() => re.test(stderr), { timeout, what: `${re} in the worker's stderr:\n${stderr}` });
-    },
-  };
+  return { child, exited, stderr: () => stderr };
 }
 
 /** Pids in an execution log written by fixtures/remote-exec.js, with their counts. */
