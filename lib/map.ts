@@ -1,7 +1,7 @@
 // lb.map(): pulls items lazily from any (async) iterable, keeps at most `highWaterMark` of them
 // between the source and the consumer, and yields results in input order (a reorder ring of
 // `highWaterMark` slots) or in completion order.
-import { ClosedError, TaskError, ZerolbError } from "./errors.js";
+import { TaskError, ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import type { Pipeline } from "./pipeline.js";
 import { Deque } from "./ring.js";
@@ -298,8 +298,4 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     this.#waiter = undefined;
     waiter?.();
   }
-}
-
-export function closedError(): ClosedError {
-  return new ClosedError("the LoadBalancer is closed");
 }
