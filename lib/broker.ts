@@ -126,17 +126,20 @@ interface Backend {
 class ResultBatch {
   seq: number[] = [];
   st: number[] = [];
-  w: number[] = [];
-  att: number[] = [];
+  len: number[] = [];
   parts: Uint8Array[] = [];
 
-  add(seq: number, status: number, worker: number, attempt: number, value: Uint8Array): void {
+  add(seq: number, status: number, value: Uint8Array): void {
     this.seq.push(seq);
     this.st.push(status);
-    this.w.push(worker);
-    this.att.push(attempt);
+    this.len.push(value.length);
     this.parts.push(value);
   }
+}
+
+/** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
+function errorInfo(name: string, message: string, extra: Record<string, unknown> = {}): Uint8Array {
+  return encodeValue({ ...serializeError(new Error(message)), name, ...extra });
 }
 
 export class Broker {
@@ -344,13 +347,7 @@ export class Broker {
     }
     this.#results = new ResultBatch();
     const parts = batch.parts;
-    const fields: Record<string, unknown> = {
-      seq: batch.seq,
-      st: column(batch.st),
-      len: parts.map((p) => p.length),
-      w: column(batch.w),
-      att: column(batch.att),
-    };
+    const fields: Record<string, unknown> = { seq: batch.seq, st: column(batch.st), len: batch.len };
     // When the broker goes idle, the caller gets exact counts in the same message as the last result.
     const now = performance.now();
     if (this.#statsDue || now - this.#statsSentAt >= STATS_EVERY_MS || (this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0)) {
@@ -444,7 +441,7 @@ export class Broker {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
       if (verdict.kind === "accepted") {
-        this.#settle(verdict.task, status, slot.index, body!.subarray(offsets[i], offsets[i + 1]));
+        this.#settle(verdict.task, status, body!.subarray(offsets[i], offsets[i + 1]));
       } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
     }
@@ -461,16 +458,8 @@ export class Broker {
   #onBye(backend: Backend, id: Buffer, key: string, h: Header): void {
     const unrun = seqColumn(h);
     const slot = this.#scheduler.worker(key);
-    const peer = this.#peers.get(key);
-    this.#peers.delete(key);
-    if (slot) {
-      log("worker %s leaves, handing back %d tasks (it listed %d)", key, slot.inFlight.size, unrun.length);
-      this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
-      if (this.#retired.length > 256) this.#retired.shift();
-      for (const task of this.#scheduler.removeWorker(key, `worker ${peer?.pid ?? key} left`, false)) this.#failWorkerExit(task, peer?.pid);
-      this.#markStatsDue();
-      this.#dispatch();
-    }
+    if (slot) log("worker %s leaves, handing back %d tasks (it listed %d)", key, slot.inFlight.size, unrun.length);
+    this.#retire(key, "left", false);
     this.#reset(backend, id);
   }
 
@@ -490,9 +479,8 @@ export class Broker {
     for (const { worker, timedOut } of stuck) {
       for (const task of timedOut) {
         this.#counters.timedOutStuck++;
-        const info = serializeError(new Error(`task ${task.id || task.seq} timed out after ${task.timeout} ms (its worker was stuck and has been replaced)`));
-        info.name = "TimeoutError";
-        this.#settle(task, Status.Timeout, worker.index, encodeValue(info));
+        const message = `task ${task.id || task.seq} timed out after ${task.timeout} ms (its worker was stuck and has been replaced)`;
+        this.#settle(task, Status.Timeout, errorInfo("TimeoutError", message));
       }
       const peer = this.#peers.get(worker.key);
       this.#lose(worker.key, `stuck past a task's timeout`, false);
@@ -515,44 +503,52 @@ export class Broker {
   /** A worker is gone: its tasks run elsewhere, or fail if they have killed too many workers. */
   #lose(key: string, why: string, charge = true): void {
     const slot = this.#scheduler.worker(key);
-    const peer = this.#peers.get(key);
-    this.#peers.delete(key);
-    if (!slot) return;
+    if (!slot) {
+      this.#peers.delete(key);
+      return;
+    }
     this.#counters.workersLost++;
-    this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
-    if (this.#retired.length > 256) this.#retired.shift();
-    const exit = `worker ${peer?.pid ?? key} was lost (${why})`;
-    log("%s holding %d tasks", exit, slot.inFlight.size);
+    log("worker %s was lost (%s) holding %d tasks", key, why, slot.inFlight.size);
     const requeued = charge ? [...slot.inFlight.values()] : [];
-    for (const task of this.#scheduler.removeWorker(key, exit, charge)) this.#failWorkerExit(task, peer?.pid);
+    this.#retire(key, `was lost (${why})`, charge);
     // The caller keeps each task's death count, so a broker restarted later still knows it.
     const retried = requeued.filter((t) => t.worker === undefined && !t.withdrawn && t.deaths < this.#config.maxAttempts);
     if (retried.length > 0 && this.#callerId) {
       this.#toCaller.push([this.#callerId, encodeHeader(Kind.Retried, { seq: retried.map((t) => t.seq), att: retried.map((t) => t.deaths) })]);
     }
+  }
+
+  /**
+   * Takes a worker out: it joins the retired list (for stats), its tasks go back to the queue (a
+   * death counted against each when `charge`), those past `maxAttempts` fail, the rest is dispatched.
+   */
+  #retire(key: string, how: string, charge: boolean): void {
+    const slot = this.#scheduler.worker(key);
+    const peer = this.#peers.get(key);
+    this.#peers.delete(key);
+    if (!slot) return;
+    this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
+    if (this.#retired.length > 256) this.#retired.shift();
+    for (const task of this.#scheduler.removeWorker(key, `worker ${peer?.pid ?? key} ${how}`, charge)) this.#failWorkerExit(task, peer?.pid);
     this.#markStatsDue();
     this.#dispatch();
   }
 
   #failWorkerExit(task: Task, pid: number | undefined): void {
     this.#counters.failedByWorkerExit++;
-    const info = serializeError(new Error(`task ran ${task.deaths} times and its worker died each time; last: ${task.lastExit}`));
-    info.name = "WorkerExitError";
-    info.attempts = task.deaths;
-    info.lastExit = task.lastExit;
-    if (pid) info.pid = pid;
-    this.#settle(task, Status.WorkerExit, -1, encodeValue(info));
+    const message = `task ran ${task.deaths} times and its worker died each time; last: ${task.lastExit}`;
+    this.#settle(task, Status.WorkerExit, errorInfo("WorkerExitError", message, { attempts: task.deaths, lastExit: task.lastExit, ...(pid ? { pid } : {}) }));
   }
 
   /** A task's outcome is final: to the caller, or (a pipeline job) to its item. */
-  #settle(task: Task, status: number, workerIndex: number, bytes: Uint8Array): void {
+  #settle(task: Task, status: number, bytes: Uint8Array): void {
     if (this.#pipelines.isJob(task.seq)) {
       const item = this.#pipelines.jobFinished(task, status, bytes);
       if (!item) return;
       if (item.withdraw.length > 0) this.#withdraw(item.withdraw);
-      this.#results.add(item.seq, item.status, workerIndex, 1, item.bytes);
+      this.#results.add(item.seq, item.status, item.bytes);
     } else {
-      this.#results.add(task.seq, status, workerIndex, task.deaths + 1, bytes);
+      this.#results.add(task.seq, status, bytes);
     }
     this.#toCaller.wake();
   }
@@ -562,11 +558,9 @@ export class Broker {
     for (let failures = this.#scheduler.takeDependencyFailures(); failures.length > 0; failures = this.#scheduler.takeDependencyFailures()) {
       for (const { task, because } of failures) {
         const dep = typeof because === "number" ? String(because) : because.id || String(because.seq);
-        const info = serializeError(new Error(`task ${task.id || task.seq} did not run: task ${dep} it depends on did not succeed`));
-        info.name = "DependencyError";
-        info.dependency = dep;
-        if (!this.#pipelines.isJob(task.seq)) log("dependency failure: %s", info.message);
-        this.#settle(task, Status.Dependency, -1, encodeValue(info));
+        const message = `task ${task.id || task.seq} did not run: task ${dep} it depends on did not succeed`;
+        if (!this.#pipelines.isJob(task.seq)) log("dependency failure: %s", message);
+        this.#settle(task, Status.Dependency, errorInfo("DependencyError", message, { dependency: dep }));
       }
     }
   }

@@ -28,8 +28,13 @@ export class PendingTask {
   /** Set when the outcome arrives. */
   ok = false;
   value: unknown = undefined;
-  /** Byte view of the encoded input, kept until the outcome arrives. */
-  payload: Uint8Array | undefined;
+  /**
+   * Where the encoded input went out (a sent Submit body and its range), kept until the outcome
+   * arrives so it can be sent again to a restarted broker. No view is made unless that happens.
+   */
+  sentIn: Uint8Array | undefined;
+  sentStart = 0;
+  sentEnd = 0;
   withdrawn = false;
   /** Runs of this task whose worker died (reported by the broker; re-sent after a broker restart). */
   deaths = 0;
@@ -55,7 +60,7 @@ export class PendingTask {
   resolve(ok: boolean, value: unknown): void {
     this.ok = ok;
     this.value = value;
-    this.payload = undefined;
+    this.sentIn = undefined;
     this.sink.settle(this);
   }
 }
@@ -132,7 +137,7 @@ export class Client {
       task.withdrawn = true;
       this.#finished.add(task.seq);
       this.#rememberFailed(task.seq);
-      if (task.payload) this.#withdrawals.push(task.seq);
+      if (task.sentIn) this.#withdrawals.push(task.seq);
       else this.#batchWithdrawn++;
       this.counters.cancelled++;
       task.resolve(false, new CancelledError(`task ${task.id} was cancelled: ${reason}`, { id: task.id, index: task.index }));
@@ -164,9 +169,9 @@ export class Client {
   resubmitAll(): void {
     for (const [id, pipeline] of this.#pipelines) this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline })]);
     for (const task of this.#outstanding.values()) {
-      if (!task.payload) continue; // still in the unsent batch
-      this.#body.append(task.payload);
-      task.payload = undefined;
+      if (!task.sentIn) continue; // still in the unsent batch
+      this.#body.append(task.sentIn.subarray(task.sentStart, task.sentEnd));
+      task.sentIn = undefined;
       this.#batch.push(task);
     }
     this.#outbox.wake();
@@ -224,8 +229,11 @@ export class Client {
     this.#batch = [];
     const { body, lengths } = this.#body.take();
     const n = batch.length;
+    // Tasks withdrawn before they left are cut out of the body; otherwise it goes as it is.
+    const withdrawn = this.#batchWithdrawn;
+    this.#batchWithdrawn = 0;
     const seq: number[] = [];
-    const len: number[] = [];
+    const len: number[] = withdrawn > 0 ? [] : lengths;
     const fn: string[] = [];
     const to: number[] = [];
     const att: number[] = [];
@@ -236,12 +244,13 @@ export class Client {
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const task = batch[i]!;
-      const payload = body.subarray(offset, offset + lengths[i]!);
+      const start = offset;
       offset += lengths[i]!;
       if (task.withdrawn) continue;
-      task.payload = payload;
+      task.sentIn = body;
+      task.sentStart = start;
+      task.sentEnd = offset;
       seq.push(task.seq);
-      len.push(payload.length);
       fn.push(task.fn);
       to.push(task.timeout);
       att.push(task.deaths);
@@ -252,10 +261,11 @@ export class Client {
         after ??= seq.slice(0, -1).map(() => null);
         after.push(task.after.filter((s) => this.#outstanding.has(s) || this.#failedSeqs.has(s)));
       } else after?.push(null);
-      parts.push(payload);
+      if (withdrawn > 0) {
+        len.push(offset - start);
+        parts.push(body.subarray(start, offset));
+      }
     }
-    const withdrawn = this.#batchWithdrawn;
-    this.#batchWithdrawn = 0;
     const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), att: column(att), id: column(id), pipe: column(pipe) };
     if (after) fields.after = after;
     return [encodeHeader(Kind.Submit, fields), withdrawn > 0 ? joinBody(parts) : body];
