@@ -145,7 +145,7 @@ function errorInfo(name: string, message: string, extra: Record<string, unknown>
 export class Broker {
   readonly #config: BrokerConfig;
   readonly #scheduler: Scheduler;
-  readonly #pipelines = new PipelineRuns();
+  readonly #pipelines = new PipelineRuns((task, first) => void this.#scheduler.submit(task, undefined, first));
   readonly #frontend: zmq.Router;
   readonly #toCaller: Outbox;
   readonly #local: Backend;
@@ -168,7 +168,7 @@ export class Broker {
 
   constructor(config: BrokerConfig) {
     this.#config = config;
-    this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts, compose: (task) => this.#pipelines.input(task) });
+    this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
     this.#frontend = new zmq.Router(routerOptions());
     this.#toCaller = new Outbox(this.#frontend, (err) => log("send to caller failed: %O", err), () => this.#produceResults());
     this.#local = this.#newBackend(
@@ -309,7 +309,7 @@ export class Broker {
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#scheduler.isFinished(seq[i]!)) continue;
-        this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""), this.#submitJob);
+        this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""));
         continue;
       }
       const deps = after?.[i] as unknown;
@@ -318,8 +318,6 @@ export class Broker {
     }
     this.#dispatch();
   }
-
-  readonly #submitJob = (task: Task, after?: number[]) => void this.#scheduler.submit(task, after);
 
   #onWithdraw(h: Header): void {
     const seqs = seqColumn(h);

@@ -1,8 +1,10 @@
-// The broker's side of pipelines: each item becomes one task per job, linked by dependencies in
-// the scheduler. A job's input is built from its parents' results as opaque MessagePack (one
-// parent: its bytes as they are; several: a map keyed by job name around their bytes), so the
-// broker never decodes a value. A parent's result is dropped once every job that reads it has
-// been given its input, so memory stays bounded on endless input.
+// The broker's side of pipelines: an item's job becomes a task once its parents have succeeded
+// (roots at once), queued ahead of new items so an item's work finishes before others start. A
+// job's input is built from its parents' results as opaque MessagePack (one parent: its bytes as
+// they are; several: a map keyed by job name around their bytes), so the broker never decodes a
+// value. A parent's result is dropped once every job that reads it has been given its input, so
+// memory stays bounded on endless input. Jobs not yet ready are a counter, not a task: no
+// dependency bookkeeping in the scheduler for them.
 import { encodeValue } from "./codec.js";
 import { ProtocolError } from "./errors.js";
 import type { PipelineWire } from "./pipeline.js";
@@ -13,7 +15,7 @@ interface JobDef {
   name: string;
   fn: string;
   parents: number[];
-  children: number;
+  children: number[];
   sink: boolean;
   /** The job name as an encoded MessagePack string: a map key. */
   key: Uint8Array;
@@ -22,15 +24,18 @@ interface JobDef {
 interface PipelineDef {
   jobs: JobDef[];
   sinks: number[];
-  /** Per job, how many jobs read its result (each item starts from a copy). */
-  readers: number[];
+  /** Per job, how many parents it has (each item starts from a copy). */
+  parentCounts: number[];
+  roots: number[];
 }
 
 class ItemRun {
+  /** Per job: its result, kept until every child has been given its input (and, for sinks, to the end). */
   readonly results: (Uint8Array | undefined)[];
-  /** Per job: children not yet given their input. */
-  readonly readers: number[];
-  readonly jobSeqs: number[] = [];
+  /** Per job: the parents that have not succeeded yet, or (once it is a task) its children not yet given their input. */
+  readonly pending: number[];
+  /** Per job: its task while it is queued or running. */
+  readonly tasks: (Task | undefined)[];
   unfinished: number;
   /** Its outcome went to the caller (or it was withdrawn): later job outcomes are ignored. */
   settled = false;
@@ -38,9 +43,13 @@ class ItemRun {
   constructor(
     readonly seq: number,
     readonly def: PipelineDef,
+    /** The item's id ("" when generated from its seq), a prefix of its jobs' ids. */
+    readonly id: string,
+    readonly timeout: number,
   ) {
     this.results = new Array(def.jobs.length);
-    this.readers = def.readers.slice();
+    this.pending = def.parentCounts.slice();
+    this.tasks = new Array(def.jobs.length);
     this.unfinished = def.jobs.length;
   }
 }
@@ -59,6 +68,9 @@ export class PipelineRuns {
   readonly #items = new Map<number, ItemRun>();
   #nextJobSeq = JOB_SEQ_BASE;
 
+  /** `submit` queues a job's task; `first` puts it ahead of new items' jobs. */
+  constructor(private readonly submit: (task: Task, first: boolean) => void) {}
+
   /** Items in progress. */
   get active(): number {
     return this.#items.size;
@@ -69,11 +81,19 @@ export class PipelineRuns {
     const jobs: JobDef[] = wire.jobs.map((j, i) => {
       if (typeof j?.n !== "string" || typeof j.f !== "string" || !Array.isArray(j.a)) throw new ProtocolError("pipeline job is malformed");
       for (const p of j.a) if (!Number.isInteger(p) || p < 0 || p >= i) throw new ProtocolError("pipeline jobs are not in topological order");
-      return { name: j.n, fn: j.f, parents: j.a, children: 0, sink: false, key: encodeValue(j.n) };
+      return { name: j.n, fn: j.f, parents: j.a, children: [], sink: false, key: encodeValue(j.n) };
     });
-    for (const job of jobs) for (const p of job.parents) jobs[p]!.children++;
-    for (const job of jobs) job.sink = job.children === 0;
-    this.#defs.set(id, { jobs, sinks: jobs.flatMap((j, i) => (j.sink ? [i] : [])), readers: jobs.map((j) => j.children) });
+    jobs.forEach((job, i) => {
+      for (const p of job.parents) jobs[p]!.children.push(i);
+    });
+    for (const job of jobs) job.sink = job.children.length === 0;
+    const indexes = jobs.map((_, i) => i);
+    this.#defs.set(id, {
+      jobs,
+      sinks: indexes.filter((i) => jobs[i]!.sink),
+      roots: indexes.filter((i) => jobs[i]!.parents.length === 0),
+      parentCounts: jobs.map((j) => j.parents.length),
+    });
   }
 
   has(id: number): boolean {
@@ -84,64 +104,68 @@ export class PipelineRuns {
     return seq >= JOB_SEQ_BASE;
   }
 
-  /** Turns an item into its job tasks and hands each to `submit` with the seqs it must wait for. */
-  start(seq: number, pipelineId: number, payload: Uint8Array, timeout: number, id: string, submit: (task: Task, after?: number[]) => void): void {
+  /** Starts an item: its root jobs are queued with the item's payload as their input. */
+  start(seq: number, pipelineId: number, payload: Uint8Array, timeout: number, id: string): void {
     const def = this.#defs.get(pipelineId);
     if (!def) throw new ProtocolError(`unknown pipeline ${pipelineId}`);
-    const item = new ItemRun(seq, def);
+    const item = new ItemRun(seq, def, id, timeout);
     this.#items.set(seq, item);
-    const jobs = def.jobs;
-    for (let j = 0; j < jobs.length; j++) item.jobSeqs.push(this.#nextJobSeq++);
-    for (let j = 0; j < jobs.length; j++) {
-      const job = jobs[j]!;
-      const roots = job.parents.length === 0;
-      const task = newTask(item.jobSeqs[j]!, `${id || seq}:${job.name}`, job.fn, timeout, 0, roots ? payload : EMPTY);
-      task.item = item;
-      task.job = j;
-      if (roots) submit(task);
-      else {
-        task.compose = true;
-        submit(task, job.parents.map((p) => item.jobSeqs[p]!));
-      }
-    }
+    for (const j of def.roots) this.#queueJob(item, j, payload, false);
   }
 
   /**
    * A job's outcome. Returns the item's outcome when this settles it: all jobs done (a map of the
-   * sinks' results), or the first failure (the item fails; its pending jobs are to be withdrawn).
+   * sinks' results), or the first failure (the item fails; its queued and running jobs are to be
+   * withdrawn). Children whose parents have all succeeded are queued.
    */
   jobFinished(task: Task, status: number, bytes: Uint8Array): ItemOutcome | undefined {
     const item = task.item as ItemRun | undefined;
     if (!item || item.settled) return undefined;
-    const job = task.job;
-    const def = item.def.jobs[job]!;
+    const j = task.job;
+    item.tasks[j] = undefined;
+    const job = item.def.jobs[j]!;
     if (status !== Status.Ok) {
       this.#forget(item);
-      const failure = concat([mapHeader(2), JOB_KEY, def.key, ERROR_KEY, bytes]);
-      return { seq: item.seq, status, bytes: failure, withdraw: item.jobSeqs.filter((s) => s !== task.seq) };
+      const failure = concat([mapHeader(2), JOB_KEY, job.key, ERROR_KEY, bytes]);
+      return { seq: item.seq, status, bytes: failure, withdraw: liveSeqs(item) };
     }
-    if (def.children > 0 || def.sink) item.results[job] = bytes;
-    if (--item.unfinished > 0) return undefined;
-    this.#forget(item);
-    return { seq: item.seq, status: Status.Ok, bytes: this.#keyed(item, item.def.sinks), withdraw: [] };
+    item.results[j] = bytes;
+    if (--item.unfinished === 0) {
+      // The last job is a sink (every other job has a child still to run).
+      this.#forget(item);
+      return { seq: item.seq, status: Status.Ok, bytes: this.#keyed(item, item.def.sinks), withdraw: NONE };
+    }
+    const children = job.children;
+    item.pending[j] = children.length;
+    for (const c of children) {
+      if (--item.pending[c]! === 0) this.#queueJob(item, c, this.#input(item, c), true);
+    }
+    return undefined;
   }
 
-  /** The caller withdrew an item: the seqs of its jobs, to withdraw from the scheduler. */
+  /** The caller withdrew an item: the seqs of its queued and running jobs, to withdraw from the scheduler. */
   withdraw(seq: number): number[] {
     const item = this.#items.get(seq);
     if (!item) return [];
     this.#forget(item);
-    return item.jobSeqs;
+    return liveSeqs(item);
   }
 
-  /** The input of a job whose parents have all succeeded (the scheduler's `compose`, at dispatch). */
-  input(task: Task): Uint8Array {
-    const item = task.item as ItemRun;
-    const j = task.job;
-    const parents = item.def.jobs[j]!.parents;
+  #queueJob(item: ItemRun, j: number, input: Uint8Array, first: boolean): void {
+    const job = item.def.jobs[j]!;
+    const task = newTask(this.#nextJobSeq++, `${item.id || item.seq}:${job.name}`, job.fn, item.timeout, 0, input);
+    task.item = item;
+    task.job = j;
+    item.tasks[j] = task;
+    this.submit(task, first);
+  }
+
+  /** The input of job `c`, whose parents have all succeeded; a parent's result is dropped after its last reader. */
+  #input(item: ItemRun, c: number): Uint8Array {
+    const parents = item.def.jobs[c]!.parents;
     const input = parents.length === 1 ? item.results[parents[0]!]! : this.#keyed(item, parents);
     for (const p of parents) {
-      if (--item.readers[p]! === 0 && !item.def.jobs[p]!.sink) item.results[p] = undefined;
+      if (--item.pending[p]! === 0 && !item.def.jobs[p]!.sink) item.results[p] = undefined;
     }
     return input;
   }
@@ -159,9 +183,15 @@ export class PipelineRuns {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const NONE: number[] = [];
 const JOB_KEY = encodeValue("job");
 const ERROR_KEY = encodeValue("error");
+
+function liveSeqs(item: ItemRun): number[] {
+  const seqs: number[] = [];
+  for (const task of item.tasks) if (task) seqs.push(task.seq);
+  return seqs;
+}
 
 function mapHeader(n: number): Uint8Array {
   if (n < 16) return Uint8Array.of(0x80 | n);

@@ -27,8 +27,6 @@ export interface Task {
   waitingOn: number;
   /** Tasks waiting on this one. */
   dependents: Task[] | undefined;
-  /** Its payload is built when it is dispatched, by the scheduler's `compose` (pipeline jobs take their parents' results). */
-  compose: boolean;
   /** For a pipeline job: its item's run (opaque to the scheduler) and the job's index. */
   item: unknown;
   job: number;
@@ -38,7 +36,7 @@ export interface Task {
 export function newTask(seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array): Task {
   return {
     seq, id, fn, timeout, deaths, payload, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-    waitingOn: 0, dependents: undefined, compose: false, item: undefined, job: -1,
+    waitingOn: 0, dependents: undefined, item: undefined, job: -1,
   };
 }
 
@@ -91,13 +89,10 @@ export type ResultVerdict =
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
   maxAttempts: number;
-  /** Builds the payload of a task marked `compose`, when it is dispatched. */
-  compose?: (task: Task) => Uint8Array;
 }
 
 export class Scheduler {
   readonly #maxAttempts: number;
-  readonly #compose: ((task: Task) => Uint8Array) | undefined;
   readonly #tasks = new Map<number, Task>();
   readonly #queue = new Deque<Task>(1024);
   readonly #workers = new Map<string, WorkerSlot>();
@@ -114,7 +109,6 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
-    this.#compose = options.compose;
   }
 
   get queued(): number {
@@ -159,9 +153,10 @@ export class Scheduler {
   /**
    * A new task. Returns false (and ignores it) if that seq is known or finished. With `after`, the
    * task waits until those seqs have succeeded; if one has failed (or is unknown), the task fails
-   * at once and shows up in takeDependencyFailures().
+   * at once and shows up in takeDependencyFailures(). With `first`, it is queued ahead of the rest
+   * (a pipeline job whose parents just finished: an item's work is finished before new items start).
    */
-  submit(task: Task, after?: readonly number[]): boolean {
+  submit(task: Task, after?: readonly number[], first = false): boolean {
     if (task.seq >= JOB_SEQ_BASE) {
       if (task.seq < this.#nextJobSeq) return false;
       this.#nextJobSeq = task.seq + 1;
@@ -182,6 +177,7 @@ export class Scheduler {
       }
     }
     if (task.waitingOn > 0) this.#waiting++;
+    else if (first) this.#queue.unshift(task);
     else this.#queue.push(task);
     return true;
   }
@@ -334,10 +330,6 @@ export class Scheduler {
             w.isolated = true;
           }
           this.#queue.shift();
-          if (task.compose) {
-            task.payload = this.#compose!(task);
-            task.compose = false;
-          }
           task.worker = w;
           task.dispatchedAt = now;
           if (w.inFlight.size === 0) w.lastHeard = now;

@@ -4,7 +4,7 @@ import { Scheduler } from "../dist/scheduler.js";
 
 const task = (seq, extra = {}) => ({
   seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), worker: undefined, withdrawn: false,
-  lastExit: "", dispatchedAt: 0, waitingOn: 0, dependents: undefined, compose: undefined, ...extra,
+  lastExit: "", dispatchedAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1, ...extra,
 });
 
 /** A scheduler with workers (key → credit) and tasks 0..n-1 submitted. */
