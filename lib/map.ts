@@ -98,7 +98,24 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     return this;
   }
 
-  async next(): Promise<IteratorResult<unknown>> {
+  next(): Promise<IteratorResult<unknown>> {
+    // The common case, a result already here, without an async function's frame per item.
+    if (this.#started && this.#failure === undefined) {
+      const task = this.#take();
+      if (task) {
+        this.#yielded++;
+        this.#pump();
+        try {
+          return Promise.resolve({ done: false, value: this.#emit(task) });
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+    }
+    return this.#next();
+  }
+
+  async #next(): Promise<IteratorResult<unknown>> {
     if (!this.#started) await this.#start();
     for (;;) {
       if (this.#failure) return this.#throwFailure();
