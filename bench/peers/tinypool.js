@@ -20,6 +20,7 @@ export function create({ handler, workers, concurrency }) {
     idleTimeout: 60_000,
   });
   const lanes = workers * concurrency;
+  let closed = false;
   return {
     // Like piscina, no start-up promise: the first result (call()) is the comparable moment.
     ready: undefined,
@@ -31,6 +32,10 @@ export function create({ handler, workers, concurrency }) {
       let count = 0;
       let sum = 0;
       return new Promise((resolve, reject) => {
+        const fail = (err) => {
+          done = true; // stop feeding on the first error
+          reject(err);
+        };
         const settle = (value) => {
           outstanding--;
           count++;
@@ -38,12 +43,13 @@ export function create({ handler, workers, concurrency }) {
           pump();
         };
         const pump = () => {
+          if (closed) done = true; // after close(), pool.run() would start new workers
           while (!done && outstanding < WINDOW) {
             const r = it.next();
             if (r.done) done = true;
             else {
               outstanding++;
-              pool.run(r.value).then(settle, reject);
+              pool.run(r.value).then(settle, fail);
             }
           }
           if (done && outstanding === 0) resolve({ count, sum });
@@ -57,7 +63,13 @@ export function create({ handler, workers, concurrency }) {
     processes: () => [],
     info: () => ({ threads: pool.threads.length, completed: pool.completed }),
     // tinypool has no graceful close: destroy() once nothing is in flight (stream() has returned).
-    close: () => pool.destroy(),
-    forceClose: () => pool.destroy(),
+    close() {
+      closed = true;
+      return pool.destroy();
+    },
+    forceClose() {
+      closed = true;
+      return pool.destroy();
+    },
   };
 }

@@ -44,6 +44,7 @@ export function create({ handler, workers, concurrency }) {
     return out;
   };
   pids();
+  let closed = false;
   const run = (item) => pool.exec("run", [item]).then(revive);
   return {
     // No start-up promise: the workers are forked by the constructor (minWorkers) and tasks queue
@@ -57,6 +58,10 @@ export function create({ handler, workers, concurrency }) {
       let count = 0;
       let sum = 0;
       return new Promise((resolve, reject) => {
+        const fail = (err) => {
+          done = true; // stop feeding on the first error
+          reject(err);
+        };
         const settle = (value) => {
           outstanding--;
           count++;
@@ -64,12 +69,13 @@ export function create({ handler, workers, concurrency }) {
           pump();
         };
         const pump = () => {
+          if (closed) done = true; // after close(), pool.run() would start new workers
           while (!done && outstanding < WINDOW) {
             const r = it.next();
             if (r.done) done = true;
             else {
               outstanding++;
-              run(r.value).then(settle, reject);
+              run(r.value).then(settle, fail);
             }
           }
           if (done && outstanding === 0) resolve({ count, sum });
@@ -82,8 +88,12 @@ export function create({ handler, workers, concurrency }) {
     },
     processes: () => pids().map((pid) => ({ role: "workers", pid })),
     info: () => ({ ...pool.stats(), tasksPerWorker: 1, requestedConcurrency: concurrency, serialization: "json" }),
-    close: () => pool.terminate(),
+    close() {
+      closed = true;
+      return pool.terminate();
+    },
     async forceClose() {
+      closed = true;
       pids();
       await pool.terminate(true).catch(() => {});
       for (const pid of seen) {
