@@ -21,7 +21,7 @@ import { BATCH, CREDIT, u32 } from "./ceiling/common.js";
 export const name = "ceiling";
 export const version = `zeromq ${createRequire(import.meta.url)("zeromq/package.json").version}`;
 export const supports = ["noop.js"];
-export const WINDOW = 2048;
+export const WINDOW = Number(process.env.CEILING_WINDOW ?? 2048); // tasks outstanding (CEILING_WINDOW to try others)
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const BROKER = here("./ceiling/broker.js");
