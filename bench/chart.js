@@ -87,8 +87,8 @@ function panel(s) {
     y += 6;
 
     // Scale: 0 always on the axis; negative values (an overhead below the ideal) extend left of it.
-    // A reference far past every peer (the in-process control's no-op throughput) would flatten
-    // the peers' bars: the scale then ends a little past the peers, and its bar is cut (jagged end).
+    // A reference far past every peer (5×: the in-process control's no-op throughput) would
+    // flatten the peers' bars: the scale ends a little past the rest, and its bar is cut (jagged end).
     const spread = (r) => (r.stat ? [r.stat.median, r.stat.min, r.stat.max] : []);
     const values = rows.flatMap(spread);
     const peerValues = rows.filter((r) => !REFERENCES.includes(r.peer)).flatMap(spread);
@@ -96,8 +96,9 @@ function panel(s) {
     let hi = Math.max(0, ...values);
     if (peerValues.length) {
       const [plo, phi] = [Math.min(0, ...peerValues), Math.max(0, ...peerValues)];
-      if (hi > 2 * phi && phi > 0) hi = phi * 1.25;
-      if (lo < 2 * plo && plo < 0) lo = plo * 1.25;
+      const shown = values.filter((v) => v <= 5 * phi && v >= 5 * plo);
+      if (phi > 0 && hi > 5 * phi) hi = Math.max(...shown) * 1.15;
+      if (plo < 0 && lo < 5 * plo) lo = Math.min(...shown) * 1.15;
     }
     const span = hi - lo || 1;
     const barX = x0 + 12 + LABEL_W;

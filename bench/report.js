@@ -118,7 +118,9 @@ export function comparisonText(c, unit = "") {
 
 /** Rows of [workload, metric, peer cells..., comparisons] over the union of peers. */
 export function tableRows(summary) {
-  const peers = [...new Set(summary.flatMap((s) => s.peers))];
+  // zerolb first, the references (ceiling, control) last, the peers between in order of appearance.
+  const all = [...new Set(summary.flatMap((s) => s.peers))];
+  const peers = [...all.filter((p) => !REFERENCES.includes(p)), ...REFERENCES.filter((p) => all.includes(p))];
   const header = ["workload", "metric", ...peers, "comparison"];
   const rows = [];
   for (const s of summary) {
