@@ -161,7 +161,7 @@ const KiB64 = 64 * 1024;
 const w3 = {
   id: "W3",
   title: (p) => `payload: ${fmtK(p.tasks)} × 64 KiB Buffers in, 64 KiB out (echo), ${p.workers} workers`,
-  peers: ["zerolb", "piscina", "workerpool", "tinypool"],
+  peers: ["zerolb", "piscina", "workerpool", "tinypool", "python"],
   params: ({ quick }) => ({ handler: "echo.js", workers: 2, concurrency: 1, size: KiB64, tasks: quick ? 3_000 : 20_000, warmup: quick ? 500 : 2_000 }),
   // workerpool's process mode sends each Buffer through the IPC channel's serialization.
   peerParams: ({ quick }) => ({ workerpool: quick ? { tasks: 300, warmup: 50 } : { tasks: 3_000, warmup: 500 } }),
@@ -291,7 +291,7 @@ const w6 = {
 const cpu = {
   id: "C",
   title: (p) => `CPU-bound: ${fmtK(p.tasks)} × 1 ms spins on ${p.workers} workers, against the control's single lane`,
-  peers: ["zerolb", "piscina", "workerpool", "tinypool", "control"],
+  peers: ["zerolb", "piscina", "workerpool", "tinypool", "python", "control"],
   params: ({ quick }) => ({ handler: "busy1ms.js", workers: 2, concurrency: 1, tasks: quick ? 1_500 : 4_000 }),
   peerParams: () => ({ control: { workers: 1, concurrency: 1 } }), // the serial baseline
   async run(pool, p, { timed }) {
