@@ -66,7 +66,9 @@ export function summarize(workloads, runs) {
         metrics[m.key][peer] = { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length, values };
       }
     }
-    const explicit = w.compare ?? [];
+    // A comparison with a peer that did not run (--peers, skipped) is dropped, unless it has a target.
+    const ran = (p) => w.peers.includes(p);
+    const explicit = (w.compare ?? []).filter((c) => c.target || (ran(c.a) && (c.kind === "value" || ran(c.b))));
     const comparisons = [...explicit, ...bestPeerComparisons(w, metrics, explicit)].map((c) => evaluate(c, metrics));
     const failures = runs.filter((r) => r.workload === w.id && !r.ok).map((r) => ({ peer: r.peer, round: r.round, error: r.error }));
     return {
