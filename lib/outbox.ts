@@ -21,11 +21,24 @@ export class Outbox {
   #busy = false;
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
+  readonly #defer: (fn: () => void) => void;
 
-  constructor(socket: SendingSocket, onError: (err: unknown, frames: Frames) => void, produce?: () => Frames | undefined) {
+  /**
+   * `defer` decides how long work may pile up before a send: `process.nextTick` (the default) ends
+   * a burst with the current turn of the event loop; `setImmediate` waits for the end of the loop's
+   * current phase, so that work completed by many timers or socket events of one phase leaves as
+   * one message.
+   */
+  constructor(
+    socket: SendingSocket,
+    onError: (err: unknown, frames: Frames) => void,
+    produce?: () => Frames | undefined,
+    defer: (fn: () => void) => void = process.nextTick,
+  ) {
     this.#socket = socket;
     this.#onError = onError;
     this.#produce = produce;
+    this.#defer = defer;
   }
 
   /** Queues one ready-made message. */
@@ -38,7 +51,7 @@ export class Outbox {
   wake(): void {
     if (this.#busy || this.#scheduled) return;
     this.#scheduled = true;
-    process.nextTick(() => void this.#drain());
+    this.#defer(this.#drainSoon);
   }
 
   /**
@@ -55,6 +68,8 @@ export class Outbox {
     if (!this.#busy && !this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
+
+  readonly #drainSoon = (): void => void this.#drain();
 
   #next(): Frames | undefined {
     if (this.#queueHead < this.#queue.length) {

@@ -113,7 +113,9 @@ export class WorkerRuntime {
       heartbeatTimeout: config.heartbeatTimeout,
       heartbeatTimeToLive: config.heartbeatTimeout,
     });
-    this.#outbox = new Outbox(this.#socket, (err) => log("send failed: %O", err), () => this.#produceResults());
+    // Results wait for the end of the event loop's phase: tasks that end on timers or I/O of one
+    // phase (many concurrent async tasks) leave as one message, not one message each.
+    this.#outbox = new Outbox(this.#socket, (err) => log("send failed: %O", err), () => this.#produceResults(), setImmediate);
     this.#queue = new PQueue({ concurrency: config.concurrency });
     this.#fatal = new Promise<never>((_, reject) => (this.#rejectFatal = reject));
     this.#fatal.catch(() => {});

@@ -30,7 +30,7 @@ export function create({ handler, workers, concurrency }) {
         const settle = (value) => {
           outstanding--;
           count++;
-          sum += value;
+          sum += typeof value === "number" ? value : value.byteLength;
           pump();
         };
         const pump = () => {

@@ -26,7 +26,7 @@ export function create({ handler, workers, concurrency }) {
       let sum = 0;
       for await (const value of lb.map(items, { ordered })) {
         count++;
-        sum += value;
+        sum += typeof value === "number" ? value : value.byteLength;
       }
       return { count, sum };
     },
