@@ -55,6 +55,12 @@ const MAX_PREFETCH = 1000;
 const BYE_WAIT_MS = 2000;
 /** Results sent from inside a batch once this many are waiting, so the caller can refill early. */
 const FLUSH_EVERY = 128;
+/**
+ * ... or once a synchronous run of tasks has lasted this long: the broker gets the results and the
+ * credit while the rest of the batch runs, so the next tasks are here when it ends (CPU-bound tasks
+ * of a millisecond would otherwise leave the worker idle for a round trip after every batch).
+ */
+const FLUSH_AFTER_MS = 1;
 
 class HeldTask {
   finished = false;
@@ -97,6 +103,8 @@ export class WorkerRuntime {
   #granted = 0;
   #received = 0;
   #avgTaskMs = -1;
+  /** While a Tasks message's tasks run synchronously: when that run (or its last flush) began; else 0. */
+  #syncRunStart = 0;
   #stopping = false;
   readonly #fatal: Promise<never>;
   #rejectFatal!: (err: unknown) => void;
@@ -271,6 +279,7 @@ export class WorkerRuntime {
     const { seq, offsets, fn, att, to, id } = readTaskBatch(h, body);
     const n = seq.length;
     this.#received += n;
+    this.#syncRunStart = performance.now();
     for (let i = 0; i < n; i++) {
       const s = seq[i]!;
       const ctx = new TaskContext(at(id, i, "") || String(s), at(att, i, 1), this.#workerData);
@@ -278,6 +287,7 @@ export class WorkerRuntime {
       this.#held.set(s, task);
       this.#schedule(task);
     }
+    this.#syncRunStart = 0;
   }
 
   /**
@@ -340,7 +350,8 @@ export class WorkerRuntime {
     task.finished = true;
     if (task.timer) clearTimeout(task.timer);
     this.#held.delete(task.seq);
-    if (task.started > 0) this.#recordDuration(performance.now() - task.started);
+    const now = performance.now();
+    if (task.started > 0) this.#recordDuration(now - task.started);
     let bytes: Uint8Array;
     try {
       bytes = encodeValueShared(value);
@@ -352,8 +363,10 @@ export class WorkerRuntime {
     this.#results.append(bytes);
     this.#resultSeq.push(task.seq);
     this.#resultSt.push(status);
-    if (this.#resultSeq.length >= FLUSH_EVERY) this.#outbox.flushNow();
-    else this.#outbox.wake();
+    if (this.#resultSeq.length >= FLUSH_EVERY || (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS)) {
+      this.#outbox.flushNow();
+      if (this.#syncRunStart > 0) this.#syncRunStart = now;
+    } else this.#outbox.wake();
   }
 
   #onCancel(h: Header): void {
