@@ -7,6 +7,7 @@
 //   W3   64 KiB Buffers in, 64 KiB out (echo), 2 workers: MB/s each way
 //   W4   one task at a time (call() in a loop), 2 workers: round-trip p50 and p99
 //   W5   1,000,000 no-op tasks streamed: caller RSS at 100k and at 1M, broker and worker RSS
+//   W5s  W5 with the caller (the bench process) run as node --max-semi-space-size=2, every peer alike
 //   W6   100,000 × 10 ms tasks on 8 workers × concurrency 100: overhead over the ideal 1.25 s
 //   C    CPU-bound (1 ms spin) on 2 workers: speed-up over the control's single lane
 //
@@ -196,7 +197,7 @@ const w4 = {
   id: "W4",
   title: (p) => `latency: ${fmtK(p.calls)} round trips one at a time (call() in a loop), ${p.workers} workers`,
   peers: ["zerolb", "piscina", "workerpool", "tinypool", "python"],
-  params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, calls: quick ? 1_000 : 5_000, warmup: quick ? 200 : 1_000 }),
+  params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, calls: quick ? 1_000 : 5_000, warmup: quick ? 2_000 : 5_000 }),
   async run(pool, p) {
     for (let i = 0; i < p.warmup; i++) await pool.call(i);
     const us = new Float64Array(p.calls);
@@ -278,6 +279,19 @@ const w5 = {
   timeoutMs: (p) => 120_000 + p.tasks / 5, // 5 tasks/ms, past the slowest peer's own size
 };
 
+// W5 again with the caller's young generation capped: the caller's RSS growth in W5 is V8 sizing
+// its young generation up to 16 MB semi-spaces as objects survive scavenges, not retained memory
+// (the heap in use stays at 10-40 MB). One flag on the caller's node command changes that, for
+// every peer alike; zerolb's own broker and workers are left at V8's defaults.
+const w5s = {
+  ...w5,
+  id: "W5s",
+  title: (p) => `${w5.title(p)}; caller run as node --max-semi-space-size=2`,
+  peers: ["zerolb", "piscina"],
+  peerParams: ({ quick }) => (quick ? { piscina: { tasks: 100_000 } } : {}),
+  execArgv: ["--max-semi-space-size=2"],
+};
+
 const w6 = {
   ...sleepWorkload("W6", "high concurrency", { tasks: 100_000, quickTasks: 20_000, workers: 8, concurrency: 100, peers: ["zerolb", "piscina", "control"] }),
   compare: [
@@ -316,6 +330,7 @@ export const WORKLOADS = [
   w3,
   w4,
   w5,
+  w5s,
   w6,
   cpu,
 ];
