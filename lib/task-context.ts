@@ -10,19 +10,26 @@
  * ```
  */
 export class TaskContext {
-  /** The task id (the one `send` returned, or generated for `map`). */
-  readonly id: string;
   /** 1 for the first run; more when a worker died holding this task before. */
   readonly attempt: number;
   /** The LoadBalancer's `workerData` option. */
   readonly workerData: unknown;
   // Created on first use: most handlers never look at the signal, and it is not free.
   #controller: AbortController | undefined;
+  #id: string;
+  readonly #seq: number;
 
-  constructor(id: string, attempt: number, workerData: unknown) {
-    this.id = id;
+  /** @internal `id` "" means the id generated from `seq`, made on first use (most handlers never read it). */
+  constructor(id: string, attempt: number, workerData: unknown, seq = 0) {
+    this.#id = id;
+    this.#seq = seq;
     this.attempt = attempt;
     this.workerData = workerData;
+  }
+
+  /** The task id (the one `send` returned, or generated for `map`). */
+  get id(): string {
+    return this.#id === "" ? (this.#id = String(this.#seq)) : this.#id;
   }
 
   /** Aborted when the task times out or is cancelled; `signal.reason` says which. */

@@ -282,7 +282,7 @@ export class WorkerRuntime {
     this.#syncRunStart = performance.now();
     for (let i = 0; i < n; i++) {
       const s = seq[i]!;
-      const ctx = new TaskContext(at(id, i, "") || String(s), at(att, i, 1), this.#workerData);
+      const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
       const task = new HeldTask(s, at(fn, i, ""), ctx, body!.subarray(offsets[i], offsets[i + 1]), at(to, i, 0));
       this.#held.set(s, task);
       this.#schedule(task);
