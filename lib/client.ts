@@ -5,14 +5,14 @@
 import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import type { BrokerStats } from "./broker.js";
-import { decodeValue, encodeValueShared } from "./codec.js";
+import { decodeValue, encodeValueShared, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
 import {
   CancelledError, DependencyError, deserializeError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
   type ZerolbError,
 } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import { at, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, EMPTY, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { SeqSet } from "./seq-set.js";
 import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
@@ -299,42 +299,47 @@ export class Client {
   #onResults(h: Header, body: Buffer | undefined): void {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
-    for (let i = 0; i < n; i++) {
-      const s = seq[i]!;
-      const task = this.#outstanding.get(s);
-      if (!task) {
-        if (this.#finished.has(s)) this.counters.duplicatesDropped++;
-        continue;
-      }
-      this.#outstanding.delete(s);
-      this.#finished.add(s);
-      const status = at(st, i, Status.Error);
-      if (status !== Status.Ok) this.#rememberFailed(s);
-      let value: unknown;
-      try {
-        value = decodeValue(body!.subarray(offsets[i], offsets[i + 1]));
-      } catch (err) {
-        this.counters.failed++;
-        task.resolve(false, new TaskError(`the result of task ${task.id} cannot be decoded: ${(err as Error).message}`, { id: task.id, index: task.index, cause: err }));
-        continue;
-      }
-      if (status === Status.Ok) {
-        this.counters.succeeded++;
-        task.resolve(true, value);
-      } else {
-        this.counters.failed++;
-        if (status === Status.Timeout) this.counters.timedOut++;
-        if (status === Status.WorkerExit && this.describeExit && typeof (value as { pid?: unknown })?.pid === "number") {
-          // Rare: settle once the caller knows how that worker process ended, to name it.
-          const info = value as Record<string, unknown>;
-          void this.describeExit(info.pid as number).then((exit) => {
-            if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
-            task.resolve(false, taskErrorFromWire(status, info, task));
-          });
+    const values = new ValueReader(body ?? EMPTY, offsets);
+    try {
+      for (let i = 0; i < n; i++) {
+        const s = seq[i]!;
+        const task = this.#outstanding.get(s);
+        if (!task) {
+          if (this.#finished.has(s)) this.counters.duplicatesDropped++;
           continue;
         }
-        task.resolve(false, taskErrorFromWire(status, value, task));
+        this.#outstanding.delete(s);
+        this.#finished.add(s);
+        const status = at(st, i, Status.Error);
+        if (status !== Status.Ok) this.#rememberFailed(s);
+        let value: unknown;
+        try {
+          value = values.read(i);
+        } catch (err) {
+          this.counters.failed++;
+          task.resolve(false, new TaskError(`the result of task ${task.id} cannot be decoded: ${(err as Error).message}`, { id: task.id, index: task.index, cause: err }));
+          continue;
+        }
+        if (status === Status.Ok) {
+          this.counters.succeeded++;
+          task.resolve(true, value);
+        } else {
+          this.counters.failed++;
+          if (status === Status.Timeout) this.counters.timedOut++;
+          if (status === Status.WorkerExit && this.describeExit && typeof (value as { pid?: unknown })?.pid === "number") {
+            // Rare: settle once the caller knows how that worker process ended, to name it.
+            const info = value as Record<string, unknown>;
+            void this.describeExit(info.pid as number).then((exit) => {
+              if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
+              task.resolve(false, taskErrorFromWire(status, info, task));
+            });
+            continue;
+          }
+          task.resolve(false, taskErrorFromWire(status, value, task));
+        }
       }
+    } finally {
+      values.close();
     }
     this.#checkIdle();
   }

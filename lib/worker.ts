@@ -6,12 +6,12 @@ import { performance } from "node:perf_hooks";
 import PQueue from "p-queue";
 import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
-import { decodeValue, encodeValue, encodeValueShared } from "./codec.js";
+import { decodeValue, encodeValue, encodeValueShared, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
 import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, decodeHeader, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
+import { at, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
@@ -70,7 +70,9 @@ class HeldTask {
     readonly seq: number,
     readonly fn: string,
     readonly ctx: TaskContext,
-    readonly payload: Uint8Array,
+    /** The decoded input, or why it could not be decoded (the task then fails with a TypeError). */
+    readonly input: unknown,
+    readonly inputError: Error | undefined,
     readonly timeout: number,
   ) {}
 }
@@ -280,12 +282,24 @@ export class WorkerRuntime {
     const n = seq.length;
     this.#received += n;
     this.#syncRunStart = performance.now();
-    for (let i = 0; i < n; i++) {
-      const s = seq[i]!;
-      const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
-      const task = new HeldTask(s, at(fn, i, ""), ctx, body!.subarray(offsets[i], offsets[i + 1]), at(to, i, 0));
-      this.#held.set(s, task);
-      this.#schedule(task);
+    const values = new ValueReader(body ?? EMPTY, offsets);
+    try {
+      for (let i = 0; i < n; i++) {
+        const s = seq[i]!;
+        let input: unknown;
+        let inputError: Error | undefined;
+        try {
+          input = values.read(i);
+        } catch (err) {
+          inputError = err as Error;
+        }
+        const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
+        const task = new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
+        this.#held.set(s, task);
+        this.#schedule(task);
+      }
+    } finally {
+      values.close();
     }
     this.#syncRunStart = 0;
   }
@@ -309,12 +323,8 @@ export class WorkerRuntime {
     if (task.finished) return;
     const handler = this.#module!.handler(task.fn);
     if (typeof handler === "string") return this.#finish(task, Status.Error, serializeError(new TypeError(handler)));
-    let input: unknown;
-    try {
-      input = decodeValue(task.payload);
-    } catch (err) {
-      return this.#finish(task, Status.Error, serializeError(new TypeError(`task input cannot be decoded: ${(err as Error).message}`)));
-    }
+    if (task.inputError) return this.#finish(task, Status.Error, serializeError(new TypeError(`task input cannot be decoded: ${task.inputError.message}`)));
+    const input = task.input;
     task.started = performance.now();
     let out: unknown;
     try {
