@@ -12,7 +12,7 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
+  at, BodyRanges, EMPTY, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
@@ -127,13 +127,14 @@ class ResultBatch {
   seq: number[] = [];
   st: number[] = [];
   len: number[] = [];
-  parts: Uint8Array[] = [];
+  readonly body = new BodyRanges();
 
-  add(seq: number, status: number, value: Uint8Array): void {
+  /** Result `seq`: bytes [start, end) of `buffer`. */
+  add(seq: number, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
     this.seq.push(seq);
     this.st.push(status);
-    this.len.push(value.length);
-    this.parts.push(value);
+    this.len.push(end - start);
+    this.body.add(buffer, start, end);
   }
 }
 
@@ -344,7 +345,6 @@ export class Broker {
       return [this.#callerId, encodeHeader(Kind.Stats, { stats: this.stats })];
     }
     this.#results = new ResultBatch();
-    const parts = batch.parts;
     const fields: Record<string, unknown> = { seq: batch.seq, st: column(batch.st), len: batch.len };
     // When the broker goes idle, the caller gets exact counts in the same message as the last result.
     const now = performance.now();
@@ -353,7 +353,7 @@ export class Broker {
       this.#statsSentAt = now;
       fields.stats = this.stats;
     }
-    return [this.#callerId, encodeHeader(Kind.Results, fields), joinBody(parts)];
+    return [this.#callerId, encodeHeader(Kind.Results, fields), batch.body.take()];
   }
 
   #markStatsDue(): void {
@@ -439,7 +439,11 @@ export class Broker {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
       if (verdict.kind === "accepted") {
-        this.#settle(verdict.task, status, body!.subarray(offsets[i], offsets[i + 1]));
+        const task = verdict.task;
+        // A plain task's result goes on to the caller as a range of this message: no view of its own.
+        const bytes = body ?? EMPTY;
+        if (this.#pipelines.isJob(task.seq)) this.#settle(task, status, bytes.subarray(offsets[i], offsets[i + 1]));
+        else this.#results.add(task.seq, status, bytes, offsets[i]!, offsets[i + 1]!);
       } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
     }

@@ -112,3 +112,20 @@ t.test("joinBody() - copies slices that are not adjacent, keeping the order", as
   t.equal(joinBody([]).length, 0, "no parts: an empty body");
   t.same([...joinBody([a.subarray(0, 0), a.subarray(0, 2)])], [1, 2], "empty parts are harmless");
 });
+
+t.test("BodyRanges: back-to-back ranges of one buffer merge; others are joined by copy", async (t) => {
+  const { BodyRanges } = await import("../dist/protocol.js");
+  const a = Buffer.from("abcdef");
+  const b = Buffer.from("XYZ");
+  const body = new BodyRanges();
+  body.add(a, 0, 2);
+  body.add(a, 2, 4); // continues the first range
+  const one = body.take();
+  t.equal(Buffer.from(one).toString(), "abcd");
+  t.equal(one.buffer, a.buffer, "one range is a view, not a copy");
+  body.add(a, 4, 6);
+  body.add(b, 0, 3);
+  body.add(a, 0, 1); // not after the previous range: a new one
+  t.equal(Buffer.from(body.take()).toString(), "efXYZa");
+  t.equal(body.take().length, 0, "take() cleared the ranges");
+});
