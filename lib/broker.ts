@@ -12,7 +12,7 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, BodyRanges, EMPTY, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, joinBody, Kind, seqColumn, Status,
+  at, BodyRanges, EMPTY, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
@@ -158,6 +158,8 @@ export class Broker {
   readonly #retired: WorkerInfo[] = [];
   #callerId: Buffer | undefined;
   #results = new ResultBatch();
+  /** Builds each Tasks message's body (reused: take() empties it). */
+  readonly #taskBody = new BodyRanges();
   #statsDue = false;
   #statsSentAt = 0;
   #closed = false;
@@ -306,16 +308,17 @@ export class Broker {
     const after = h.after;
     if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
     for (let i = 0; i < n; i++) {
-      const payload = body!.subarray(offsets[i], offsets[i + 1]);
+      const bytes = body ?? EMPTY;
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#scheduler.isFinished(seq[i]!)) continue;
-        this.#pipelines.start(seq[i]!, pipelineId, payload, at(to, i, 0), at(id, i, ""));
+        this.#pipelines.start(seq[i]!, pipelineId, bytes.subarray(offsets[i], offsets[i + 1]), at(to, i, 0), at(id, i, ""));
         continue;
       }
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
-      this.#scheduler.submit(newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), payload), (deps as number[] | null) ?? undefined);
+      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1]);
+      this.#scheduler.submit(task, (deps as number[] | null) ?? undefined);
     }
     this.#dispatch();
   }
@@ -598,19 +601,19 @@ export class Broker {
     const att = new Array<number>(n);
     const to = new Array<number>(n);
     const ids = new Array<string>(n);
-    const parts = new Array<Uint8Array>(n);
+    const body = this.#taskBody;
     for (let i = 0; i < n; i++) {
       const t = tasks[i]!;
       seq[i] = t.seq;
-      len[i] = t.payload.length;
+      len[i] = t.payloadEnd - t.payloadStart;
       fn[i] = t.fn;
       att[i] = t.deaths + 1;
       to[i] = t.timeout;
       ids[i] = t.id;
-      parts[i] = t.payload;
+      body.add(t.payload, t.payloadStart, t.payloadEnd);
     }
     const header = encodeHeader(Kind.Tasks, { seq, len, fn: column(fn), att: column(att), to: column(to), id: column(ids) });
-    return [peer.id, header, joinBody(parts)];
+    return [peer.id, header, body.take()];
   }
 
   #workerInfo(slot: WorkerSlot, peer = this.#peers.get(slot.key)): WorkerInfo {

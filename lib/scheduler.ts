@@ -13,8 +13,10 @@ export interface Task {
   timeout: number;
   /** Runs that ended with their worker dying. */
   deaths: number;
-  /** The encoded input, opaque. */
+  /** The encoded input, opaque: bytes [payloadStart, payloadEnd) of `payload` (the message it came in, kept whole rather than viewed per task). */
   payload: Uint8Array;
+  payloadStart: number;
+  payloadEnd: number;
   /** Worker holding it while dispatched. */
   worker: WorkerSlot | undefined;
   /** Withdrawn by the caller: never dispatch; drop its result. */
@@ -33,9 +35,11 @@ export interface Task {
 }
 
 /** A fresh task record with nothing dispatched or waited on yet. */
-export function newTask(seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array): Task {
+export function newTask(
+  seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array, payloadStart = 0, payloadEnd = payload.length,
+): Task {
   return {
-    seq, id, fn, timeout, deaths, payload, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
+    seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
     waitingOn: 0, dependents: undefined, item: undefined, job: -1,
   };
 }

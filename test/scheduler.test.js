@@ -3,7 +3,7 @@ import t from "tap";
 import { Scheduler } from "../dist/scheduler.js";
 
 const task = (seq, extra = {}) => ({
-  seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), worker: undefined, withdrawn: false,
+  seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), payloadStart: 0, payloadEnd: 1, worker: undefined, withdrawn: false,
   lastExit: "", dispatchedAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1, ...extra,
 });
 
