@@ -136,6 +136,12 @@ class ResultBatch {
     this.len.push(end - start);
     this.body.add(buffer, start, end);
   }
+
+  /** Appends bytes [start, end) of `buffer` to the result added last. */
+  extend(buffer: Uint8Array, start: number, end: number): void {
+    this.len[this.len.length - 1]! += end - start;
+    this.body.add(buffer, start, end);
+  }
 }
 
 /** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
@@ -312,7 +318,7 @@ export class Broker {
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#scheduler.isFinished(seq[i]!)) continue;
-        this.#pipelines.start(seq[i]!, pipelineId, bytes.subarray(offsets[i], offsets[i + 1]), at(to, i, 0), at(id, i, ""));
+        this.#pipelines.start(seq[i]!, pipelineId, bytes, offsets[i]!, offsets[i + 1]!, at(to, i, 0), at(id, i, ""));
         continue;
       }
       const deps = after?.[i] as unknown;
@@ -444,9 +450,7 @@ export class Broker {
       if (verdict.kind === "accepted") {
         const task = verdict.task;
         // A plain task's result goes on to the caller as a range of this message: no view of its own.
-        const bytes = body ?? EMPTY;
-        if (this.#pipelines.isJob(task.seq)) this.#settle(task, status, bytes.subarray(offsets[i], offsets[i + 1]));
-        else this.#results.add(task.seq, status, bytes, offsets[i]!, offsets[i + 1]!);
+        this.#settle(task, status, body ?? EMPTY, offsets[i]!, offsets[i + 1]!);
       } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
     }
@@ -545,15 +549,19 @@ export class Broker {
     this.#settle(task, Status.WorkerExit, errorInfo("WorkerExitError", message, { attempts: task.deaths, lastExit: task.lastExit, ...(pid ? { pid } : {}) }));
   }
 
-  /** A task's outcome is final: to the caller, or (a pipeline job) to its item. */
-  #settle(task: Task, status: number, bytes: Uint8Array): void {
+  /**
+   * A task's outcome, bytes [start, end) of `buffer`, is final: to the caller (as a range of that
+   * buffer: no view of its own), or (a pipeline job) to its item.
+   */
+  #settle(task: Task, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
     if (this.#pipelines.isJob(task.seq)) {
-      const item = this.#pipelines.jobFinished(task, status, bytes);
-      if (!item) return;
-      if (item.withdraw.length > 0) this.#withdraw(item.withdraw);
-      this.#results.add(item.seq, item.status, item.bytes);
+      const outcome = this.#pipelines.jobFinished(task, status, buffer, start, end);
+      if (!outcome) return;
+      if (outcome.withdraw.length > 0) this.#withdraw(outcome.withdraw);
+      if (outcome.bytes) this.#results.add(outcome.seq, outcome.status, outcome.bytes);
+      else this.#pipelines.writeResult(outcome, this.#results);
     } else {
-      this.#results.add(task.seq, status, bytes);
+      this.#results.add(task.seq, status, buffer, start, end);
     }
     this.#toCaller.wake();
   }

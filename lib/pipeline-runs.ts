@@ -26,12 +26,17 @@ interface PipelineDef {
   sinks: number[];
   /** Per job, how many parents it has (each item starts from a copy). */
   parentCounts: number[];
+  /** The MessagePack map header of the item's result (a map of the sinks). */
+  sinksHeader: Uint8Array;
   roots: number[];
 }
 
 class ItemRun {
-  /** Per job: its result, kept until every child has been given its input (and, for sinks, to the end). */
-  readonly results: (Uint8Array | undefined)[];
+  /**
+   * Per job: its finished task, whose payload range now holds the job's result (no view of its
+   * own), kept until every child has been given its input (and, for sinks, to the end).
+   */
+  readonly results: (Task | undefined)[];
   /** Per job: the parents that have not succeeded yet, or (once it is a task) its children not yet given their input. */
   readonly pending: number[];
   /** Per job: its task while it is queued or running. */
@@ -39,6 +44,8 @@ class ItemRun {
   unfinished: number;
   /** Its outcome went to the caller (or it was withdrawn): later job outcomes are ignored. */
   settled = false;
+  /** "<item id>:", the start of its jobs' ids (made once). */
+  idPrefix: string | undefined;
 
   constructor(
     readonly seq: number,
@@ -58,9 +65,18 @@ class ItemRun {
 export interface ItemOutcome {
   seq: number;
   status: number;
-  bytes: Uint8Array;
+  /** A failed item's error: { job, error }. A finished item's result is written by writeResult(). */
+  bytes: Uint8Array | undefined;
   /** Jobs of a failed item still pending: withdraw them. */
   withdraw: number[];
+  item: ItemRun;
+}
+
+/** Where an item's result goes: a result made of byte ranges (the broker's batch for the caller). */
+export interface ResultWriter {
+  add(seq: number, status: number, buffer: Uint8Array, start: number, end: number): void;
+  /** Appends bytes to the result added last. */
+  extend(buffer: Uint8Array, start: number, end: number): void;
 }
 
 export class PipelineRuns {
@@ -93,6 +109,7 @@ export class PipelineRuns {
       sinks: indexes.filter((i) => jobs[i]!.sink),
       roots: indexes.filter((i) => jobs[i]!.parents.length === 0),
       parentCounts: jobs.map((j) => j.parents.length),
+      sinksHeader: mapHeader(jobs.filter((j) => j.sink).length),
     });
   }
 
@@ -104,21 +121,22 @@ export class PipelineRuns {
     return seq >= JOB_SEQ_BASE;
   }
 
-  /** Starts an item: its root jobs are queued with the item's payload as their input. */
-  start(seq: number, pipelineId: number, payload: Uint8Array, timeout: number, id: string): void {
+  /** Starts an item: its root jobs are queued with the item's input, bytes [start, end) of `buffer`. */
+  start(seq: number, pipelineId: number, buffer: Uint8Array, start: number, end: number, timeout: number, id: string): void {
     const def = this.#defs.get(pipelineId);
     if (!def) throw new ProtocolError(`unknown pipeline ${pipelineId}`);
     const item = new ItemRun(seq, def, id, timeout);
     this.#items.set(seq, item);
-    for (const j of def.roots) this.#queueJob(item, j, payload, false);
+    for (const j of def.roots) this.#queueJob(item, j, buffer, start, end, false);
   }
 
   /**
-   * A job's outcome. Returns the item's outcome when this settles it: all jobs done (a map of the
-   * sinks' results), or the first failure (the item fails; its queued and running jobs are to be
-   * withdrawn). Children whose parents have all succeeded are queued.
+   * A job's outcome: bytes [start, end) of `buffer`. Returns the item's outcome when this settles
+   * it: all jobs done (its result, a map of the sinks' results, is then written by writeResult()),
+   * or the first failure (the item fails; its queued and running jobs are to be withdrawn).
+   * Children whose parents have all succeeded are queued.
    */
-  jobFinished(task: Task, status: number, bytes: Uint8Array): ItemOutcome | undefined {
+  jobFinished(task: Task, status: number, buffer: Uint8Array, start: number, end: number): ItemOutcome | undefined {
     const item = task.item as ItemRun | undefined;
     if (!item || item.settled) return undefined;
     const j = task.job;
@@ -126,21 +144,38 @@ export class PipelineRuns {
     const job = item.def.jobs[j]!;
     if (status !== Status.Ok) {
       this.#forget(item);
-      const failure = concat([mapHeader(2), JOB_KEY, job.key, ERROR_KEY, bytes]);
-      return { seq: item.seq, status, bytes: failure, withdraw: liveSeqs(item) };
+      const failure = concat([mapHeader(2), JOB_KEY, job.key, ERROR_KEY, buffer.subarray(start, end)]);
+      return { seq: item.seq, status, bytes: failure, withdraw: liveSeqs(item), item };
     }
-    item.results[j] = bytes;
+    // The finished task record now holds the result's range.
+    task.payload = buffer;
+    task.payloadStart = start;
+    task.payloadEnd = end;
+    item.results[j] = task;
     if (--item.unfinished === 0) {
       // The last job is a sink (every other job has a child still to run).
       this.#forget(item);
-      return { seq: item.seq, status: Status.Ok, bytes: this.#keyed(item, item.def.sinks), withdraw: NONE };
+      return { seq: item.seq, status: Status.Ok, bytes: undefined, withdraw: NONE, item };
     }
     const children = job.children;
     item.pending[j] = children.length;
     for (const c of children) {
-      if (--item.pending[c]! === 0) this.#queueJob(item, c, this.#input(item, c), true);
+      if (--item.pending[c]! === 0) this.#queueReady(item, c);
     }
     return undefined;
+  }
+
+  /** A finished item's result, { sink: result, ... }, written around the sinks' result bytes. */
+  writeResult(outcome: ItemOutcome, out: ResultWriter): void {
+    const { item } = outcome;
+    const header = item.def.sinksHeader;
+    out.add(item.seq, Status.Ok, header, 0, header.length);
+    for (const j of item.def.sinks) {
+      const key = item.def.jobs[j]!.key;
+      const result = item.results[j]!;
+      out.extend(key, 0, key.length);
+      out.extend(result.payload, result.payloadStart, result.payloadEnd);
+    }
   }
 
   /** The caller withdrew an item: the seqs of its queued and running jobs, to withdraw from the scheduler. */
@@ -151,29 +186,70 @@ export class PipelineRuns {
     return liveSeqs(item);
   }
 
-  #queueJob(item: ItemRun, j: number, input: Uint8Array, first: boolean): void {
-    const job = item.def.jobs[j]!;
-    const task = newTask(this.#nextJobSeq++, `${item.id || item.seq}:${job.name}`, job.fn, item.timeout, 0, input);
+  #queueJob(item: ItemRun, j: number, buffer: Uint8Array, start: number, end: number, first: boolean): void {
+    const task = newTask(this.#nextJobSeq++, this.#jobId(item, j), item.def.jobs[j]!.fn, item.timeout, 0, buffer, start, end);
     task.item = item;
     task.job = j;
     item.tasks[j] = task;
     this.submit(task, first);
   }
 
-  /** The input of job `c`, whose parents have all succeeded; a parent's result is dropped after its last reader. */
-  #input(item: ItemRun, c: number): Uint8Array {
+  /**
+   * Queues job `c` in the finished task record of its only parent `p`, of which it is the only
+   * reader: that record already holds its input (the parent's result), and the scheduler let go of
+   * it when the parent finished. A linear pipeline then allocates one task record per item.
+   */
+  #queueInParent(item: ItemRun, c: number, p: number): void {
+    const task = item.results[p]!;
+    item.results[p] = undefined;
+    task.seq = this.#nextJobSeq++;
+    task.id = this.#jobId(item, c);
+    task.fn = item.def.jobs[c]!.fn;
+    task.deaths = 0;
+    task.worker = undefined;
+    task.withdrawn = false;
+    task.lastExit = "";
+    task.dispatchedAt = 0;
+    task.waitingOn = 0;
+    task.dependents = undefined;
+    task.job = c;
+    item.tasks[c] = task;
+    this.submit(task, true);
+  }
+
+  #jobId(item: ItemRun, j: number): string {
+    return (item.idPrefix ??= `${item.id || item.seq}:`) + item.def.jobs[j]!.name;
+  }
+
+  /**
+   * Queues job `c`, whose parents have all succeeded: one parent's result is its input as it is;
+   * several are composed into a map. A parent's result is dropped after its last reader.
+   */
+  #queueReady(item: ItemRun, c: number): void {
     const parents = item.def.jobs[c]!.parents;
-    const input = parents.length === 1 ? item.results[parents[0]!]! : this.#keyed(item, parents);
+    if (parents.length === 1 && item.def.jobs[parents[0]!]!.children.length === 1 && !item.def.jobs[parents[0]!]!.sink) {
+      item.pending[parents[0]!] = 0;
+      return this.#queueInParent(item, c, parents[0]!);
+    }
+    if (parents.length === 1) {
+      const parent = item.results[parents[0]!]!;
+      this.#queueJob(item, c, parent.payload, parent.payloadStart, parent.payloadEnd, true);
+    } else {
+      const input = this.#keyed(item, parents);
+      this.#queueJob(item, c, input, 0, input.length, true);
+    }
     for (const p of parents) {
       if (--item.pending[p]! === 0 && !item.def.jobs[p]!.sink) item.results[p] = undefined;
     }
-    return input;
   }
 
   /** A MessagePack map { jobName: result } built around the results' bytes. */
   #keyed(item: ItemRun, jobs: number[]): Uint8Array {
     const parts: Uint8Array[] = [mapHeader(jobs.length)];
-    for (const j of jobs) parts.push(item.def.jobs[j]!.key, item.results[j]!);
+    for (const j of jobs) {
+      const result = item.results[j]!;
+      parts.push(item.def.jobs[j]!.key, result.payload.subarray(result.payloadStart, result.payloadEnd));
+    }
     return concat(parts);
   }
 

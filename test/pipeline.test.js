@@ -55,6 +55,25 @@ t.test(".map({ pipeline }) - 10,000 items come back correct and in order", async
   t.same(await collect(lb.map(range(10000), { pipeline })), range(10000, (i) => ({ c: i })));
 });
 
+t.test(".map({ pipeline }) - SIGKILL of workers mid-pipeline: every item's sink result comes back once and right", async (t) => {
+  const lb = createLb(t, { worker: crawl, workers: 2 });
+  await lb.ready;
+  // Three stages, each adding its own mark, so a job run on the wrong input shows in the result.
+  const pipeline = new Pipeline({ a: { fn: "tag" }, b: { fn: "tag", after: ["a"] }, c: { fn: "tag", after: ["b"] } });
+  const killAt = new Set([1000, 3000]);
+  const results = [];
+  for await (const r of lb.map(range(5000, (i) => ({ n: i, path: "" })), { pipeline })) {
+    results.push(r);
+    if (killAt.has(results.length)) {
+      const [victim] = lb.pids.workers;
+      if (victim) process.kill(victim, "SIGKILL");
+    }
+  }
+  t.same(results, range(5000, (i) => ({ c: { n: i, path: "abc" } })), "every item went a, b, c once, in order");
+  t.ok(lb.stats().retried > 0, "workers were killed holding jobs, which ran again elsewhere");
+  t.equal(lb.stats().failed, 0);
+});
+
 t.test(".map({ pipeline, settled }) - a failing job fails its item alone, with its dependents not run", async (t) => {
   const lb = createLb(t, { worker: crawl });
   const rows = await collect(lb.map(["http://ok", "http://bad", "http://ok2"], { pipeline: crawler(), settled: true }));
