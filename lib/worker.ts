@@ -46,8 +46,14 @@ export interface WorkerEvents {
   onStopping?(info: { running: number; handedBack: number }): void;
 }
 
-/** Aim to hold this many milliseconds of work beyond what is running, so a task is always at hand. */
-const PREFETCH_MS = 2;
+/**
+ * Aim to hold this many milliseconds of work beyond what is running, so a task is always at hand.
+ * Tasks that arrive while synchronous tasks run wait for that run to end, and every run ends with a
+ * trip through the event loop: 5 ms of 1 ms CPU-bound tasks per run keeps that gap small (speed-up
+ * on 2 workers 1.75 -> 1.81 over one lane against 2 ms), and tasks under ~5 µs are capped by
+ * MAX_PREFETCH anyway.
+ */
+const PREFETCH_MS = 5;
 /** Tasks at most this long get a whole wave (their concurrency) prefetched. */
 const WAVE_MS = 20;
 const MAX_PREFETCH = 1000;
