@@ -12,7 +12,7 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, BodyRanges, EMPTY, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, Kind, seqColumn, Status,
+  at, BodyRanges, EMPTY, foreignHelloVersion, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
@@ -388,7 +388,14 @@ export class Broker {
     if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(backend, id!, key);
     if (frames.length > 3) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
     if (headerFrame!.length > MAX_HEADER_BYTES) throw new ProtocolError(`a header of ${headerFrame!.length} bytes (at most ${MAX_HEADER_BYTES})`);
-    const header = decodeHeader(headerFrame);
+    let header: Header;
+    try {
+      header = decodeHeader(headerFrame);
+    } catch (err) {
+      const version = foreignHelloVersion(headerFrame);
+      if (version !== undefined) this.#refuse(backend, id!, version);
+      throw err;
+    }
     this.#scheduler.heard(key, performance.now());
     switch (header.k) {
       case Kind.Hello:
@@ -470,6 +477,13 @@ export class Broker {
     if (slot) log("worker %s leaves, handing back %d tasks (it listed %d)", key, slot.inFlight.size, unrun.length);
     this.#retire(key, "left", false);
     this.#reset(backend, id);
+  }
+
+  /** A worker of another protocol version said Hello: tell it why it cannot join (it would wait forever). */
+  #refuse(backend: Backend, id: Buffer, version: unknown): void {
+    const reason = `this broker speaks zerolb protocol version ${PROTOCOL_VERSION} and the worker version ${String(version)}: use the same zerolb release on both sides`;
+    log("refused a worker %s: %s", id.toString("latin1"), reason);
+    backend.outbox.push([id, encodeHeader(Kind.Refused, { reason })]);
   }
 
   #reset(backend: Backend, id: Buffer): void {

@@ -25,6 +25,7 @@ export const Kind = {
   Tasks: 11, // { seq, len, fn?, att?, to? } + body
   Cancel: 12, // { seq }: drop these if not started, abort their signal if running
   Reset: 13, // {}: the broker does not know you (it restarted or declared you dead): Hello again
+  Refused: 14, // { reason }: the answer to a Hello of another protocol version; read whatever the version
   // caller -> broker
   Submit: 20, // { seq, len, fn?, att?, to?, id?, after?, pipe? } + body
   Withdraw: 21, // { seq }: the caller no longer wants these tasks
@@ -77,9 +78,26 @@ export function decodeHeader(frame: Uint8Array | undefined): Header {
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw new ProtocolError("header is not a map");
   const h = header as Header;
-  if (h.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${String(h.v)} (expected ${PROTOCOL_VERSION})`);
+  // Refused is the one message every version can read: it tells a worker why it cannot join.
+  if (h.v !== PROTOCOL_VERSION && h.k !== Kind.Refused) {
+    throw new ProtocolError(`protocol version ${String(h.v)} (expected ${PROTOCOL_VERSION})`);
+  }
   if (!KNOWN_KINDS.has(h.k)) throw new ProtocolError(`unknown message kind ${String(h.k)}`);
   return h;
+}
+
+/**
+ * The protocol version of a frame that is a Hello of another version (a worker built from another
+ * release of zerolb), or undefined for anything else.
+ */
+export function foreignHelloVersion(frame: Uint8Array | undefined): unknown {
+  try {
+    const h = headerDecoder.decode(frame ?? EMPTY) as Partial<Header> | null;
+    if (h && typeof h === "object" && h.k === Kind.Hello && h.v !== PROTOCOL_VERSION) return h.v;
+  } catch {
+    // not even a map: not a Hello
+  }
+  return undefined;
 }
 
 /** Compresses a column: all-equal entries become one scalar. */

@@ -248,6 +248,8 @@ export class WorkerRuntime {
         return this.#onCancel(h);
       case Kind.Reset:
         return this.#onReset();
+      case Kind.Refused:
+        return this.#onRefused(h);
       default:
         throw new ProtocolError(`kind ${h.k} is not for a worker`);
     }
@@ -393,6 +395,13 @@ export class WorkerRuntime {
       task.ctx.abort(err);
       if (task.started === 0) this.#finish(task, Status.Cancelled, serializeError(err));
     }
+  }
+
+  /** The broker will not take this worker (another protocol version): waiting would be for ever. */
+  #onRefused(h: Header): void {
+    if (this.#stopping) return;
+    const reason = typeof h.reason === "string" ? h.reason : "no reason given";
+    this.#rejectFatal(new ProtocolError(`the broker refused this worker: ${reason}`));
   }
 
   /**

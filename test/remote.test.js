@@ -207,3 +207,39 @@ t.test("curve - a wrong --server-key never joins, and says why", async (t) => {
   t.same(lb.stats().workers.map((w) => w.pid), [right.pid], "only the worker with the right server key");
   t.notOk(/joined/.test(wrong.stderr), "the other never joined");
 });
+
+t.test("protocol versions - a worker of another version is refused with a reason, and the CLI worker exits saying why", async (t) => {
+  const { decode, encode } = await import("@msgpack/msgpack");
+  const zmq = await import("zeromq");
+  // A Hello of version 2 at a real broker: the answer is a Refused naming both versions.
+  const lb = createLb(t, { workers: 0, endpoint: LOOPBACK });
+  await lb.ready;
+  const stranger = new zmq.Dealer({ linger: 0 });
+  t.teardown(() => stranger.close());
+  stranger.connect(lb.endpoint);
+  await stranger.send([encode({ v: 2, k: 1, pid: 1, concurrency: 1 })]);
+  let answer;
+  do answer = decode((await stranger.receive())[0]);
+  while (answer.k === 13); // the broker greets every new connection with a Reset
+  t.equal(answer.k, 14, "Refused");
+  t.match(answer.reason, /protocol version 1 and the worker version 2/);
+  t.equal(lb.stats().workers.length, 0, "it did not join");
+
+  // A broker that refuses: `zerolb worker` stops waiting and exits 1 with the broker's reason.
+  const broker = new zmq.Router({ linger: 0, mandatory: true });
+  t.teardown(() => broker.close());
+  await broker.bind("tcp://127.0.0.1:*");
+  const worker = startWorker(t, broker.lastEndpoint);
+  let id;
+  for (;;) {
+    const [from, header] = await broker.receive();
+    if (decode(header).k === 1) {
+      id = from;
+      break;
+    }
+  }
+  await broker.send([id, encode({ v: 3, k: 14, reason: "this broker speaks zerolb protocol version 3" })]);
+  const { code } = await worker.exited;
+  t.equal(code, 1, "exit code 1");
+  t.match(worker.stderr, /refused this worker: this broker speaks zerolb protocol version 3/);
+});
