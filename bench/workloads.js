@@ -97,6 +97,17 @@ const startup = {
   timeoutMs: () => 60_000,
 };
 
+/**
+ * Streams p.warmup items (JIT warm-up, not timed), then times p.tasks: throughput and CPU per task
+ * over every process. `items(n)` makes the input; `check(result, n)` throws unless all n came back.
+ */
+async function streamTimed(pool, p, timed, items, check) {
+  check(await pool.stream(items(p.warmup)), p.warmup);
+  const { ms, value, resources } = await timed(() => pool.stream(items(p.tasks)));
+  check(value, p.tasks);
+  return { ms, tasksPerSec: (p.tasks / ms) * 1000, cpuUsPerTask: (resources.total.cpuMs * 1000) / p.tasks, resources };
+}
+
 const w1 = {
   id: "W1",
   title: (p) => `no-op throughput: ${fmtK(p.tasks)} tasks streamed from a generator, ${p.workers} workers`,
@@ -104,17 +115,7 @@ const w1 = {
   params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, tasks: quick ? 50_000 : 300_000, warmup: quick ? 20_000 : 100_000 }),
   // workerpool runs ~11k no-op tasks/s here: 300k + 100k would take ~40 s a round.
   peerParams: ({ quick }) => ({ workerpool: quick ? { tasks: 20_000, warmup: 5_000 } : { tasks: 100_000, warmup: 20_000 } }),
-  async run(pool, p, { timed }) {
-    await pool.stream(range(p.warmup)); // JIT warm-up, not timed
-    const { ms, value, resources } = await timed(() => pool.stream(range(p.tasks)));
-    checkAll(value, p.tasks);
-    return {
-      ms,
-      tasksPerSec: (p.tasks / ms) * 1000,
-      cpuUsPerTask: (resources.total.cpuMs * 1000) / p.tasks,
-      resources,
-    };
-  },
+  run: (pool, p, { timed }) => streamTimed(pool, p, timed, range, checkAll),
   metrics: [
     { key: "tasksPerSec", label: "throughput", unit: "tasks/s", better: "higher", digits: 0 },
     { key: "cpuUsPerTask", label: "CPU, all processes", unit: "µs/task", better: "lower", digits: 1 },
@@ -172,16 +173,8 @@ const w3 = {
     const items = function* (n) {
       for (let i = 0; i < n; i++) yield buffers[i % buffers.length];
     };
-    checkBytes(await pool.stream(items(p.warmup)), p.warmup, p.size);
-    const { ms, value, resources } = await timed(() => pool.stream(items(p.tasks)));
-    checkBytes(value, p.tasks, p.size);
-    return {
-      ms,
-      mbPerSec: (p.tasks * p.size) / MB / (ms / 1000),
-      tasksPerSec: (p.tasks / ms) * 1000,
-      cpuUsPerTask: (resources.total.cpuMs * 1000) / p.tasks,
-      resources,
-    };
+    const r = await streamTimed(pool, p, timed, items, (value, n) => checkBytes(value, n, p.size));
+    return { ...r, mbPerSec: (p.tasks * p.size) / MB / (r.ms / 1000) };
   },
   metrics: [
     { key: "mbPerSec", label: "payload, each way", unit: "MB/s", better: "higher", digits: 0 },

@@ -11,18 +11,16 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import workerpool from "workerpool";
+import { streamWindow, WINDOW } from "../lib/window.js";
 
 export const name = "workerpool";
 export const version = createRequire(import.meta.url)("workerpool/package.json").version;
-export const WINDOW = 1024;
 
 const script = fileURLToPath(new URL("./workerpool-worker.js", import.meta.url));
 
 const isJsonBuffer = (x) => x !== null && typeof x === "object" && x.type === "Buffer" && Array.isArray(x.data);
 /** A result as the caller should see it: a JSON-serialized Buffer becomes a Buffer again. */
 const revive = (x) => (isJsonBuffer(x) ? Buffer.from(x.data) : x);
-/** `sum` convention: numbers add their value, binary results their byteLength. */
-const measure = (x) => (typeof x === "number" ? x : ArrayBuffer.isView(x) ? x.byteLength : 0);
 
 export function create({ handler, workers, concurrency }) {
   const pool = workerpool.pool(script, {
@@ -52,36 +50,7 @@ export function create({ handler, workers, concurrency }) {
     ready: undefined,
     call: run,
     stream(items) {
-      const it = items[Symbol.iterator]();
-      let outstanding = 0;
-      let done = false;
-      let count = 0;
-      let sum = 0;
-      return new Promise((resolve, reject) => {
-        const fail = (err) => {
-          done = true; // stop feeding on the first error
-          reject(err);
-        };
-        const settle = (value) => {
-          outstanding--;
-          count++;
-          sum += measure(value);
-          pump();
-        };
-        const pump = () => {
-          if (closed) done = true; // after close(), pool.run() would start new workers
-          while (!done && outstanding < WINDOW) {
-            const r = it.next();
-            if (r.done) done = true;
-            else {
-              outstanding++;
-              run(r.value).then(settle, fail);
-            }
-          }
-          if (done && outstanding === 0) resolve({ count, sum });
-        };
-        pump();
-      });
+      return streamWindow(items, run, { window: WINDOW, isClosed: () => closed });
     },
     async warm() {
       await this.stream(Array.from({ length: workers * 4 }, (_, i) => i));
