@@ -12,7 +12,9 @@ import {
   type ZerolbError,
 } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, EMPTY, joinBody, Kind, seqColumn, Status, type Column, type Header } from "./protocol.js";
+import {
+  at, BodyRanges, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
+} from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { SeqSet } from "./seq-set.js";
 import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
@@ -240,7 +242,7 @@ export class Client {
     const id: string[] = [];
     const pipe: number[] = [];
     let after: (number[] | null)[] | undefined;
-    const parts: Uint8Array[] = [];
+    const kept = withdrawn > 0 ? new BodyRanges() : undefined;
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const task = batch[i]!;
@@ -261,14 +263,14 @@ export class Client {
         after ??= seq.slice(0, -1).map(() => null);
         after.push(task.after.filter((s) => this.#outstanding.has(s) || this.#failedSeqs.has(s)));
       } else after?.push(null);
-      if (withdrawn > 0) {
+      if (kept) {
         len.push(offset - start);
-        parts.push(body.subarray(start, offset));
+        kept.add(body, start, offset);
       }
     }
     const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), att: column(att), id: column(id), pipe: column(pipe) };
     if (after) fields.after = after;
-    return [encodeHeader(Kind.Submit, fields), withdrawn > 0 ? joinBody(parts) : body];
+    return [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body];
   }
 
   async #read(): Promise<void> {

@@ -192,39 +192,6 @@ export function readResultBatch(h: Header, body: Uint8Array | undefined): Result
   return { seq, offsets, st: (h.st as Column<number> | undefined) ?? Status.Error };
 }
 
-/**
- * Concatenates byte slices into one body. Slices that sit back to back in the same buffer (tasks
- * of one incoming batch going to one worker) are joined without copying; one run is passed as is.
- */
-export function joinBody(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  const runs: Uint8Array[] = [];
-  let first = parts[0]!;
-  let runEnd = first.byteOffset + first.length;
-  let merged = false; // a run of one part is passed on as that part, without a new view
-  let total = 0;
-  const close = () => {
-    const run = merged ? new Uint8Array(first.buffer, first.byteOffset, runEnd - first.byteOffset) : first;
-    runs.push(run);
-    total += run.length;
-  };
-  for (let i = 1; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (part.buffer === first.buffer && part.byteOffset === runEnd) {
-      runEnd += part.length;
-      merged = true;
-      continue;
-    }
-    close();
-    first = part;
-    runEnd = part.byteOffset + part.length;
-    merged = false;
-  }
-  close();
-  return runs.length === 1 ? runs[0]! : Buffer.concat(runs, total);
-}
-
 export const EMPTY = new Uint8Array(0);
 
 /**
