@@ -18,10 +18,9 @@ import {
 import type { PipelineWire } from "./pipeline.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
-import {
-  bindAddress, parseEndpoint, remoteRouterOptions, routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT, type CurveServerKeys,
-} from "./transport.js";
-import { ZAP_DOMAIN, ZapHandler } from "./zap.js";
+import { routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT } from "./transport.js";
+import { bindRemoteEndpoint, type RemoteConfig } from "./remote-endpoint.js";
+import type { ZapHandler } from "./zap.js";
 
 const log = logger("broker");
 
@@ -45,16 +44,6 @@ export interface BrokerConfig {
   remote?: RemoteConfig;
 }
 
-export interface RemoteConfig {
-  /** Where to bind, e.g. "tcp://127.0.0.1:0" (any free port), or the resolved one on a restart. */
-  endpoint: string;
-  /** Server keys and allow-list; plain text when absent. */
-  curve?: CurveServerKeys;
-  /** Largest message accepted from a remote peer, bytes. */
-  maxMessageSize: number;
-  /** A non-loopback endpoint in plain text was asked for explicitly: warn. */
-  insecure?: boolean;
-}
 
 /** A header frame larger than this from a worker is dropped unread. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -230,37 +219,16 @@ export class Broker {
     return this.#endpoint === undefined ? {} : { endpoint: this.#endpoint };
   }
 
-  /** The ROUTER for remote workers; with Curve, the ZAP handler is bound first (libzmq requires it). */
   async #bindRemote(remote: RemoteConfig): Promise<void> {
-    const parsed = parseEndpoint(remote.endpoint);
-    if (!parsed) throw new TypeError(`cannot bind ${JSON.stringify(remote.endpoint)}: not a tcp:// or ipc:// endpoint`);
-    if (remote.curve) {
-      this.#zap = new ZapHandler(remote.curve.allow, (d) => {
-        if (!d.allowed) log("refused a worker from %s: %s%s", d.address, d.reason, d.key ? ` (public key ${d.key})` : "");
-        else log("admitted a worker from %s (public key %s)", d.address, d.key);
-      });
-      await this.#zap.start();
-    }
-    const socket = new zmq.Router(remoteRouterOptions({
-      heartbeatInterval: this.#config.heartbeatInterval, heartbeatTimeout: this.#config.heartbeatTimeout,
-      maxMessageSize: remote.maxMessageSize, ipv6: parsed.ipv6, curve: remote.curve, zapDomain: ZAP_DOMAIN,
-    }));
-    // Every failed handshake on this socket (ZAP refusal, plain text against Curve, a wrong server
-    // key, a peer that does not speak ZMTP as a worker should) is counted; none affects the others.
-    for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"] as const) {
-      socket.events.on(type, (event) => {
+    const bound = await bindRemoteEndpoint(remote, this.#config, {
+      beforeBind: (socket) => void (this.#remote = this.#newBackend(socket, false, "r:")),
+      onRefusedHandshake: () => {
         this.#counters.refusedHandshakes++;
-        log("refused a remote handshake (%s): %s", type.slice("handshake:error:".length), describeEventError(event));
         this.#markStatsDue();
-      });
-    }
-    this.#remote = this.#newBackend(socket, false, "r:");
-    await socket.bind(bindAddress(remote.endpoint));
-    this.#endpoint = socket.lastEndpoint ?? remote.endpoint;
-    log("bound remote endpoint %s (%s)", this.#endpoint, remote.curve ? `CurveZMQ${remote.curve.allow ? `, ${remote.curve.allow.length} allowed keys` : ", any key"}` : "plain text");
-    if (!remote.curve && !parsed.loopback) {
-      console.warn(`zerolb: warning: remote endpoint ${this.#endpoint} accepts workers in plain text (insecure: true): anyone who reaches it can join and read tasks`);
-    }
+      },
+    });
+    this.#zap = bound.zap;
+    this.#endpoint = bound.endpoint;
   }
 
   close(): void {
@@ -650,9 +618,4 @@ export class Broker {
     this.#counters.malformedDropped++;
     log("dropped a malformed message from the %s: %s", from, (err as Error).message);
   }
-}
-
-function describeEventError(event: { address?: string; error?: Error & { code?: unknown } }): string {
-  const what = event.error ? `${String(event.error.code ?? "")} ${event.error.message}`.trim() : "unknown";
-  return event.address ? `${what} (on ${event.address})` : what;
 }
