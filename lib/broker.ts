@@ -44,7 +44,6 @@ export interface BrokerConfig {
   remote?: RemoteConfig;
 }
 
-
 /** A header frame larger than this from a worker is dropped unread. */
 const MAX_HEADER_BYTES = 1 << 20;
 /** Longest worker name kept from a Hello. */
@@ -281,8 +280,8 @@ export class Broker {
     const pipe = h.pipe as Column<number> | undefined;
     const after = h.after;
     if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
+    const bytes = body ?? EMPTY;
     for (let i = 0; i < n; i++) {
-      const bytes = body ?? EMPTY;
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#scheduler.isFinished(seq[i]!)) continue;
@@ -419,13 +418,12 @@ export class Broker {
     }
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
+    const bytes = body ?? EMPTY;
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
       if (verdict.kind === "accepted") {
-        const task = verdict.task;
-        // A plain task's result goes on to the caller as a range of this message: no view of its own.
-        this.#settle(task, status, body ?? EMPTY, offsets[i]!, offsets[i + 1]!);
+        this.#settle(verdict.task, status, bytes, offsets[i]!, offsets[i + 1]!);
       } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
     }

@@ -103,10 +103,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     if (this.#started && this.#failure === undefined) {
       const task = this.#take();
       if (task) {
-        this.#yielded++;
-        this.#pump();
         try {
-          return Promise.resolve({ done: false, value: this.#emit(task) });
+          return Promise.resolve(this.#deliver(task));
         } catch (err) {
           return Promise.reject(err);
         }
@@ -120,11 +118,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     for (;;) {
       if (this.#failure) return this.#throwFailure();
       const task = this.#take();
-      if (task) {
-        this.#yielded++;
-        this.#pump();
-        return { done: false, value: this.#emit(task) };
-      }
+      if (task) return this.#deliver(task);
       if (this.#stopped || (this.#sourceDone && this.#pending === 0)) {
         this.#stop("the map ended");
         return { done: true, value: undefined };
@@ -184,6 +178,13 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     if (task === undefined || task.index !== this.#yielded) return undefined;
     this.#slots[slot] = undefined;
     return task;
+  }
+
+  /** Hands over the next task's outcome (throws a failed task's error unless `settled`), and refills the window. */
+  #deliver(task: PendingTask): IteratorResult<unknown> {
+    this.#yielded++;
+    this.#pump();
+    return { done: false, value: this.#emit(task) };
   }
 
   #emit(task: PendingTask): unknown {

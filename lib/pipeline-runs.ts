@@ -9,7 +9,7 @@ import { encodeValue } from "./codec.js";
 import { ProtocolError } from "./errors.js";
 import type { PipelineWire } from "./pipeline.js";
 import { Status } from "./protocol.js";
-import { JOB_SEQ_BASE, newTask, type Task } from "./scheduler.js";
+import { JOB_SEQ_BASE, newTask, renewTask, type Task } from "./scheduler.js";
 
 interface JobDef {
   name: string;
@@ -200,18 +200,8 @@ export class PipelineRuns {
    * it when the parent finished. A linear pipeline then allocates one task record per item.
    */
   #queueInParent(item: ItemRun, c: number, p: number): void {
-    const task = item.results[p]!;
+    const task = renewTask(item.results[p]!, this.#nextJobSeq++, this.#jobId(item, c), item.def.jobs[c]!.fn);
     item.results[p] = undefined;
-    task.seq = this.#nextJobSeq++;
-    task.id = this.#jobId(item, c);
-    task.fn = item.def.jobs[c]!.fn;
-    task.deaths = 0;
-    task.worker = undefined;
-    task.withdrawn = false;
-    task.lastExit = "";
-    task.dispatchedAt = 0;
-    task.waitingOn = 0;
-    task.dependents = undefined;
     task.job = c;
     item.tasks[c] = task;
     this.submit(task, true);
@@ -227,12 +217,10 @@ export class PipelineRuns {
    */
   #queueReady(item: ItemRun, c: number): void {
     const parents = item.def.jobs[c]!.parents;
-    if (parents.length === 1 && item.def.jobs[parents[0]!]!.children.length === 1 && !item.def.jobs[parents[0]!]!.sink) {
-      item.pending[parents[0]!] = 0;
-      return this.#queueInParent(item, c, parents[0]!);
-    }
-    if (parents.length === 1) {
-      const parent = item.results[parents[0]!]!;
+    const only = parents.length === 1 ? parents[0]! : -1;
+    if (only >= 0 && item.def.jobs[only]!.children.length === 1) return this.#queueInParent(item, c, only);
+    if (only >= 0) {
+      const parent = item.results[only]!;
       this.#queueJob(item, c, parent.payload, parent.payloadStart, parent.payloadEnd, true);
     } else {
       const input = this.#keyed(item, parents);

@@ -200,9 +200,9 @@ export const EMPTY = new Uint8Array(0);
  * is added, so no view is made per value; `take()` joins what is left (one range: a view, no copy).
  */
 export class BodyRanges {
-  #buffers: Uint8Array[] = [];
-  #starts: number[] = [];
-  #ends: number[] = [];
+  readonly #buffers: Uint8Array[] = [];
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
 
   add(buffer: Uint8Array, start: number, end: number): void {
     const last = this.#buffers.length - 1;
@@ -230,9 +230,9 @@ export class BodyRanges {
       }
       out = Buffer.concat(parts, total);
     }
-    this.#buffers = [];
-    this.#starts = [];
-    this.#ends = [];
+    this.#buffers.length = 0;
+    this.#starts.length = 0;
+    this.#ends.length = 0;
     return out;
   }
 }

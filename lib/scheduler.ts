@@ -44,6 +44,24 @@ export function newTask(
   };
 }
 
+/**
+ * A finished task record made a fresh task again, keeping its payload range (a pipeline job whose
+ * input is its parent's result, queued in that parent's record). Resets what newTask() sets.
+ */
+export function renewTask(task: Task, seq: number, id: string, fn: string): Task {
+  task.seq = seq;
+  task.id = id;
+  task.fn = fn;
+  task.deaths = 0;
+  task.worker = undefined;
+  task.withdrawn = false;
+  task.lastExit = "";
+  task.dispatchedAt = 0;
+  task.waitingOn = 0;
+  task.dependents = undefined;
+  return task;
+}
+
 /** A task that failed without running because `because` (a dependency) did not succeed. */
 export interface DependencyFailure {
   task: Task;

@@ -308,8 +308,8 @@ export class WorkerRuntime {
       }
     } finally {
       values.close();
+      this.#syncRunStart = 0;
     }
-    this.#syncRunStart = 0;
   }
 
   /**

@@ -79,6 +79,17 @@ export function tmpPath(t, name = "log") {
   return join(tmpDir(t), name);
 }
 
+/**
+ * Starts a map of an ops.js "signal" task (it ends only when its ctx.signal is aborted) and a quick
+ * one (21 -> 42), takes the quick result and breaks out, leaving the signal task running.
+ */
+export async function breakWhileSignalTaskRuns(t, lb) {
+  for await (const v of lb.map([{ op: "signal" }, 21], { ordered: false })) {
+    t.equal(v, 42);
+    break;
+  }
+}
+
 /** Lines in a file (0 when it does not exist): the ops.js fixture appends one per execution. */
 export function lineCount(path) {
   if (!existsSync(path)) return 0;

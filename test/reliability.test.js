@@ -2,9 +2,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import t from "tap";
 import { CancelledError, TimeoutError, WorkerExitError } from "../dist/index.js";
-import { alive, createLb, exactlyOnce, range, tmpPath, waitFor } from "./helpers.js";
-
-const executions = (file) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).length : 0);
+import { alive, createLb, exactlyOnce, lineCount, range, tmpPath, waitFor } from "./helpers.js";
 
 t.test(".map() - SIGKILL of workers during a 20,000-task map loses and doubles nothing", async (t) => {
   const lb = createLb(t, { workers: 2 });
@@ -165,7 +163,7 @@ t.test(".send() - a task id that already completed is not run again and yields n
   t.equal(await lb.send(21, { id: "once" }), "once", "the repeated send returns the id");
   await lb.send(5, { id: "next" });
   t.same(await lb.receive(), { id: "next", ok: true, value: 10 }, "the next result is the new task's");
-  t.equal(executions(log), 2, "the repeated id did not run");
+  t.equal(lineCount(log), 2, "the repeated id did not run");
 });
 
 t.test(".close({ force: true }) - unfinished tasks are reported as failed, never dropped", async (t) => {
