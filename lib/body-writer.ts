@@ -30,6 +30,19 @@ export class BodyWriter {
     this.lengths.push(bytes.length);
   }
 
+  /** Copies the first `length` bytes of `bytes` in (a scratch buffer about to be reused). */
+  appendHead(bytes: Uint8Array, length: number): void {
+    const start = this.#used;
+    const end = start + length;
+    if (end > this.#buffer.length) this.#grow(end);
+    const buffer = this.#buffer;
+    // A short value is copied by hand: cheaper than the view that set() would need.
+    if (length <= 64) for (let i = 0; i < length; i++) buffer[start + i] = bytes[i]!;
+    else buffer.set(bytes.subarray(0, length), start);
+    this.#used = end;
+    this.lengths.push(length);
+  }
+
   /** Returns the body and its lengths, and starts afresh. */
   take(): { body: Buffer; lengths: number[] } {
     const body = this.#buffer.subarray(0, this.#used);

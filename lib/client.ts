@@ -5,7 +5,7 @@
 import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import type { BrokerStats } from "./broker.js";
-import { decodeValue, encodeValueShared, ValueReader } from "./codec.js";
+import { appendValue, decodeValue, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
 import {
   CancelledError, DependencyError, deserializeError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
@@ -13,13 +13,17 @@ import {
 } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, BodyRanges, checkColumn, column, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
+  at, BodyRanges, checkColumn, ColumnBuilder, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
+import { SeqMap } from "./seq-map.js";
 import { SeqSet } from "./seq-set.js";
 import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
 
 const log = logger("caller");
+
+/** How many delivered tasks the client keeps for reuse (more than a map's default window). */
+const SPARE_TASKS = 4096;
 
 /** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
 export interface TaskSink {
@@ -38,21 +42,24 @@ export class PendingTask {
   sentStart = 0;
   sentEnd = 0;
   withdrawn = false;
+  /** In the batch not yet handed to the socket (after a broker restart its result may come first). */
+  queued = false;
   /** Runs of this task whose worker died (reported by the broker; re-sent after a broker restart). */
   deaths = 0;
   /** Called once when the outcome arrives (a send's abort listener is removed here). */
   onSettled: (() => void) | undefined;
+  // Not readonly: a map hands its delivered tasks back to the client for reuse (Client.recycle).
   constructor(
-    readonly seq: number,
-    readonly customId: string | undefined,
-    readonly index: number,
-    readonly sink: TaskSink,
-    readonly fn: string,
-    readonly timeout: number,
+    public seq: number,
+    public customId: string | undefined,
+    public index: number,
+    public sink: TaskSink,
+    public fn: string,
+    public timeout: number,
     /** Seqs this task runs after (send's `after`), or undefined. */
-    readonly after: number[] | undefined = undefined,
+    public after: number[] | undefined = undefined,
     /** Pipeline id (map's `pipeline`), or 0. */
-    readonly pipeline = 0,
+    public pipeline = 0,
   ) {}
 
   get id(): string {
@@ -67,6 +74,8 @@ export class PendingTask {
   }
 }
 
+const NO_SINK: TaskSink = { settle() {} };
+
 export interface ClientCounters {
   submitted: number;
   succeeded: number;
@@ -80,7 +89,9 @@ export interface ClientCounters {
 export class Client {
   readonly #socket: zmq.Dealer;
   readonly #outbox: Outbox;
-  readonly #outstanding = new Map<number, PendingTask>();
+  readonly #outstanding = new SeqMap<PendingTask>();
+  /** Delivered map tasks, reused by submit(): no object per task for the collector to see. */
+  readonly #spare: PendingTask[] = [];
   readonly #finished = new SeqSet();
   #nextSeq = 0;
   #body = new BodyWriter(16 * 1024);
@@ -123,13 +134,43 @@ export class Client {
     customId?: string, after?: number[], pipeline = 0,
   ): PendingTask {
     if (this.#closed) throw this.#closed;
-    this.#body.append(encodeValueShared(data));
-    const task = new PendingTask(this.#nextSeq++, customId, index, sink, fn, timeout, after, pipeline);
+    appendValue(this.#body, data);
+    const seq = this.#nextSeq++;
+    let task = this.#spare.pop();
+    if (task) {
+      task.seq = seq;
+      task.customId = customId;
+      task.index = index;
+      task.sink = sink;
+      task.fn = fn;
+      task.timeout = timeout;
+      task.after = after;
+      task.pipeline = pipeline;
+    } else task = new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
+    task.queued = true;
     this.#batch.push(task);
     this.#outstanding.set(task.seq, task);
     this.counters.submitted++;
     this.#outbox.wake();
     return task;
+  }
+
+  /**
+   * Takes back a task whose outcome its sink has consumed and will not touch again, for a later
+   * submit() to reuse. Only a map does this: its tasks never reach user code.
+   */
+  recycle(task: PendingTask): void {
+    if (task.queued || this.#spare.length >= SPARE_TASKS) return;
+    task.ok = false;
+    task.value = undefined;
+    task.sentIn = undefined;
+    task.withdrawn = false;
+    task.deaths = 0;
+    task.onSettled = undefined;
+    task.customId = undefined;
+    task.after = undefined;
+    task.sink = NO_SINK;
+    this.#spare.push(task);
   }
 
   /** The caller no longer wants these tasks: they never start if still queued, and settle as cancelled. */
@@ -174,6 +215,7 @@ export class Client {
       if (!task.sentIn) continue; // still in the unsent batch
       this.#body.append(task.sentIn.subarray(task.sentStart, task.sentEnd));
       task.sentIn = undefined;
+      task.queued = true;
       this.#batch.push(task);
     }
     this.#outbox.wake();
@@ -195,7 +237,7 @@ export class Client {
   /** Fails every outstanding task with `error` and refuses new ones (broker gone, or close). */
   failAll(error: ZerolbError, makeTaskError: (task: PendingTask) => Error): void {
     this.#closed ??= error;
-    const tasks = [...this.#outstanding.values()];
+    const tasks = this.#outstanding.values();
     this.#outstanding.clear();
     for (const task of tasks) {
       this.#finished.add(task.seq);
@@ -236,11 +278,11 @@ export class Client {
     this.#batchWithdrawn = 0;
     const seq: number[] = [];
     const len: number[] = withdrawn > 0 ? [] : lengths;
-    const fn: string[] = [];
-    const to: number[] = [];
-    const att: number[] = [];
-    const id: string[] = [];
-    const pipe: number[] = [];
+    const fn = new ColumnBuilder<string>();
+    const to = new ColumnBuilder<number>();
+    const att = new ColumnBuilder<number>();
+    const id = new ColumnBuilder<string>();
+    const pipe = new ColumnBuilder<number>();
     let after: (number[] | null)[] | undefined;
     const kept = withdrawn > 0 ? new BodyRanges() : undefined;
     let offset = 0;
@@ -248,6 +290,7 @@ export class Client {
       const task = batch[i]!;
       const start = offset;
       offset += lengths[i]!;
+      task.queued = false;
       if (task.withdrawn) continue;
       task.sentIn = body;
       task.sentStart = start;
@@ -268,7 +311,7 @@ export class Client {
         kept.add(body, start, offset);
       }
     }
-    const fields: Record<string, unknown> = { seq, len, fn: column(fn), to: column(to), att: column(att), id: column(id), pipe: column(pipe) };
+    const fields: Record<string, unknown> = { seq, len, fn: fn.take(), to: to.take(), att: att.take(), id: id.take(), pipe: pipe.take() };
     if (after) fields.after = after;
     return [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body];
   }

@@ -2,6 +2,7 @@
 // defaults: values MessagePack would silently change (a Map or Set becoming {}, a bigint past
 // 64 bits wrapping) are refused, so the task that carries one fails with a clear error.
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
+import type { BodyWriter } from "./body-writer.js";
 
 const strictness = new ExtensionCodec();
 strictness.register({
@@ -40,12 +41,28 @@ export function encodeValue(value: unknown): Uint8Array {
   return encoder.encode(value);
 }
 
+/** The library's Encoder below its public API: encodeSharedRef() without the view it returns. */
+interface EncoderInternals {
+  reinitializeState(): void;
+  doEncode(value: unknown, depth: number): void;
+  bytes: Uint8Array;
+  pos: number;
+}
+const internals = encoder as unknown as EncoderInternals;
+const encodesInPlace = typeof internals.reinitializeState === "function" && typeof internals.doEncode === "function";
+
 /**
- * Encodes a user value into the encoder's scratch buffer. The view is only valid until the next
- * call: copy it at once (the caller's batch builder does).
+ * Encodes a user value straight onto the end of `body` (through the encoder's scratch buffer, with
+ * no view per value). Throws the encoder's error, and then appends nothing.
  */
-export function encodeValueShared(value: unknown): Uint8Array {
-  return encoder.encodeSharedRef(value);
+export function appendValue(body: BodyWriter, value: unknown): void {
+  if (!encodesInPlace) {
+    body.append(encoder.encodeSharedRef(value));
+    return;
+  }
+  internals.reinitializeState();
+  internals.doEncode(value, 1);
+  body.appendHead(internals.bytes, internals.pos);
 }
 
 /** Decodes one user value. */

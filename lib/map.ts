@@ -184,7 +184,11 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #deliver(task: PendingTask): IteratorResult<unknown> {
     this.#yielded++;
     this.#pump();
-    return { done: false, value: this.#emit(task) };
+    try {
+      return { done: false, value: this.#emit(task) };
+    } finally {
+      this.#clientReady?.recycle(task);
+    }
   }
 
   #emit(task: PendingTask): unknown {

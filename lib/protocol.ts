@@ -107,6 +107,31 @@ export function column<T>(values: T[]): Column<T> {
   return values.length === 0 ? values : (first as T);
 }
 
+/**
+ * Builds a column value by value: a scalar while every value is the same, an array from the first
+ * that differs. A batch of like tasks allocates nothing per task for it.
+ */
+export class ColumnBuilder<T> {
+  #first: T | undefined;
+  #values: T[] | undefined;
+  #count = 0;
+
+  push(value: T): void {
+    if (this.#values) this.#values.push(value);
+    else if (this.#count === 0) this.#first = value;
+    else if (value !== this.#first) {
+      this.#values = new Array<T>(this.#count).fill(this.#first as T);
+      this.#values.push(value);
+    }
+    this.#count++;
+  }
+
+  /** What column() would give for the values pushed. */
+  take(): Column<T> {
+    return this.#values ?? (this.#count === 0 ? [] : (this.#first as T));
+  }
+}
+
 /** Entry i of a column. */
 export function at<T>(col: Column<T> | undefined, i: number, fallback: T): T {
   if (col === undefined) return fallback;

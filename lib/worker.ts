@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import PQueue from "p-queue";
 import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
-import { decodeValue, encodeValue, encodeValueShared, ValueReader } from "./codec.js";
+import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
 import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
@@ -370,15 +370,13 @@ export class WorkerRuntime {
     this.#held.delete(task.seq);
     const now = performance.now();
     if (task.started > 0) this.#recordDuration(now - task.started);
-    let bytes: Uint8Array;
     try {
-      bytes = encodeValueShared(value);
+      appendValue(this.#results, value);
     } catch (err) {
       status = Status.Error;
       const why = new TypeError(`the result of task ${task.ctx.id} cannot be sent: ${(err as Error).message}`);
-      bytes = encodeValue(serializeError(why));
+      this.#results.append(encodeValue(serializeError(why)));
     }
-    this.#results.append(bytes);
     this.#resultSeq.push(task.seq);
     this.#resultSt.push(status);
     if (this.#resultSeq.length >= FLUSH_EVERY || (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS)) {
