@@ -2,6 +2,7 @@
 // to a dead worker's tasks, which results count. The broker feeds it events and carries out what
 // it returns; test/scheduler.test.js drives it directly.
 import { Deque } from "./ring.js";
+import { SeqMap } from "./seq-map.js";
 import { SeqSet } from "./seq-set.js";
 
 export interface Task {
@@ -79,7 +80,7 @@ export interface WorkerSlot {
   readonly index: number;
   /** Tasks the worker has room for and has not been sent. */
   credit: number;
-  readonly inFlight: Map<number, Task>;
+  readonly inFlight: SeqMap<Task>;
   done: number;
   /** Holds a task that was on a worker that died: it runs alone, so the next death is its own. */
   isolated: boolean;
@@ -115,7 +116,7 @@ export interface SchedulerOptions {
 
 export class Scheduler {
   readonly #maxAttempts: number;
-  readonly #tasks = new Map<number, Task>();
+  readonly #tasks = new SeqMap<Task>(4096, 1 << 18);
   readonly #queue = new Deque<Task>(1024);
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
@@ -160,7 +161,7 @@ export class Scheduler {
     const existing = this.#workers.get(key);
     if (existing) return existing;
     const slot: WorkerSlot = {
-      key, index: this.#nextIndex++, credit: 0, inFlight: new Map(), done: 0, isolated: false, concurrency, lastHeard: now, timed: 0,
+      key, index: this.#nextIndex++, credit: 0, inFlight: new SeqMap<Task>(64), done: 0, isolated: false, concurrency, lastHeard: now, timed: 0,
     };
     this.#workers.set(key, slot);
     return slot;

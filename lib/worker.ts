@@ -12,6 +12,7 @@ import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutErr
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
+import { SeqMap } from "./seq-map.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
@@ -89,7 +90,7 @@ export class WorkerRuntime {
   readonly #socket: zmq.Dealer;
   readonly #outbox: Outbox;
   readonly #queue: PQueue;
-  readonly #held = new Map<number, HeldTask>();
+  readonly #held = new SeqMap<HeldTask>();
   readonly #results = new BodyWriter();
   #resultSeq: number[] = [];
   #resultSt: number[] = [];
