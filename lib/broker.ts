@@ -12,12 +12,12 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, BodyRanges, EMPTY, foreignHelloVersion, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, decodeHeader, encodeHeader, Kind, seqColumn, Status,
+  at, BodyRanges, EMPTY, foreignHelloVersion, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, ColumnBuilder, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { PipelineRuns } from "./pipeline-runs.js";
-import { newTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
+import { newTask, recycleTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
 import { routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT } from "./transport.js";
 import { bindRemoteEndpoint, type RemoteConfig } from "./remote-endpoint.js";
 import type { ZapHandler } from "./zap.js";
@@ -422,10 +422,14 @@ export class Broker {
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
-      if (verdict.kind === "accepted") {
-        this.#settle(verdict.task, status, bytes, offsets[i]!, offsets[i + 1]!);
-      } else if (verdict.kind === "duplicate") this.#counters.duplicatesDropped++;
-      else if (verdict.kind === "not-held") this.#counters.malformedDropped++;
+      if (typeof verdict === "object") {
+        this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
+        // A plain task that succeeded is done with: nothing refers to it (a failed one may be
+        // named in its dependents' errors; pipeline jobs' records live on in their item's run).
+        if (status === Status.Ok && !this.#pipelines.isJob(verdict.seq)) recycleTask(verdict);
+      }
+      else if (verdict === "duplicate") this.#counters.duplicatesDropped++;
+      else if (verdict === "not-held") this.#counters.malformedDropped++;
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
     this.#toCaller.wake();
@@ -585,22 +589,22 @@ export class Broker {
     const n = tasks.length;
     const seq = new Array<number>(n);
     const len = new Array<number>(n);
-    const fn = new Array<string>(n);
-    const att = new Array<number>(n);
-    const to = new Array<number>(n);
-    const ids = new Array<string>(n);
+    const fn = new ColumnBuilder<string>();
+    const att = new ColumnBuilder<number>();
+    const to = new ColumnBuilder<number>();
+    const ids = new ColumnBuilder<string>();
     const body = this.#taskBody;
     for (let i = 0; i < n; i++) {
       const t = tasks[i]!;
       seq[i] = t.seq;
       len[i] = t.payloadEnd - t.payloadStart;
-      fn[i] = t.fn;
-      att[i] = t.deaths + 1;
-      to[i] = t.timeout;
-      ids[i] = t.id;
+      fn.push(t.fn);
+      att.push(t.deaths + 1);
+      to.push(t.timeout);
+      ids.push(t.id);
       body.add(t.payload, t.payloadStart, t.payloadEnd);
     }
-    const header = encodeHeader(Kind.Tasks, { seq, len, fn: column(fn), att: column(att), to: column(to), id: column(ids) });
+    const header = encodeHeader(Kind.Tasks, { seq, len, fn: fn.take(), att: att.take(), to: to.take(), id: ids.take() });
     return [peer.id, header, body.take()];
   }
 

@@ -71,60 +71,62 @@ export function decodeValue(bytes: Uint8Array): unknown {
 }
 
 const batchDecoder = new Decoder({ useBigInt64: true });
-const MISALIGNED = Symbol("misaligned");
-/** Where the batch decoder stands in its buffer (a field of the library's Decoder; undefined if it ever goes). */
-const positionOf = (d: Decoder): unknown => (d as unknown as { pos?: number }).pos;
+/** The library's Decoder below its public API: decode one value at a chosen position of a buffer. */
+interface DecoderInternals {
+  reinitializeState(): void;
+  setBuffer(buffer: Uint8Array): void;
+  doDecodeSync(): unknown;
+  pos: number;
+}
+const batch = batchDecoder as unknown as DecoderInternals;
+const decodesInPlace = typeof batch.reinitializeState === "function" && typeof batch.setBuffer === "function" && typeof batch.doDecodeSync === "function";
+/** The reader the batch decoder is pointed at (readers may interleave; each re-points it). */
+let batchOwner: ValueReader | undefined;
 
 /**
- * Reads the values of a batch body (value i is bytes [offsets[i], offsets[i+1])) in one pass of
- * one decoder, instead of a view and a decoder set-up per value. Each value must end exactly at
- * its offset; at the first one that does not (or fails to decode), the reader falls back to
- * decoding each remaining value from its own bytes, so a bad value fails alone.
+ * Reads the values of a batch body (value i is bytes [offsets[i], offsets[i+1])) with one decoder
+ * pointed at the whole body, instead of a view and a decoder set-up per value. A value that fails
+ * to decode there, or does not end exactly at its offset, is decoded again from its own bytes, so a
+ * bad value fails alone and with the library's own error.
  */
 export class ValueReader {
   readonly #body: Uint8Array;
   readonly #offsets: Uint32Array;
-  #pass: Generator<unknown, void, unknown> | undefined;
-  #next = 0;
 
   constructor(body: Uint8Array, offsets: Uint32Array) {
     this.#body = body;
     this.#offsets = offsets;
-    this.#pass = offsets[offsets.length - 1]! > offsets[0]! ? batchDecoder.decodeMulti(body.subarray(offsets[0], offsets[offsets.length - 1])) : undefined;
   }
 
-  /** Value i; fastest with i = 0, 1, 2, ... in order (skipping is fine). Throws if its bytes are not one MessagePack value. */
+  /** Value i, in any order. Throws if its bytes are not one MessagePack value. */
   read(i: number): unknown {
-    if (i < this.#next) this.#stopPass();
-    while (this.#pass && this.#next < i) this.#fromPass(this.#next);
-    if (this.#pass) {
-      const value = this.#fromPass(i);
-      if (value !== MISALIGNED) return value;
+    const start = this.#offsets[i]!;
+    const end = this.#offsets[i + 1]!;
+    if (decodesInPlace && end > start) {
+      try {
+        if (batchOwner !== this) {
+          batch.reinitializeState();
+          batch.setBuffer(this.#body);
+          batchOwner = this;
+        }
+        batch.pos = start;
+        const value = batch.doDecodeSync();
+        if (batch.pos === end) return value;
+      } catch {
+        // decoded again alone below, for its own error
+      }
+      batchOwner = undefined; // its state is unknown now: set it up afresh next time
     }
-    return decoder.decode(this.#body.subarray(this.#offsets[i], this.#offsets[i + 1]));
+    return decoder.decode(this.#body.subarray(start, end));
   }
 
-  /** Ends the pass (the shared decoder is free again); read() still works, value by value. */
+  /** Lets go of the body (the shared decoder no longer points at it). */
   close(): void {
-    this.#stopPass();
-  }
-
-  /** Value i from the one-pass decoder, or MISALIGNED (and the pass ends) if it does not end at its offset. */
-  #fromPass(i: number): unknown {
-    this.#next = i + 1;
-    let value: unknown = MISALIGNED;
-    try {
-      const r = this.#pass!.next();
-      if (!r.done && positionOf(batchDecoder) === this.#offsets[i + 1]! - this.#offsets[0]!) value = r.value;
-    } catch {
-      // decoded again alone by read(), for its own error
+    if (batchOwner === this) {
+      batchOwner = undefined;
+      batch.setBuffer(EMPTY_BODY);
     }
-    if (value === MISALIGNED || i + 2 === this.#offsets.length) this.#stopPass();
-    return value;
-  }
-
-  #stopPass(): void {
-    this.#pass?.return();
-    this.#pass = undefined;
   }
 }
+
+const EMPTY_BODY = new Uint8Array(0);

@@ -39,21 +39,48 @@ export interface Task {
 export function newTask(
   seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array, payloadStart = 0, payloadEnd = payload.length,
 ): Task {
-  return {
-    seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-    waitingOn: 0, dependents: undefined, item: undefined, job: -1,
-  };
+  const task = spareTasks.pop();
+  if (!task) {
+    return {
+      seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
+      waitingOn: 0, dependents: undefined, item: undefined, job: -1,
+    };
+  }
+  task.timeout = timeout;
+  task.payload = payload;
+  task.payloadStart = payloadStart;
+  task.payloadEnd = payloadEnd;
+  task.job = -1;
+  return renewTask(task, seq, id, fn, deaths);
 }
+
+/** Finished records kept for newTask() to reuse: a task costs the broker's collector nothing. */
+const spareTasks: Task[] = [];
+const SPARE_TASKS = 4096;
+
+/**
+ * Takes back a finished task record that nothing refers to any more (its result has been copied
+ * out, it has no dependents and is not a pipeline job), for newTask() to reuse.
+ */
+export function recycleTask(task: Task): void {
+  if (spareTasks.length >= SPARE_TASKS) return;
+  task.payload = NO_PAYLOAD;
+  task.item = undefined;
+  task.dependents = undefined;
+  task.worker = undefined;
+  spareTasks.push(task);
+}
+const NO_PAYLOAD = new Uint8Array(0);
 
 /**
  * A finished task record made a fresh task again, keeping its payload range (a pipeline job whose
  * input is its parent's result, queued in that parent's record). Resets what newTask() sets.
  */
-export function renewTask(task: Task, seq: number, id: string, fn: string): Task {
+export function renewTask(task: Task, seq: number, id: string, fn: string, deaths = 0): Task {
   task.seq = seq;
   task.id = id;
   task.fn = fn;
-  task.deaths = 0;
+  task.deaths = deaths;
   task.worker = undefined;
   task.withdrawn = false;
   task.lastExit = "";
@@ -103,11 +130,12 @@ export interface Dispatch {
   tasks: Task[];
 }
 
-export type ResultVerdict =
-  | { kind: "accepted"; task: Task }
-  | { kind: "withdrawn" } // the caller no longer wants it
-  | { kind: "duplicate" } // finished already (a late result from a worker presumed dead)
-  | { kind: "not-held" }; // the worker does not hold that task: a protocol violation
+/**
+ * A result the scheduler does not take: "withdrawn", the caller no longer wants it; "duplicate",
+ * finished already (a late result from a worker presumed dead); "not-held", the worker does not
+ * hold that task (a protocol violation).
+ */
+export type Rejection = "withdrawn" | "duplicate" | "not-held";
 
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
@@ -228,17 +256,20 @@ export class Scheduler {
     if (w) w.lastHeard = now;
   }
 
-  /** A worker reports a task finished; `ok` says whether it succeeded (its dependents may run). */
-  result(key: string, seq: number, ok = true): ResultVerdict {
+  /**
+   * A worker reports a task finished; `ok` says whether it succeeded (its dependents may run).
+   * Returns the task if the result is accepted (no object per result: this is the hot path).
+   */
+  result(key: string, seq: number, ok = true): Task | Rejection {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
-    if (!w || !task) return this.isFinished(seq) ? { kind: "duplicate" } : { kind: "not-held" };
+    if (!w || !task) return this.isFinished(seq) ? "duplicate" : "not-held";
     w.inFlight.delete(seq);
     if (task.timeout > 0) w.timed--;
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
     this.#finish(task, ok && !task.withdrawn);
-    return task.withdrawn ? { kind: "withdrawn" } : { kind: "accepted", task };
+    return task.withdrawn ? "withdrawn" : task;
   }
 
   /**

@@ -11,7 +11,7 @@ import { logger } from "./debug.js";
 import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
-import { at, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
+import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { SeqMap } from "./seq-map.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
@@ -69,18 +69,21 @@ const FLUSH_EVERY = 128;
  */
 const FLUSH_AFTER_MS = 1;
 
+/** Held tasks kept for reuse (those that ended synchronously: no callback can still reach them). */
+const SPARE_TASKS = 1024;
+
 class HeldTask {
   finished = false;
   started = 0;
   timer: NodeJS.Timeout | undefined;
   constructor(
-    readonly seq: number,
-    readonly fn: string,
-    readonly ctx: TaskContext,
+    public seq: number,
+    public fn: string,
+    public ctx: TaskContext,
     /** The decoded input, or why it could not be decoded (the task then fails with a TypeError). */
-    readonly input: unknown,
-    readonly inputError: Error | undefined,
-    readonly timeout: number,
+    public input: unknown,
+    public inputError: Error | undefined,
+    public timeout: number,
   ) {}
 }
 
@@ -92,8 +95,10 @@ export class WorkerRuntime {
   readonly #queue: PQueue;
   readonly #held = new SeqMap<HeldTask>();
   readonly #results = new BodyWriter();
-  #resultSeq: number[] = [];
-  #resultSt: number[] = [];
+  // Reused from message to message: the header is encoded as soon as they are complete.
+  readonly #resultSeq: number[] = [];
+  readonly #resultSt: number[] = [];
+  readonly #spare: HeldTask[] = [];
   #module: HandlerModule | undefined;
   #workerData: unknown;
   #setupDone = false;
@@ -303,7 +308,17 @@ export class WorkerRuntime {
           inputError = err as Error;
         }
         const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
-        const task = new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
+        let task = this.#spare.pop();
+        if (task) {
+          task.seq = s;
+          task.fn = at(fn, i, "");
+          task.ctx = ctx;
+          task.input = input;
+          task.inputError = inputError;
+          task.timeout = at(to, i, 0);
+          task.finished = false;
+          task.started = 0;
+        } else task = new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
         this.#held.set(s, task);
         this.#schedule(task);
       }
@@ -341,7 +356,14 @@ export class WorkerRuntime {
     } catch (err) {
       return this.#finish(task, Status.Error, serializeError(err));
     }
-    if (!isThenable(out)) return this.#finish(task, Status.Ok, out);
+    if (!isThenable(out)) {
+      this.#finish(task, Status.Ok, out);
+      if (this.#spare.length < SPARE_TASKS) {
+        task.input = undefined;
+        this.#spare.push(task);
+      }
+      return;
+    }
     if (task.timeout > 0) return this.#awaitWithTimeout(task, out);
     return out.then(
       (value) => this.#finish(task, Status.Ok, value),
@@ -423,8 +445,8 @@ export class WorkerRuntime {
     }
     this.#held.clear();
     this.#results.take();
-    this.#resultSeq = [];
-    this.#resultSt = [];
+    this.#resultSeq.length = 0;
+    this.#resultSt.length = 0;
     this.#ready = false;
     this.#sayHello();
   }
@@ -432,15 +454,16 @@ export class WorkerRuntime {
   #produceResults(): Frames | undefined {
     if (this.#resultSeq.length === 0) return undefined;
     const { body, lengths } = this.#results.take();
-    const fields: Record<string, unknown> = { seq: this.#resultSeq, st: this.#resultSt, len: lengths };
-    this.#resultSeq = [];
-    this.#resultSt = [];
+    const fields: Record<string, unknown> = { seq: this.#resultSeq, st: column(this.#resultSt), len: lengths };
     const grant = this.#ready && !this.#stopping ? this.#window() - this.#held.size - (this.#granted - this.#received) : 0;
     if (grant > 0) {
       this.#granted += grant;
       fields.credit = grant;
     }
-    return [encodeHeader(Kind.WorkerResults, fields), body];
+    const header = encodeHeader(Kind.WorkerResults, fields);
+    this.#resultSeq.length = 0;
+    this.#resultSt.length = 0;
+    return [header, body];
   }
 
   /**
