@@ -60,8 +60,12 @@ const WAVE_MS = 20;
 const MAX_PREFETCH = 1000;
 /** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
 const BYE_WAIT_MS = 2000;
-/** Results sent from inside a batch once this many are waiting, so the caller can refill early. */
-const FLUSH_EVERY = 128;
+/**
+ * Results sent from inside a batch once this many are waiting, or this many bytes, so the caller
+ * can refill early (and a batch of large results does not become one huge message).
+ */
+const FLUSH_EVERY = 512;
+const FLUSH_BYTES = 256 * 1024;
 /**
  * ... or once a synchronous run of tasks has lasted this long: the broker gets the results and the
  * credit while the rest of the batch runs, so the next tasks are here when it ends (CPU-bound tasks
@@ -119,6 +123,11 @@ export class WorkerRuntime {
   #avgTaskMs = -1;
   /** While a Tasks message's tasks run synchronously: when that run (or its last flush) began; else 0. */
   #syncRunStart = 0;
+  /**
+   * The clock as last read inside a synchronous run of a batch: when one task ends the next one
+   * starts, so the run reads the clock once per task, not twice.
+   */
+  #syncRunClock = 0;
   #stopping = false;
   readonly #fatal: Promise<never>;
   #rejectFatal!: (err: unknown) => void;
@@ -295,7 +304,7 @@ export class WorkerRuntime {
     const { seq, offsets, fn, att, to, id } = readTaskBatch(h, body);
     const n = seq.length;
     this.#received += n;
-    this.#syncRunStart = performance.now();
+    this.#syncRunStart = this.#syncRunClock = performance.now();
     const values = new ValueReader(body ?? EMPTY, offsets);
     try {
       for (let i = 0; i < n; i++) {
@@ -349,7 +358,7 @@ export class WorkerRuntime {
     if (typeof handler === "string") return this.#finish(task, Status.Error, serializeError(new TypeError(handler)));
     if (task.inputError) return this.#finish(task, Status.Error, serializeError(new TypeError(`task input cannot be decoded: ${task.inputError.message}`)));
     const input = task.input;
-    task.started = performance.now();
+    task.started = this.#syncRunStart > 0 ? this.#syncRunClock : performance.now();
     let out: unknown;
     try {
       out = handler(input, task.ctx);
@@ -392,6 +401,7 @@ export class WorkerRuntime {
     if (task.timer) clearTimeout(task.timer);
     this.#held.delete(task.seq);
     const now = performance.now();
+    if (this.#syncRunStart > 0) this.#syncRunClock = now;
     if (task.started > 0) this.#recordDuration(now - task.started);
     try {
       appendValue(this.#results, value);
@@ -402,7 +412,7 @@ export class WorkerRuntime {
     }
     this.#resultSeq.push(task.seq);
     this.#resultSt.push(status);
-    if (this.#resultSeq.length >= FLUSH_EVERY || (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS)) {
+    if (this.#resultSeq.length >= FLUSH_EVERY || this.#results.byteLength >= FLUSH_BYTES || (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS)) {
       this.#outbox.flushNow();
       if (this.#syncRunStart > 0) this.#syncRunStart = now;
     } else this.#outbox.wake();
