@@ -427,8 +427,7 @@ export class Broker {
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
         // named in its dependents' errors; pipeline jobs' records live on in their item's run).
         if (status === Status.Ok && !this.#pipelines.isJob(verdict.seq)) recycleTask(verdict);
-      }
-      else if (verdict === "duplicate") this.#counters.duplicatesDropped++;
+      } else if (verdict === "duplicate") this.#counters.duplicatesDropped++;
       else if (verdict === "not-held") this.#counters.malformedDropped++;
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);

@@ -30,6 +30,9 @@ export interface TaskSink {
   settle(task: PendingTask): void;
 }
 
+/** The sink of a task waiting in the spare list: nobody. */
+const NO_SINK: TaskSink = { settle() {} };
+
 export class PendingTask {
   /** Set when the outcome arrives. */
   ok = false;
@@ -62,6 +65,32 @@ export class PendingTask {
     public pipeline = 0,
   ) {}
 
+  /** A recycled task made a new one: what the constructor sets (clear() reset the rest). */
+  renew(seq: number, customId: string | undefined, index: number, sink: TaskSink, fn: string, timeout: number, after: number[] | undefined, pipeline: number): this {
+    this.seq = seq;
+    this.customId = customId;
+    this.index = index;
+    this.sink = sink;
+    this.fn = fn;
+    this.timeout = timeout;
+    this.after = after;
+    this.pipeline = pipeline;
+    return this;
+  }
+
+  /** Back to a fresh task's state, holding no reference to its outcome, input or sink. */
+  clear(): void {
+    this.ok = false;
+    this.value = undefined;
+    this.sentIn = undefined;
+    this.withdrawn = false;
+    this.deaths = 0;
+    this.onSettled = undefined;
+    this.customId = undefined;
+    this.after = undefined;
+    this.sink = NO_SINK;
+  }
+
   get id(): string {
     return this.customId ?? String(this.seq);
   }
@@ -73,8 +102,6 @@ export class PendingTask {
     this.sink.settle(this);
   }
 }
-
-const NO_SINK: TaskSink = { settle() {} };
 
 export interface ClientCounters {
   submitted: number;
@@ -136,17 +163,8 @@ export class Client {
     if (this.#closed) throw this.#closed;
     appendValue(this.#body, data);
     const seq = this.#nextSeq++;
-    let task = this.#spare.pop();
-    if (task) {
-      task.seq = seq;
-      task.customId = customId;
-      task.index = index;
-      task.sink = sink;
-      task.fn = fn;
-      task.timeout = timeout;
-      task.after = after;
-      task.pipeline = pipeline;
-    } else task = new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
+    const task = this.#spare.pop()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
+      ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
     task.queued = true;
     this.#batch.push(task);
     this.#outstanding.set(task.seq, task);
@@ -161,15 +179,7 @@ export class Client {
    */
   recycle(task: PendingTask): void {
     if (task.queued || this.#spare.length >= SPARE_TASKS) return;
-    task.ok = false;
-    task.value = undefined;
-    task.sentIn = undefined;
-    task.withdrawn = false;
-    task.deaths = 0;
-    task.onSettled = undefined;
-    task.customId = undefined;
-    task.after = undefined;
-    task.sink = NO_SINK;
+    task.clear();
     this.#spare.push(task);
   }
 

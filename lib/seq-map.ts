@@ -70,11 +70,13 @@ export class SeqMap<T> {
       return;
     }
     // Keep the newer key in the ring: the older one is the straggler.
-    const [stay, spill] = occupant < seq ? [seq, occupant] : [occupant, seq];
-    const spilled = stay === seq ? this.#values[i]! : value;
-    this.#keys[i] = stay;
-    if (stay === seq) this.#values[i] = value;
-    this.#spill.set(spill, spilled);
+    if (seq < occupant) {
+      this.#spill.set(seq, value);
+      return;
+    }
+    this.#spill.set(occupant, this.#values[i]!);
+    this.#keys[i] = seq;
+    this.#values[i] = value;
   }
 
   delete(seq: number): boolean {
@@ -90,16 +92,18 @@ export class SeqMap<T> {
 
   /** The values, in seq order (a copy: for the rare paths that visit every task). */
   values(): T[] {
-    const entries: [number, T][] = [...this.#spill];
-    for (let i = 0; i <= this.#mask; i++) if (!Number.isNaN(this.#keys[i]!)) entries.push([this.#keys[i]!, this.#values[i]!]);
-    return entries.sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    return this.#entries().map((e) => e[1]);
   }
 
   /** The keys, in order. */
   keys(): number[] {
-    const keys = [...this.#spill.keys()];
-    for (let i = 0; i <= this.#mask; i++) if (!Number.isNaN(this.#keys[i]!)) keys.push(this.#keys[i]!);
-    return keys.sort((a, b) => a - b);
+    return this.#entries().map((e) => e[0]);
+  }
+
+  #entries(): [number, T][] {
+    const entries: [number, T][] = [...this.#spill];
+    for (let i = 0; i <= this.#mask; i++) if (!Number.isNaN(this.#keys[i]!)) entries.push([this.#keys[i]!, this.#values[i]!]);
+    return entries.sort((a, b) => a[0] - b[0]);
   }
 
   clear(): void {

@@ -92,6 +92,19 @@ class HeldTask {
     public inputError: Error | undefined,
     public timeout: number,
   ) {}
+
+  /** A spare task (one that ended synchronously) made a new one. */
+  renew(seq: number, fn: string, ctx: TaskContext, input: unknown, inputError: Error | undefined, timeout: number): this {
+    this.seq = seq;
+    this.fn = fn;
+    this.ctx = ctx;
+    this.input = input;
+    this.inputError = inputError;
+    this.timeout = timeout;
+    this.finished = false;
+    this.started = 0;
+    return this;
+  }
 }
 
 export class WorkerRuntime {
@@ -322,17 +335,8 @@ export class WorkerRuntime {
           inputError = err as Error;
         }
         const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
-        let task = this.#spare.pop();
-        if (task) {
-          task.seq = s;
-          task.fn = at(fn, i, "");
-          task.ctx = ctx;
-          task.input = input;
-          task.inputError = inputError;
-          task.timeout = at(to, i, 0);
-          task.finished = false;
-          task.started = 0;
-        } else task = new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
+        const task = this.#spare.pop()?.renew(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0))
+          ?? new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
         this.#held.set(s, task);
         this.#schedule(task);
       }
