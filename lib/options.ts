@@ -32,7 +32,9 @@ export interface LoadBalancerOptions {
   concurrency?: number;
   /**
    * Most tasks accepted and not yet handed back to the caller, per `map()` and for `send()`.
-   * @default 1024
+   * The default leaves room for every local slot to run a task and hold the next one while results
+   * travel back: below `workers × concurrency` some slots would always stand idle.
+   * @default max(1024, 2 × workers × concurrency)
    */
   highWaterMark?: number;
   /** Any MessagePack value, handed to `setup(ctx)` and to handlers as `ctx.workerData`. */
@@ -188,11 +190,13 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
       );
     }
   }
+  const workers = integer(options, "workers", 0, availableParallelism());
+  const concurrency = integer(options, "concurrency", 1, DEFAULTS.concurrency);
   return {
     moduleUrl: moduleUrl(worker as string | URL),
-    workers: integer(options, "workers", 0, availableParallelism()),
-    concurrency: integer(options, "concurrency", 1, DEFAULTS.concurrency),
-    highWaterMark: integer(options, "highWaterMark", 1, DEFAULTS.highWaterMark),
+    workers,
+    concurrency,
+    highWaterMark: integer(options, "highWaterMark", 1, Math.max(DEFAULTS.highWaterMark, 2 * workers * concurrency)),
     workerData,
     timeout: timeout === undefined ? 0 : Math.ceil(timeout as number),
     maxAttempts: integer(options, "maxAttempts", 1, DEFAULTS.maxAttempts),

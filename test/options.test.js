@@ -52,13 +52,20 @@ t.test("new LoadBalancer() - throws a TypeError when options are not an object",
   t.same(ipcDirsLeft(), []);
 });
 
+t.test("resolveOptions() - the default highWaterMark covers every local slot twice, and is at least 1024", async (t) => {
+  t.equal(resolveOptions({ worker, workers: 2, concurrency: 1 }).highWaterMark, 1024);
+  t.equal(resolveOptions({ worker, workers: 0, concurrency: 100 }).highWaterMark, 1024, "no local workers");
+  t.equal(resolveOptions({ worker, workers: 8, concurrency: 100 }).highWaterMark, 1600);
+  t.equal(resolveOptions({ worker, workers: 8, concurrency: 100, highWaterMark: 10 }).highWaterMark, 10, "an explicit value wins");
+});
+
 t.test("resolveOptions() - fills in the defaults", async (t) => {
   const r = resolveOptions({ worker });
   t.equal(r.moduleUrl, pathToFileURL(worker).href);
   t.equal(r.workers, availableParallelism());
   t.equal(r.concurrency, DEFAULTS.concurrency);
   t.equal(r.concurrency, 1);
-  t.equal(r.highWaterMark, 1024);
+  t.equal(r.highWaterMark, Math.max(1024, 2 * availableParallelism()));
   t.equal(r.maxAttempts, 3);
   t.equal(r.timeout, 0, "no timeout");
   t.equal(r.heartbeatInterval, 1000);
