@@ -3,7 +3,6 @@
 // The same runtime serves local worker processes and `zerolb worker` on other machines.
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import PQueue from "p-queue";
 import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
@@ -13,6 +12,7 @@ import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { SeqMap } from "./seq-map.js";
+import { Slots } from "./slots.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
@@ -82,6 +82,8 @@ const SPARE_TASKS = 1024;
 class HeldTask {
   finished = false;
   started = 0;
+  /** Its handler returned a promise that has not settled (nor timed out) yet. */
+  holdsSlot = false;
   timer: NodeJS.Timeout | undefined;
   constructor(
     public seq: number,
@@ -112,7 +114,7 @@ export class WorkerRuntime {
   readonly #events: WorkerEvents;
   readonly #socket: zmq.Dealer;
   readonly #outbox: Outbox;
-  readonly #queue: PQueue;
+  readonly #slots: Slots<HeldTask>;
   readonly #held = new SeqMap<HeldTask>();
   readonly #results = new BodyWriter();
   // Reused from message to message: the header is encoded as soon as they are complete.
@@ -165,7 +167,7 @@ export class WorkerRuntime {
     // Results wait for the end of the event loop's phase: tasks that end on timers or I/O of one
     // phase (many concurrent async tasks) leave as one message, not one message each.
     this.#outbox = new Outbox(this.#socket, (err) => log("send failed: %O", err), () => this.#produceResults(), setImmediate);
-    this.#queue = new PQueue({ concurrency: config.concurrency });
+    this.#slots = new Slots(config.concurrency, (task) => this.#run(task));
     this.#fatal = new Promise<never>((_, reject) => (this.#rejectFatal = reject));
     this.#fatal.catch(() => {});
   }
@@ -214,7 +216,7 @@ export class WorkerRuntime {
   async #stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#helloTimer);
-    this.#queue.clear();
+    this.#slots.clear();
     const handedBack: number[] = [];
     for (const task of this.#held.values()) {
       if (task.started > 0 || task.finished) continue;
@@ -223,7 +225,7 @@ export class WorkerRuntime {
     }
     for (const seq of handedBack) this.#held.delete(seq);
     this.#events.onStopping?.({ running: this.#held.size, handedBack: handedBack.length });
-    await this.#queue.onIdle();
+    await this.#slots.onIdle();
     await this.#outbox.onIdle();
     // The results are on their way; Bye follows them on the same connection, and the broker's Reset
     // answering it proves both arrived. Without an answer (the broker is gone), close anyway.
@@ -338,7 +340,7 @@ export class WorkerRuntime {
         const task = this.#spare.pop()?.renew(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0))
           ?? new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
         this.#held.set(s, task);
-        this.#schedule(task);
+        this.#slots.add(task);
       }
     } finally {
       values.close();
@@ -347,32 +349,26 @@ export class WorkerRuntime {
   }
 
   /**
-   * p-queue limits how many tasks run at once. A task that finds a free slot and no backlog runs
-   * at once, outside the queue: a synchronous handler then costs no promise at all, and only a
-   * returned promise takes a slot in the queue until it settles.
+   * Runs a task: false if it is done already (it ended synchronously, failed or was finished
+   * before it started), true if its handler returned a promise: the task then holds one of the
+   * `concurrency` slots until the promise settles or the task times out.
    */
-  #schedule(task: HeldTask): void {
-    const queue = this.#queue;
-    if (queue.size > 0 || queue.pending >= this.#config.concurrency) {
-      void queue.add(() => this.#run(task));
-      return;
-    }
-    const running = this.#run(task);
-    if (running) void queue.add(() => running);
-  }
-
-  #run(task: HeldTask): PromiseLike<void> | void {
-    if (task.finished) return;
+  #run(task: HeldTask): boolean {
+    if (task.finished) return false;
     const handler = this.#module!.handler(task.fn);
-    if (typeof handler === "string") return this.#finish(task, Status.Error, serializeError(new TypeError(handler)));
-    if (task.inputError) return this.#finish(task, Status.Error, serializeError(new TypeError(`task input cannot be decoded: ${task.inputError.message}`)));
+    if (typeof handler === "string" || task.inputError) {
+      const why = typeof handler === "string" ? handler : `task input cannot be decoded: ${task.inputError!.message}`;
+      this.#finish(task, Status.Error, serializeError(new TypeError(why)));
+      return false;
+    }
     const input = task.input;
     task.started = this.#syncRunStart > 0 ? this.#syncRunClock : performance.now();
     let out: unknown;
     try {
       out = handler(input, task.ctx);
     } catch (err) {
-      return this.#finish(task, Status.Error, serializeError(err));
+      this.#finish(task, Status.Error, serializeError(err));
+      return false;
     }
     if (!isThenable(out)) {
       this.#ranSync = true;
@@ -381,29 +377,30 @@ export class WorkerRuntime {
         task.input = undefined;
         this.#spare.push(task);
       }
-      return;
+      return false;
     }
     this.#ranSync = false;
-    if (task.timeout > 0) return this.#awaitWithTimeout(task, out);
-    return out.then(
-      (value) => this.#finish(task, Status.Ok, value),
-      (err) => this.#finish(task, Status.Error, serializeError(err)),
-    );
-  }
-
-  #awaitWithTimeout(task: HeldTask, out: PromiseLike<unknown>): Promise<void> {
-    return new Promise<void>((resolve) => {
+    task.holdsSlot = true;
+    if (task.timeout > 0) {
       task.timer = setTimeout(() => {
         const err = new TimeoutError(`task ${task.ctx.id} timed out after ${task.timeout} ms`, { id: task.ctx.id });
         task.ctx.abort(err);
-        this.#finish(task, Status.Timeout, serializeError(err));
-        resolve();
+        this.#settle(task, Status.Timeout, serializeError(err));
       }, task.timeout);
-      out.then(
-        (value) => (this.#finish(task, Status.Ok, value), resolve()),
-        (err) => (this.#finish(task, Status.Error, serializeError(err)), resolve()),
-      );
-    });
+    }
+    out.then(
+      (value) => this.#settle(task, Status.Ok, value),
+      (err) => this.#settle(task, Status.Error, serializeError(err)),
+    );
+    return true;
+  }
+
+  /** An async task ended (or timed out: its handler may still be running, but its slot is free). */
+  #settle(task: HeldTask, status: number, value: unknown): void {
+    this.#finish(task, status, value);
+    if (!task.holdsSlot) return;
+    task.holdsSlot = false;
+    this.#slots.release();
   }
 
   #finish(task: HeldTask, status: number, value: unknown): void {
