@@ -1,9 +1,10 @@
-// Where the allocations are under W1: bytes allocated per task by the caller, the broker and the
-// workers, and the functions that allocate them, over the measured phase. Allocation drives the
+// Where the allocations are under W1 (or another handler and shape): bytes allocated per task by the
+// caller, the broker and the workers, and the functions that allocate them, over the measured phase. Allocation drives the
 // young-generation GC, and what survives a scavenge drives V8's growth of the young generation
 // (W5's caller RSS): see "Allocation" in bench/README.md.
 //
 //   npm run build && node bench/alloc.js [--tasks 300000] [--top 12]
+//   node bench/alloc.js --handler sleep10.js --workers 8 --concurrency 100 --tasks 100000   # W6
 //
 // The caller samples itself with V8's sampling heap profiler (every ~512 bytes, objects already
 // collected included) around the measured map only; broker and workers load ./lib/alloc-sampler.js
@@ -16,7 +17,16 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { bySite } from "./lib/alloc-sampler.js";
 
-const { values: args } = parseArgs({ options: { tasks: { type: "string", default: "300000" }, warmup: { type: "string", default: "50000" }, top: { type: "string", default: "12" } } });
+const { values: args } = parseArgs({
+  options: {
+    tasks: { type: "string", default: "300000" },
+    warmup: { type: "string", default: "50000" },
+    top: { type: "string", default: "12" },
+    handler: { type: "string", default: "noop.js" }, // a file in ./handlers/
+    workers: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "1" },
+  },
+});
 const tasks = Number(args.tasks);
 const warmup = Number(args.warmup);
 const top = Number(args.top);
@@ -35,7 +45,7 @@ async function drain(lb, n) {
   if (sum !== (n * (n - 1)) / 2) throw new Error(`wrong sum ${sum}`);
 }
 
-const lb = new LoadBalancer({ worker: new URL("./handlers/noop.js", import.meta.url), workers: 2 });
+const lb = new LoadBalancer({ worker: new URL(`./handlers/${args.handler}`, import.meta.url), workers: Number(args.workers), concurrency: Number(args.concurrency) });
 await lb.ready;
 await drain(lb, warmup);
 const session = new Session();

@@ -46,6 +46,12 @@ export function streamWindow(items, run, { window, isClosed = () => false }) {
 export const WINDOW = 1024;
 
 /**
+ * The window for `lanes` tasks running at once: zerolb's default highWaterMark rule, so every peer
+ * is fed alike: at least WINDOW, and twice the lanes (a window below the lanes leaves some idle).
+ */
+export const windowFor = (lanes) => Math.max(WINDOW, 2 * lanes);
+
+/**
  * The peer interface (../peers/README.md) over a piscina-like thread pool: `pool.run(item)`,
  * `pool.threads`, `pool.completed`, `pool.destroy()`; `close` is the pool's graceful close.
  */
@@ -57,7 +63,7 @@ export function threadPoolPeer(pool, { lanes, close }) {
     // first result (call()) is the comparable moment.
     ready: undefined,
     call: run,
-    stream: (items) => streamWindow(items, run, { window: WINDOW, isClosed: () => closed }),
+    stream: (items) => streamWindow(items, run, { window: windowFor(lanes), isClosed: () => closed }),
     async warm() {
       await this.stream(Array.from({ length: lanes * 4 }, (_, i) => i));
     },

@@ -1,5 +1,6 @@
 // piscina: worker threads in this process. Fed through a bounded window of outstanding
-// `pool.run()` promises (1024 at a time), the idiomatic way to stream a large input into it.
+// `pool.run()` promises (1024 at a time, or twice the lanes if more: ../lib/window.js), the
+// idiomatic way to stream a large input into it.
 import { Piscina } from "piscina";
 import { threadPoolPeer } from "../lib/window.js";
 

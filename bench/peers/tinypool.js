@@ -1,5 +1,6 @@
 // tinypool (npm): worker threads in this process, like ./piscina.js (tinypool is a fork of it).
-// Fed through a bounded window of outstanding `pool.run()` promises (1024 at a time).
+// Fed through a bounded window of outstanding `pool.run()` promises (1024 at a time, or twice
+// the lanes if more: ../lib/window.js).
 // Buffers are structured-cloned to and from the threads (they arrive as Uint8Array).
 import { createRequire } from "node:module";
 import Tinypool from "tinypool";

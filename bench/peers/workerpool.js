@@ -1,6 +1,6 @@
 // workerpool (npm) in process mode: `workers` child processes forked by workerpool, each running
 // ./workerpool-worker.js with the handler. Fed like ./piscina.js, through a bounded window of
-// outstanding `pool.exec()` promises (WINDOW at a time).
+// outstanding `pool.exec()` promises (windowFor(workers) at a time).
 //
 // - workerpool runs ONE task at a time per worker (a worker is "busy" while it has a task), so
 //   `concurrency` > 1 is not honoured: the pool keeps maxWorkers = workers (not workers ×
@@ -11,7 +11,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import workerpool from "workerpool";
-import { streamWindow, WINDOW } from "../lib/window.js";
+import { streamWindow, windowFor } from "../lib/window.js";
 
 export const name = "workerpool";
 export const version = createRequire(import.meta.url)("workerpool/package.json").version;
@@ -50,7 +50,7 @@ export function create({ handler, workers, concurrency }) {
     ready: undefined,
     call: run,
     stream(items) {
-      return streamWindow(items, run, { window: WINDOW, isClosed: () => closed });
+      return streamWindow(items, run, { window: windowFor(workers), isClosed: () => closed }); // one task per worker
     },
     async warm() {
       await this.stream(Array.from({ length: workers * 4 }, (_, i) => i));
