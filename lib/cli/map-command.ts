@@ -350,7 +350,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
 
 const STOP = Symbol("stop");
 const ZEROLB_DIST = fileURLToPath(new URL("..", import.meta.url));
-const INTERNAL_FRAME = /\(node:|at node:|node_modules[/\\]p-queue|async_hooks/;
+const INTERNAL_FRAME = /\(node:|at node:|async_hooks/;
 
 function safeStats(lb: LoadBalancer) {
   try {
