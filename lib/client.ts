@@ -22,8 +22,8 @@ import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
 
 const log = logger("caller");
 
-/** How many delivered tasks the client keeps for reuse (more than a map's default window). */
-const SPARE_TASKS = 4096;
+/** How many delivered tasks the client keeps for reuse (a map's default window, or more). */
+const SPARE_TASKS = 8192;
 
 /** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
 export interface TaskSink {
@@ -49,6 +49,8 @@ export class PendingTask {
   queued = false;
   /** Runs of this task whose worker died (reported by the broker; re-sent after a broker restart). */
   deaths = 0;
+  /** Size of the encoded input: a map's and send()'s `highWaterMarkBytes` count it until the outcome. */
+  bytes = 0;
   /** Called once when the outcome arrives (a send's abort listener is removed here). */
   onSettled: (() => void) | undefined;
   // Not readonly: a map hands its delivered tasks back to the client for reuse (Client.recycle).
@@ -161,10 +163,12 @@ export class Client {
     customId?: string, after?: number[], pipeline = 0,
   ): PendingTask {
     if (this.#closed) throw this.#closed;
+    const start = this.#body.byteLength;
     appendValue(this.#body, data);
     const seq = this.#nextSeq++;
     const task = this.#spare.pop()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
+    task.bytes = this.#body.byteLength - start;
     task.queued = true;
     this.#batch.push(task);
     this.#outstanding.set(task.seq, task);

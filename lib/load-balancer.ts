@@ -98,7 +98,7 @@ export class LoadBalancer implements AsyncDisposable {
   constructor(options: LoadBalancerOptions) {
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
-    this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.idMemory);
+    this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);
     const heartbeat = { interval: this.#options.heartbeatInterval, timeout: this.#options.heartbeatTimeout };
     // A broker that has been up for a whole liveness period and still cannot be reached (no new
     // handshake) is hung: kill it; its exit restarts it. A broker that died and was restarted
@@ -185,6 +185,7 @@ export class LoadBalancer implements AsyncDisposable {
     }
     return new MapRun(() => this.#usable(), items, {
       hwm: this.#options.highWaterMark,
+      hwmBytes: this.#options.highWaterMarkBytes,
       ordered: options.ordered ?? true,
       settled: options.settled ?? false,
       fn: checkFn(options.fn),

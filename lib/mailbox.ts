@@ -42,19 +42,23 @@ export const DEFAULT_ID_MEMORY = 100_000;
 
 export class Mailbox implements TaskSink {
   readonly #hwm: number;
+  readonly #hwmBytes: number;
   readonly #results = new Deque<Result>();
   readonly #receivers = new Deque<{ resolve: (r: Result) => void; reject: (e: unknown) => void }>();
   readonly #spaceWaiters = new Deque<() => void>();
   /** Sent and not yet received. */
   #outstanding = 0;
+  /** Encoded input bytes of the sent tasks whose outcome has not arrived. */
+  #bytesOut = 0;
   /** Caller-chosen ids: the task while outstanding, then its outcome. */
   readonly #knownIds = new Map<string, PendingTask | "ok" | "failed">();
   readonly #graph = new Map<string, GraphNode>();
   readonly #idMemory: number;
   #closed: ZerolbError | undefined;
 
-  constructor(hwm: number, idMemory = DEFAULT_ID_MEMORY) {
+  constructor(hwm: number, hwmBytes: number, idMemory = DEFAULT_ID_MEMORY) {
     this.#hwm = hwm;
+    this.#hwmBytes = hwmBytes;
     this.#idMemory = idMemory;
   }
 
@@ -62,7 +66,7 @@ export class Mailbox implements TaskSink {
     const { signal, id } = settings;
     signal?.throwIfAborted();
     if (id !== undefined && this.#knownIds.has(id)) return id;
-    while (this.#outstanding >= this.#hwm) {
+    while (this.#outstanding >= this.#hwm || this.#bytesOut >= this.#hwmBytes) {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(signal!.reason);
         signal?.addEventListener("abort", onAbort, { once: true });
@@ -85,6 +89,7 @@ export class Mailbox implements TaskSink {
     }
     task = client.submit(this, data, -1, settings.fn, settings.timeout, id, seqs);
     this.#outstanding++;
+    this.#bytesOut += task.bytes;
     this.#track(task, settings.after);
     if (signal) {
       const onAbort = () => client.withdraw([task], "its signal was aborted");
@@ -116,6 +121,9 @@ export class Mailbox implements TaskSink {
 
   settle(task: PendingTask): void {
     task.onSettled?.();
+    this.#bytesOut -= task.bytes;
+    // Room again by size: one waiting send may go (each outcome that arrives frees room for one).
+    if (this.#bytesOut < this.#hwmBytes && this.#outstanding < this.#hwm) this.#spaceWaiters.shift()?.();
     if (task.customId !== undefined && this.#knownIds.has(task.customId)) this.#knownIds.set(task.customId, task.ok ? "ok" : "failed");
     const node = this.#graph.get(task.id);
     if (node) node.state = task.ok ? "done" : "failed";

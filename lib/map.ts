@@ -1,5 +1,6 @@
 // lb.map(): pulls items lazily from any (async) iterable, keeps at most `highWaterMark` of them
-// between the source and the consumer, and yields results in input order (a reorder ring of
+// between the source and the consumer (and stops pulling early while the encoded inputs of the
+// unfinished ones pass `highWaterMarkBytes`), and yields results in input order (a reorder ring of
 // `highWaterMark` slots) or in completion order.
 import { TaskError, ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
@@ -50,6 +51,7 @@ export const PROGRESS_INTERVAL_MS = 100;
 
 export interface MapSettings {
   hwm: number;
+  hwmBytes: number;
   ordered: boolean;
   settled: boolean;
   fn: string;
@@ -73,6 +75,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #pulled = 0;
   #yielded = 0;
   #pending = 0;
+  /** Encoded input bytes of the submitted tasks whose outcome has not arrived. */
+  #bytesOut = 0;
   readonly #slots: (PendingTask | undefined)[];
   readonly #arrivals = new Deque<PendingTask>();
   #pumping = false;
@@ -141,6 +145,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   settle(task: PendingTask): void {
     if (task.withdrawn && this.#stopped) return;
     this.#pending--;
+    this.#bytesOut -= task.bytes;
     if (task.ok) this.#done++;
     else this.#failed++;
     if (this.#settings.onProgress) this.#progress(false);
@@ -210,7 +215,12 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   #canPull(): boolean {
-    return !this.#pumping && !this.#sourceDone && !this.#stopped && this.#iterator !== undefined && this.#pulled - this.#yielded < this.#settings.hwm;
+    return !this.#pumping && !this.#sourceDone && !this.#stopped && this.#iterator !== undefined && this.#hasRoom();
+  }
+
+  /** Below both high-water marks: items between source and consumer, and bytes of unfinished inputs. */
+  #hasRoom(): boolean {
+    return this.#pulled - this.#yielded < this.#settings.hwm && this.#bytesOut < this.#settings.hwmBytes;
   }
 
   #pump(): void {
@@ -223,7 +233,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as Iterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && this.#pulled - this.#yielded < this.#settings.hwm) {
+      while (!this.#stopped && this.#hasRoom()) {
         const r = iterator.next();
         if (r.done) {
           this.#sourceDone = true;
@@ -243,7 +253,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as AsyncIterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && this.#pulled - this.#yielded < this.#settings.hwm) {
+      while (!this.#stopped && this.#hasRoom()) {
         const r = await iterator.next();
         if (this.#stopped) break;
         if (r.done) {
@@ -265,7 +275,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const { fn, timeout } = this.#settings;
     this.#pending++;
     try {
-      this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId);
+      this.#bytesOut += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId).bytes;
     } catch (err) {
       if (err instanceof ZerolbError) {
         this.#pending--;

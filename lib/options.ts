@@ -32,11 +32,19 @@ export interface LoadBalancerOptions {
   concurrency?: number;
   /**
    * Most tasks accepted and not yet handed back to the caller, per `map()` and for `send()`.
-   * The default leaves room for every local slot to run a task and hold the next one while results
-   * travel back: below `workers × concurrency` some slots would always stand idle.
-   * @default max(1024, 2 × workers × concurrency)
+   * The default keeps batches of small tasks flowing through every stage at once (no-op tasks on 2
+   * workers: 4096 runs 1.5× as fast as 1024), and leaves room for every local slot to run a task and
+   * hold the next one while results travel back.
+   * @default max(4096, 2 × workers × concurrency)
    */
   highWaterMark?: number;
+  /**
+   * A map (and `send()`) also stops taking items while the encoded inputs of its unfinished tasks
+   * add up to this many bytes: large inputs are bounded by size, not only by count. One input
+   * larger than this still goes, alone.
+   * @default 67108864 (64 MiB)
+   */
+  highWaterMarkBytes?: number;
   /** Any MessagePack value, handed to `setup(ctx)` and to handlers as `ctx.workerData`. */
   workerData?: unknown;
   /** Default per-task timeout in ms. @default undefined (none) */
@@ -96,6 +104,7 @@ export interface ResolvedOptions {
   workers: number;
   concurrency: number;
   highWaterMark: number;
+  highWaterMarkBytes: number;
   workerData: Uint8Array;
   timeout: number;
   maxAttempts: number;
@@ -112,7 +121,8 @@ export interface ResolvedOptions {
 
 export const DEFAULTS = Object.freeze({
   concurrency: 1,
-  highWaterMark: 1024,
+  highWaterMark: 4096,
+  highWaterMarkBytes: 64 * 1024 * 1024,
   maxAttempts: 3,
   heartbeatInterval: 1000,
   heartbeatLiveness: 3,
@@ -123,7 +133,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 const KNOWN = new Set([
-  "worker", "workers", "concurrency", "highWaterMark", "workerData", "timeout", "maxAttempts",
+  "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
   "maxMessageSize",
 ]);
@@ -197,6 +207,7 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     workers,
     concurrency,
     highWaterMark: integer(options, "highWaterMark", 1, Math.max(DEFAULTS.highWaterMark, 2 * workers * concurrency)),
+    highWaterMarkBytes: integer(options, "highWaterMarkBytes", 1, DEFAULTS.highWaterMarkBytes),
     workerData,
     timeout: timeout === undefined ? 0 : Math.ceil(timeout as number),
     maxAttempts: integer(options, "maxAttempts", 1, DEFAULTS.maxAttempts),

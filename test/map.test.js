@@ -86,6 +86,26 @@ t.test(".map() - the iterator is finished after it threw", async (t) => {
   t.same(await collect(lb.map([7])), [14]);
 });
 
+t.test(".map() - stops pulling while the unfinished tasks' inputs pass highWaterMarkBytes; a larger input goes alone", async (t) => {
+  // ~1 KB inputs, a 3,000-byte budget: three unfinished tasks fill it (the count limit, 4096, never does).
+  const lb = createLb(t, { workers: 1, highWaterMarkBytes: 3000 });
+  const kb = "x".repeat(1000);
+  let pulled = 0;
+  function* source() {
+    for (let i = 0; i < 10; i++) {
+      pulled++;
+      yield sleep(50, `${i}${i === 9 ? kb.repeat(5) : kb}`);
+    }
+  }
+  const it = lb.map(source());
+  const first = await it.next();
+  t.equal(first.value.length, 1001);
+  t.ok(pulled <= 4, `three inputs were out when the first outcome came, and one more refilled (pulled ${pulled} of 10)`);
+  const rest = await collect(it);
+  t.equal(rest.length, 9);
+  t.equal(rest.at(-1).length, 5001, "the 5,000-byte input, over the whole budget, went alone");
+});
+
 for (const kind of ["sync", "async"]) {
   t.test(`.map() - pulls an endless ${kind} generator at most highWaterMark items ahead of the consumer`, async (t) => {
     const highWaterMark = 8;

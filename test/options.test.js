@@ -15,6 +15,7 @@ const invalid = [
   ["workers: '2'", { worker, workers: "2" }, /options\.workers.*received "2"/],
   ["concurrency: 0", { worker, concurrency: 0 }, /options\.concurrency must be an integer >= 1; received 0/],
   ["highWaterMark: 0", { worker, highWaterMark: 0 }, /options\.highWaterMark/],
+  ["highWaterMarkBytes: 0.5", { worker, highWaterMarkBytes: 0.5 }, /options\.highWaterMarkBytes must be an integer >= 1/],
   ["maxAttempts: 0", { worker, maxAttempts: 0 }, /options\.maxAttempts/],
   ["timeout: -5", { worker, timeout: -5 }, /options\.timeout/],
   ["timeout: NaN", { worker, timeout: Number.NaN }, /options\.timeout/],
@@ -52,10 +53,10 @@ t.test("new LoadBalancer() - throws a TypeError when options are not an object",
   t.same(ipcDirsLeft(), []);
 });
 
-t.test("resolveOptions() - the default highWaterMark covers every local slot twice, and is at least 1024", async (t) => {
-  t.equal(resolveOptions({ worker, workers: 2, concurrency: 1 }).highWaterMark, 1024);
-  t.equal(resolveOptions({ worker, workers: 0, concurrency: 100 }).highWaterMark, 1024, "no local workers");
-  t.equal(resolveOptions({ worker, workers: 8, concurrency: 100 }).highWaterMark, 1600);
+t.test("resolveOptions() - the default highWaterMark covers every local slot twice, and is at least 4096", async (t) => {
+  t.equal(resolveOptions({ worker, workers: 2, concurrency: 1 }).highWaterMark, 4096);
+  t.equal(resolveOptions({ worker, workers: 0, concurrency: 1000 }).highWaterMark, 4096, "no local workers");
+  t.equal(resolveOptions({ worker, workers: 8, concurrency: 1000 }).highWaterMark, 16000);
   t.equal(resolveOptions({ worker, workers: 8, concurrency: 100, highWaterMark: 10 }).highWaterMark, 10, "an explicit value wins");
 });
 
@@ -65,7 +66,8 @@ t.test("resolveOptions() - fills in the defaults", async (t) => {
   t.equal(r.workers, availableParallelism());
   t.equal(r.concurrency, DEFAULTS.concurrency);
   t.equal(r.concurrency, 1);
-  t.equal(r.highWaterMark, Math.max(1024, 2 * availableParallelism()));
+  t.equal(r.highWaterMark, Math.max(4096, 2 * availableParallelism()));
+  t.equal(r.highWaterMarkBytes, 64 * 1024 * 1024);
   t.equal(r.maxAttempts, 3);
   t.equal(r.timeout, 0, "no timeout");
   t.equal(r.heartbeatInterval, 1000);

@@ -71,6 +71,24 @@ t.test(".send() - waits while highWaterMark tasks are outstanding", async (t) =>
   t.same([first, ...rest].map((r) => r.value).sort(), [2, 4, 6]);
 });
 
+t.test(".send() - waits while the unfinished tasks' inputs pass highWaterMarkBytes, until an outcome arrives", async (t) => {
+  const lb = createLb(t, { workers: 1, highWaterMarkBytes: 2500 });
+  await lb.ready;
+  const kb = "x".repeat(1000);
+  const slow = (value) => ({ op: "sleep", ms: 100, value });
+  await lb.send(slow(`a${kb}`));
+  await lb.send(slow(`b${kb}`));
+  await lb.send(slow(`c${kb}`)); // 2,000 bytes out: below the mark, so this one goes
+  let fourthSent = false;
+  const fourth = lb.send(slow("d")).then(() => (fourthSent = true));
+  await turns(20);
+  t.equal(fourthSent, false, "3,000 bytes of inputs are unfinished: the fourth send() waits");
+  await fourth;
+  t.ok(lb.stats().done >= 1, "it went once an outcome arrived, without any receive()");
+  const got = [await lb.receive(), await lb.receive(), await lb.receive(), await lb.receive()];
+  t.same(got.map((r) => r.value[0]).sort(), ["a", "b", "c", "d"]);
+});
+
 t.test(".send() - a caller-chosen id sent twice runs once and yields one result", async (t) => {
   const log = tmpPath(t);
   const lb = createLb(t, { workerData: { log } });
