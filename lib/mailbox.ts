@@ -66,7 +66,7 @@ export class Mailbox implements TaskSink {
     const { signal, id } = settings;
     signal?.throwIfAborted();
     if (id !== undefined && this.#knownIds.has(id)) return id;
-    while (this.#outstanding >= this.#hwm || this.#bytesOut >= this.#hwmBytes) {
+    while (!this.#hasRoom()) {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(signal!.reason);
         signal?.addEventListener("abort", onAbort, { once: true });
@@ -123,7 +123,7 @@ export class Mailbox implements TaskSink {
     task.onSettled?.();
     this.#bytesOut -= task.bytes;
     // Room again by size: one waiting send may go (each outcome that arrives frees room for one).
-    if (this.#bytesOut < this.#hwmBytes && this.#outstanding < this.#hwm) this.#spaceWaiters.shift()?.();
+    if (this.#hasRoom()) this.#spaceWaiters.shift()?.();
     if (task.customId !== undefined && this.#knownIds.has(task.customId)) this.#knownIds.set(task.customId, task.ok ? "ok" : "failed");
     const node = this.#graph.get(task.id);
     if (node) node.state = task.ok ? "done" : "failed";
@@ -143,6 +143,11 @@ export class Mailbox implements TaskSink {
     for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w();
     if (this.#outstanding - this.#results.size > 0) return;
     for (let r = this.#receivers.shift(); r; r = this.#receivers.shift()) r.reject(error);
+  }
+
+  /** Below both high-water marks: tasks sent and not received, and bytes of unfinished inputs. */
+  #hasRoom(): boolean {
+    return this.#outstanding < this.#hwm && this.#bytesOut < this.#hwmBytes;
   }
 
   #freeSlot(): void {
