@@ -106,6 +106,27 @@ t.test(".map() - stops pulling while the unfinished tasks' inputs pass highWater
   t.equal(rest.at(-1).length, 5001, "the 5,000-byte input, over the whole budget, went alone");
 });
 
+for (const [options, first] of [[{ workers: 1 }, 64], [{ workers: 1, concurrency: 50 }, 100]]) {
+  t.test(`.map() - starts with ${first} tasks out (${JSON.stringify(options)}), and each outcome lets one more out (slow start)`, async (t) => {
+    // The window starts at max(64, 2 × workers × concurrency) and grows towards highWaterMark (4096)
+    // by one per outcome. Items 0-9 come back; every later one hangs, so only ten outcomes arrive.
+    const lb = createLb(t, options);
+    let pulled = 0;
+    function* source() {
+      for (let i = 0; ; i++) {
+        pulled++;
+        yield i < 10 ? i : { op: "hang" };
+      }
+    }
+    const it = lb.map(source(), { ordered: false });
+    const firstTen = [];
+    for (let i = 0; i < 10; i++) firstTen.push((await it.next()).value);
+    t.same(firstTen.sort((a, b) => a - b), range(10, (i) => i * 2));
+    t.equal(pulled, first + 2 * 10, `${first} out at first; each of the ten outcomes freed its place and added one (not a whole 4,096 window at once)`);
+    await it.return();
+  });
+}
+
 for (const kind of ["sync", "async"]) {
   t.test(`.map() - pulls an endless ${kind} generator at most highWaterMark items ahead of the consumer`, async (t) => {
     const highWaterMark = 8;
