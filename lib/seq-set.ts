@@ -3,10 +3,21 @@
  * `watermark` is in the set, and only the finished seqs above it are stored one by one. Seqs are
  * handed out in increasing order and finish roughly in order, so the stored exceptions stay
  * bounded by the number of tasks in flight, not by the number of tasks ever run.
+ *
+ * The exceptions are bits in a ring indexed by `seq & mask`, valid for the seqs from the watermark
+ * up to the ring's capacity: no hash table that grows, shrinks and rehashes (allocating) as tasks
+ * finish out of order, which every task of two or more workers does. The ring doubles to reach a
+ * seq further ahead, up to MAX_RING_BITS; seqs further still (a task stuck while a million later
+ * ones finish) go to a Set.
  */
 export class SeqSet {
   #watermark: number;
-  #above = new Set<number>();
+  readonly #floor: number;
+  #bits = new Int32Array(MIN_RING_BITS >>> 5);
+  #mask = MIN_RING_BITS - 1;
+  /** Bits set in the ring. */
+  #inRing = 0;
+  readonly #far = new Set<number>();
 
   /** `start`: the first seq this set will see (everything below counts as absent, not present). */
   constructor(start = 0) {
@@ -14,20 +25,30 @@ export class SeqSet {
     this.#floor = start;
   }
 
-  readonly #floor: number;
-
   add(seq: number): void {
-    if (seq < this.#watermark) return;
-    if (seq !== this.#watermark) {
-      this.#above.add(seq);
+    const distance = seq - this.#watermark;
+    if (distance < 0) return;
+    if (distance === 0) return this.#advance();
+    if (distance > this.#mask && !this.#grow(distance)) {
+      this.#far.add(seq);
       return;
     }
-    this.#watermark++;
-    while (this.#above.size > 0 && this.#above.delete(this.#watermark)) this.#watermark++;
+    const i = seq & this.#mask;
+    const bit = 1 << (i & 31);
+    if ((this.#bits[i >>> 5]! & bit) === 0) {
+      this.#bits[i >>> 5]! |= bit;
+      this.#inRing++;
+    }
   }
 
   has(seq: number): boolean {
-    return (seq < this.#watermark && seq >= this.#floor) || this.#above.has(seq);
+    const distance = seq - this.#watermark;
+    if (distance < 0) return seq >= this.#floor;
+    if (distance <= this.#mask && this.#inRing > 0) {
+      const i = seq & this.#mask;
+      if ((this.#bits[i >>> 5]! & (1 << (i & 31))) !== 0) return true;
+    }
+    return this.#far.size > 0 && this.#far.has(seq);
   }
 
   /** All seqs below this are in the set. */
@@ -37,6 +58,51 @@ export class SeqSet {
 
   /** How many seqs are stored individually (memory use). */
   get exceptions(): number {
-    return this.#above.size;
+    return this.#inRing + this.#far.size;
+  }
+
+  /** The watermark's own seq arrived: move past it and every stored seq that follows it. */
+  #advance(): void {
+    let w = this.#watermark + 1;
+    for (;;) {
+      if (this.#inRing > 0) {
+        const i = w & this.#mask;
+        const bit = 1 << (i & 31);
+        if ((this.#bits[i >>> 5]! & bit) !== 0) {
+          this.#bits[i >>> 5]! &= ~bit;
+          this.#inRing--;
+          w++;
+          continue;
+        }
+      }
+      if (this.#far.size > 0 && this.#far.delete(w)) {
+        w++;
+        continue;
+      }
+      break;
+    }
+    this.#watermark = w;
+  }
+
+  /** Makes the ring reach `distance` past the watermark; false if that is past MAX_RING_BITS. */
+  #grow(distance: number): boolean {
+    if (distance >= MAX_RING_BITS) return false;
+    let capacity = this.#mask + 1;
+    while (capacity <= distance) capacity *= 2;
+    const bits = new Int32Array(capacity >>> 5);
+    const mask = capacity - 1;
+    for (let seq = this.#watermark, end = seq + this.#mask + 1; seq < end && this.#inRing > 0; seq++) {
+      const i = seq & this.#mask;
+      if ((this.#bits[i >>> 5]! & (1 << (i & 31))) === 0) continue;
+      const j = seq & mask;
+      bits[j >>> 5]! |= 1 << (j & 31);
+    }
+    this.#bits = bits;
+    this.#mask = mask;
+    return true;
   }
 }
+
+/** Ring sizes in bits (powers of two): 1 KiB to start, 128 KiB at most. */
+const MIN_RING_BITS = 8192;
+const MAX_RING_BITS = 1 << 20;

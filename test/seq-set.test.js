@@ -72,3 +72,54 @@ t.test("SeqSet - a set that starts at a base holds nothing below it", async (t) 
   t.ok(s.has(base + 2));
   t.notOk(s.has(5));
 });
+
+t.test("SeqSet - a seq far ahead of the watermark widens the ring and keeps what was stored", async (t) => {
+  const s = new SeqSet();
+  for (const seq of [1, 5, 8_000, 100_000]) s.add(seq);
+  t.equal(s.exceptions, 4);
+  t.ok(s.has(1) && s.has(5) && s.has(8_000) && s.has(100_000));
+  t.notOk(s.has(2) || s.has(7_999) || s.has(99_999) || s.has(100_001) || s.has(100_000 + 8_192));
+  s.add(0);
+  t.equal(s.watermark, 2, "0 folds 1 in; 2 is missing");
+  for (let seq = 2; seq < 100_000; seq++) s.add(seq);
+  t.equal(s.watermark, 100_001);
+  t.equal(s.exceptions, 0);
+});
+
+t.test("SeqSet - seqs beyond the widest ring (one task stuck while a million finish) are kept apart and still fold in", async (t) => {
+  const s = new SeqSet();
+  const last = 2 ** 20 + 100;
+  for (let seq = 1; seq <= last; seq++) s.add(seq);
+  t.equal(s.watermark, 0, "seq 0 is still running");
+  t.equal(s.exceptions, last);
+  t.ok(s.has(1) && s.has(2 ** 20 - 1) && s.has(2 ** 20) && s.has(last));
+  t.notOk(s.has(0) || s.has(last + 1));
+  s.add(0);
+  t.equal(s.watermark, last + 1, "every stored seq, in the ring or kept apart, folded into the watermark");
+  t.equal(s.exceptions, 0);
+  t.ok(s.has(last) && !s.has(last + 1));
+});
+
+t.test("SeqSet - seqs that finish in a moving window of 5,000 stay exact (ring wraps many times)", async (t) => {
+  // Two interleaved streams of seqs, as two workers return them, against a plain Set.
+  let state = 7;
+  const random = (n) => ((state = (state * 1103515245 + 12345) % 2 ** 31) % n);
+  const s = new SeqSet();
+  const plain = new Set();
+  const pending = [];
+  let next = 0;
+  for (let step = 0; step < 200_000; step++) {
+    while (pending.length < 5_000) pending.push(next++);
+    const seq = pending.splice(random(pending.length), 1)[0];
+    s.add(seq);
+    plain.add(seq);
+    if (step % 997 === 0) {
+      for (let probe = Math.max(0, seq - 6_000); probe < seq + 6_000; probe += 13) {
+        if (s.has(probe) !== plain.has(probe)) return t.fail(`has(${probe}) is ${s.has(probe)}, a Set says ${plain.has(probe)}`);
+      }
+    }
+  }
+  t.equal(s.exceptions, plain.size - s.watermark, "stores exactly the finished seqs above the watermark");
+  t.ok(s.watermark > 150_000, `the watermark followed (${s.watermark})`);
+  t.pass("has() agreed with a Set on every probe");
+});
