@@ -34,7 +34,8 @@ export interface LoadBalancerOptions {
    * Most tasks accepted and not yet handed back to the caller, per `map()` and for `send()`.
    * The default keeps batches of small tasks flowing through every stage at once (no-op tasks on 2
    * workers: 4096 runs 1.5× as fast as 1024), and leaves room for every local slot to run a task and
-   * hold the next one while results travel back.
+   * hold the next one while results travel back. A map reaches it by slow start: 64 tasks out at
+   * first (or two per local slot, if more), one more per outcome.
    * @default max(4096, 2 × workers × concurrency)
    */
   highWaterMark?: number;
