@@ -5,7 +5,7 @@ import type { BrokerConfig } from "./broker.js";
 import { Client, type PendingTask } from "./client.js";
 import { logger } from "./debug.js";
 import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
-import { FIRST_WINDOW, MapRun, type MapProgress } from "./map.js";
+import { MapRun, type MapProgress } from "./map.js";
 import { Pipeline } from "./pipeline.js";
 import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
@@ -185,7 +185,7 @@ export class LoadBalancer implements AsyncDisposable {
     }
     return new MapRun(() => this.#usable(), items, {
       hwm: this.#options.highWaterMark,
-      firstWindow: Math.max(FIRST_WINDOW, 2 * this.#options.workers * this.#options.concurrency),
+      localSlots: this.#options.workers * this.#options.concurrency,
       hwmBytes: this.#options.highWaterMarkBytes,
       ordered: options.ordered ?? true,
       settled: options.settled ?? false,

@@ -57,12 +57,12 @@ export const PROGRESS_INTERVAL_MS = 100;
  * × 10 took 2.4 % over the ideal instead of 1.7 %. Quick tasks come back at once, so their window
  * is full within a few round trips.
  */
-export const FIRST_WINDOW = 64;
+const FIRST_WINDOW = 64;
 
 export interface MapSettings {
   hwm: number;
-  /** Tasks out at first (see FIRST_WINDOW); at most hwm. */
-  firstWindow: number;
+  /** Slots of the local workers (workers × concurrency): the first window is at least twice that. */
+  localSlots: number;
   hwmBytes: number;
   ordered: boolean;
   settled: boolean;
@@ -87,7 +87,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #pulled = 0;
   #yielded = 0;
   #pending = 0;
-  /** Most tasks out at once, for now: grows by one per outcome from `firstWindow` to `hwm`. */
+  /** Most tasks out at once, for now: grows by one per outcome to `hwm` (see FIRST_WINDOW). */
   #window: number;
   /** Encoded input bytes of the submitted tasks whose outcome has not arrived. */
   #bytesOut = 0;
@@ -108,7 +108,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     this.#client = client;
     this.#source = source;
     this.#settings = settings;
-    this.#window = Math.min(settings.firstWindow, settings.hwm);
+    this.#window = Math.min(Math.max(FIRST_WINDOW, 2 * settings.localSlots), settings.hwm);
     this.#slots = settings.ordered ? new Array(settings.hwm) : [];
     settings.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }

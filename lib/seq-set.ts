@@ -34,9 +34,8 @@ export class SeqSet {
       return;
     }
     const i = seq & this.#mask;
-    const bit = 1 << (i & 31);
-    if ((this.#bits[i >>> 5]! & bit) === 0) {
-      this.#bits[i >>> 5]! |= bit;
+    if (!hasBit(this.#bits, i)) {
+      setBit(this.#bits, i);
       this.#inRing++;
     }
   }
@@ -44,10 +43,7 @@ export class SeqSet {
   has(seq: number): boolean {
     const distance = seq - this.#watermark;
     if (distance < 0) return seq >= this.#floor;
-    if (distance <= this.#mask && this.#inRing > 0) {
-      const i = seq & this.#mask;
-      if ((this.#bits[i >>> 5]! & (1 << (i & 31))) !== 0) return true;
-    }
+    if (distance <= this.#mask && this.#inRing > 0 && hasBit(this.#bits, seq & this.#mask)) return true;
     return this.#far.size > 0 && this.#far.has(seq);
   }
 
@@ -65,21 +61,11 @@ export class SeqSet {
   #advance(): void {
     let w = this.#watermark + 1;
     for (;;) {
-      if (this.#inRing > 0) {
-        const i = w & this.#mask;
-        const bit = 1 << (i & 31);
-        if ((this.#bits[i >>> 5]! & bit) !== 0) {
-          this.#bits[i >>> 5]! &= ~bit;
-          this.#inRing--;
-          w++;
-          continue;
-        }
-      }
-      if (this.#far.size > 0 && this.#far.delete(w)) {
-        w++;
-        continue;
-      }
-      break;
+      if (this.#inRing > 0 && hasBit(this.#bits, w & this.#mask)) {
+        clearBit(this.#bits, w & this.#mask);
+        this.#inRing--;
+      } else if (!(this.#far.size > 0 && this.#far.delete(w))) break;
+      w++;
     }
     this.#watermark = w;
   }
@@ -92,10 +78,7 @@ export class SeqSet {
     const bits = new Int32Array(capacity >>> 5);
     const mask = capacity - 1;
     for (let seq = this.#watermark, end = seq + this.#mask + 1; seq < end && this.#inRing > 0; seq++) {
-      const i = seq & this.#mask;
-      if ((this.#bits[i >>> 5]! & (1 << (i & 31))) === 0) continue;
-      const j = seq & mask;
-      bits[j >>> 5]! |= 1 << (j & 31);
+      if (hasBit(this.#bits, seq & this.#mask)) setBit(bits, seq & mask);
     }
     this.#bits = bits;
     this.#mask = mask;
@@ -106,3 +89,7 @@ export class SeqSet {
 /** Ring sizes in bits (powers of two): 1 KiB to start, 128 KiB at most. */
 const MIN_RING_BITS = 8192;
 const MAX_RING_BITS = 1 << 20;
+
+const hasBit = (bits: Int32Array, i: number): boolean => (bits[i >>> 5]! & (1 << (i & 31))) !== 0;
+const setBit = (bits: Int32Array, i: number): void => void (bits[i >>> 5]! |= 1 << (i & 31));
+const clearBit = (bits: Int32Array, i: number): void => void (bits[i >>> 5]! &= ~(1 << (i & 31)));
