@@ -5,7 +5,13 @@
 export class BodyWriter {
   #buffer: Buffer;
   #used = 0;
-  readonly lengths: number[] = [];
+  /**
+   * Lengths of the values appended, in a list kept for the writer's life (only `#count` entries are
+   * current): a list made afresh per body would be alive, and copied by the young-generation GC,
+   * whenever a collection ran while a body was being filled.
+   */
+  readonly #lengths: number[] = [];
+  #count = 0;
   readonly #initialSize: number;
 
   constructor(initialSize = 4096) {
@@ -14,7 +20,7 @@ export class BodyWriter {
   }
 
   get count(): number {
-    return this.lengths.length;
+    return this.#count;
   }
 
   get byteLength(): number {
@@ -27,7 +33,7 @@ export class BodyWriter {
     if (end > this.#buffer.length) this.#grow(end);
     this.#buffer.set(bytes, this.#used);
     this.#used = end;
-    this.lengths.push(bytes.length);
+    this.#lengths[this.#count++] = bytes.length;
   }
 
   /** Copies the first `length` bytes of `bytes` in (a scratch buffer about to be reused). */
@@ -40,13 +46,14 @@ export class BodyWriter {
     if (length <= 64) for (let i = 0; i < length; i++) buffer[start + i] = bytes[i]!;
     else buffer.set(bytes.subarray(0, length), start);
     this.#used = end;
-    this.lengths.push(length);
+    this.#lengths[this.#count++] = length;
   }
 
   /** Returns the body and its lengths, and starts afresh. */
   take(): { body: Buffer; lengths: number[] } {
     const body = this.#buffer.subarray(0, this.#used);
-    const lengths = this.lengths.splice(0);
+    const lengths = this.#lengths.slice(0, this.#count);
+    this.#count = 0;
     const next = Math.max(this.#initialSize, Math.min(this.#used, 1 << 20));
     this.#buffer = Buffer.allocUnsafe(next);
     this.#used = 0;

@@ -124,7 +124,13 @@ export class Client {
   readonly #finished = new SeqSet();
   #nextSeq = 0;
   #body = new BodyWriter(16 * 1024);
-  #batch: PendingTask[] = [];
+  /**
+   * Tasks not yet handed to the socket: the first `#batchLength` entries of a list kept for the
+   * client's life (a list per batch would be alive, and copied by the young-generation GC, whenever
+   * a collection ran while a batch was being filled, which is most of the time).
+   */
+  readonly #batch: (PendingTask | undefined)[] = [];
+  #batchLength = 0;
   #batchWithdrawn = 0;
   #withdrawals: number[] = [];
   #idleWaiters: (() => void)[] = [];
@@ -170,7 +176,7 @@ export class Client {
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
     task.bytes = this.#body.byteLength - start;
     task.queued = true;
-    this.#batch.push(task);
+    this.#batch[this.#batchLength++] = task;
     this.#outstanding.set(task.seq, task);
     this.counters.submitted++;
     this.#outbox.wake();
@@ -230,7 +236,7 @@ export class Client {
       this.#body.append(task.sentIn.subarray(task.sentStart, task.sentEnd));
       task.sentIn = undefined;
       task.queued = true;
-      this.#batch.push(task);
+      this.#batch[this.#batchLength++] = task;
     }
     this.#outbox.wake();
   }
@@ -273,7 +279,7 @@ export class Client {
   }
 
   #produce(): Frames | undefined {
-    if (this.#batch.length > 0) return this.#produceSubmit();
+    if (this.#batchLength > 0) return this.#produceSubmit();
     if (this.#withdrawals.length > 0) {
       const seq = this.#withdrawals;
       this.#withdrawals = [];
@@ -284,9 +290,9 @@ export class Client {
 
   #produceSubmit(): Frames {
     const batch = this.#batch;
-    this.#batch = [];
+    const n = this.#batchLength;
+    this.#batchLength = 0;
     const { body, lengths } = this.#body.take();
-    const n = batch.length;
     // Tasks withdrawn before they left are cut out of the body; otherwise it goes as it is.
     const withdrawn = this.#batchWithdrawn;
     this.#batchWithdrawn = 0;
@@ -302,6 +308,7 @@ export class Client {
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const task = batch[i]!;
+      batch[i] = undefined;
       const start = offset;
       offset += lengths[i]!;
       task.queued = false;
@@ -331,17 +338,22 @@ export class Client {
   }
 
   async #read(): Promise<void> {
-    for await (const [headerFrame, body] of this.#socket) {
-      try {
-        const h = decodeHeader(headerFrame);
-        if (h.stats) this.brokerStats = h.stats as BrokerStats;
-        if (h.k === Kind.Results) this.#onResults(h, body);
-        else if (h.k === Kind.Retried) this.#onRetried(h);
-        else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
-      } catch (err) {
-        this.counters.malformedDropped++;
-        log("dropped a malformed message from the broker: %s", (err as Error).message);
-      }
+    for await (const frames of this.#socket) this.#onMessage(frames[0], frames[1]);
+  }
+
+  // Apart from #read on purpose: what a message decodes to must not stay in the async function's
+  // frame while it waits for the next one (there it would outlive the message, and the young-
+  // generation GC would copy it each time it ran meanwhile).
+  #onMessage(headerFrame: Buffer | undefined, body: Buffer | undefined): void {
+    try {
+      const h = decodeHeader(headerFrame);
+      if (h.stats) this.brokerStats = h.stats as BrokerStats;
+      if (h.k === Kind.Results) this.#onResults(h, body);
+      else if (h.k === Kind.Retried) this.#onRetried(h);
+      else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
+    } catch (err) {
+      this.counters.malformedDropped++;
+      log("dropped a malformed message from the broker: %s", (err as Error).message);
     }
   }
 
