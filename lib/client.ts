@@ -51,6 +51,8 @@ export class PendingTask {
   deaths = 0;
   /** Size of the encoded input: a map's and send()'s `highWaterMarkBytes` count it until the outcome. */
   bytes = 0;
+  /** Size of the encoded outcome (0 if it was made here): a map counts it until the result is yielded. */
+  resultBytes = 0;
   /** Called once when the outcome arrives (a send's abort listener is removed here). */
   onSettled: (() => void) | undefined;
   // Not readonly: a map hands its delivered tasks back to the client for reuse (Client.recycle).
@@ -85,6 +87,7 @@ export class PendingTask {
     this.ok = false;
     this.value = undefined;
     this.sentIn = undefined;
+    this.resultBytes = 0;
     this.withdrawn = false;
     this.deaths = 0;
     this.onSettled = undefined;
@@ -381,6 +384,7 @@ export class Client {
         }
         this.#outstanding.delete(s);
         this.#finished.add(s);
+        task.resultBytes = offsets[i + 1]! - offsets[i]!;
         const status = at(st, i, Status.Error);
         if (status !== Status.Ok) this.#rememberFailed(s);
         let value: unknown;

@@ -1,7 +1,7 @@
 // lb.map(): pulls items lazily from any (async) iterable, keeps at most `highWaterMark` of them
 // between the source and the consumer (and stops pulling early while the encoded inputs of the
-// unfinished ones pass `highWaterMarkBytes`), and yields results in input order (a reorder ring of
-// `highWaterMark` slots) or in completion order.
+// unfinished ones and the encoded results not yet yielded pass `highWaterMarkBytes`), and yields
+// results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
 import { TaskError, ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import type { Pipeline } from "./pipeline.js";
@@ -52,7 +52,7 @@ export const PROGRESS_INTERVAL_MS = 100;
 /**
  * A map starts with at most this many tasks out (or two per local slot, if more), and each outcome
  * that comes back lets one more out, until `highWaterMark`: TCP's slow start. Putting a whole
- * window of 4,096 tasks out at once kept the caller and the broker busy encoding and reading them
+ * window (then 4,096) out at once kept the caller and the broker busy encoding and reading them
  * (code not yet optimized) on the CPUs the workers' first results needed: 10 ms tasks on 2 workers
  * × 10 took 2.4 % over the ideal instead of 1.7 %. Quick tasks come back at once, so their window
  * is full within a few round trips.
@@ -89,8 +89,11 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #pending = 0;
   /** Most tasks out at once, for now: grows by one per outcome to `hwm` (see FIRST_WINDOW). */
   #window: number;
-  /** Encoded input bytes of the submitted tasks whose outcome has not arrived. */
-  #bytesOut = 0;
+  /**
+   * Encoded bytes the map holds: inputs of the tasks whose outcome has not arrived, and results
+   * not yet yielded (in order, one slow task holds back every result after it).
+   */
+  #bytesHeld = 0;
   readonly #slots: (PendingTask | undefined)[];
   readonly #arrivals = new Deque<PendingTask>();
   #pumping = false;
@@ -160,7 +163,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   settle(task: PendingTask): void {
     if (task.withdrawn && this.#stopped) return;
     this.#pending--;
-    this.#bytesOut -= task.bytes;
+    this.#bytesHeld += task.resultBytes - task.bytes;
     if (this.#window < this.#settings.hwm) this.#window++;
     if (task.ok) this.#done++;
     else this.#failed++;
@@ -204,6 +207,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   /** Hands over the next task's outcome (throws a failed task's error unless `settled`), and refills the window. */
   #deliver(task: PendingTask): IteratorResult<unknown> {
     this.#yielded++;
+    this.#bytesHeld -= task.resultBytes;
     this.#pump();
     try {
       return { done: false, value: this.#emit(task) };
@@ -236,10 +240,10 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
 
   /**
    * Below both high-water marks (items between source and consumer, and bytes of unfinished
-   * inputs), and below the window while it is still growing.
+   * inputs and unyielded results), and below the window while it is still growing.
    */
   #hasRoom(): boolean {
-    return this.#pulled - this.#yielded < this.#settings.hwm && this.#bytesOut < this.#settings.hwmBytes && this.#pending < this.#window;
+    return this.#pulled - this.#yielded < this.#settings.hwm && this.#bytesHeld < this.#settings.hwmBytes && this.#pending < this.#window;
   }
 
   #pump(): void {
@@ -294,7 +298,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const { fn, timeout } = this.#settings;
     this.#pending++;
     try {
-      this.#bytesOut += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId).bytes;
+      this.#bytesHeld += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId).bytes;
     } catch (err) {
       if (err instanceof ZerolbError) {
         this.#pending--;
