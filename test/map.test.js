@@ -87,7 +87,7 @@ t.test(".map() - the iterator is finished after it threw", async (t) => {
 });
 
 t.test(".map() - stops pulling while the unfinished tasks' inputs pass highWaterMarkBytes; a larger input goes alone", async (t) => {
-  // ~1 KB inputs, a 3,000-byte budget: three unfinished tasks fill it (the count limit, 8192, never does).
+  // ~1 KB inputs, a 3,000-byte budget: three unfinished tasks fill it (the count limit, 4096, never does).
   const lb = createLb(t, { workers: 1, highWaterMarkBytes: 3000 });
   const kb = "x".repeat(1000);
   let pulled = 0;
@@ -109,7 +109,7 @@ t.test(".map() - stops pulling while the unfinished tasks' inputs pass highWater
 t.test(".map() - results held back behind a slow task count towards highWaterMarkBytes: it stops pulling", async (t) => {
   // Item 0 sleeps on one slot while the other slot turns small inputs into ~1 KB results, which
   // wait behind it (ordered). 8,000 bytes hold about seven of them; counting inputs only, the map
-  // would pull thousands (its count limit is 8,192) in the 300 ms item 0 takes.
+  // would pull thousands (its count limit is 4,096) in the 300 ms item 0 takes.
   const lb = createLb(t, { workers: 1, concurrency: 2, highWaterMarkBytes: 8000 });
   let pulled = 0;
   function* source() {
@@ -130,7 +130,7 @@ t.test(".map() - results held back behind a slow task count towards highWaterMar
 
 for (const [options, first] of [[{ workers: 1 }, 64], [{ workers: 1, concurrency: 50 }, 100]]) {
   t.test(`.map() - starts with ${first} tasks out (${JSON.stringify(options)}), and each outcome lets one more out (slow start)`, async (t) => {
-    // The window starts at max(64, 2 × workers × concurrency) and grows towards highWaterMark (8192)
+    // The window starts at max(64, 2 × workers × concurrency) and grows towards highWaterMark (4096)
     // by one per outcome. Items 0-9 come back; every later one hangs, so only ten outcomes arrive.
     const lb = createLb(t, options);
     let pulled = 0;
@@ -144,7 +144,7 @@ for (const [options, first] of [[{ workers: 1 }, 64], [{ workers: 1, concurrency
     const firstTen = [];
     for (let i = 0; i < 10; i++) firstTen.push((await it.next()).value);
     t.same(firstTen.sort((a, b) => a - b), range(10, (i) => i * 2));
-    t.equal(pulled, first + 2 * 10, `${first} out at first; each of the ten outcomes freed its place and added one (not a whole 8,192 window at once)`);
+    t.equal(pulled, first + 2 * 10, `${first} out at first; each of the ten outcomes freed its place and added one (not a whole 4,096 window at once)`);
     await it.return();
   });
 }

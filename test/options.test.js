@@ -53,9 +53,9 @@ t.test("new LoadBalancer() - throws a TypeError when options are not an object",
   t.same(ipcDirsLeft(), []);
 });
 
-t.test("resolveOptions() - the default highWaterMark covers every local slot twice, and is at least 8192", async (t) => {
-  t.equal(resolveOptions({ worker, workers: 2, concurrency: 1 }).highWaterMark, 8192);
-  t.equal(resolveOptions({ worker, workers: 0, concurrency: 1000 }).highWaterMark, 8192, "no local workers");
+t.test("resolveOptions() - the default highWaterMark covers every local slot twice, and is at least 4096", async (t) => {
+  t.equal(resolveOptions({ worker, workers: 2, concurrency: 1 }).highWaterMark, 4096);
+  t.equal(resolveOptions({ worker, workers: 0, concurrency: 1000 }).highWaterMark, 4096, "no local workers");
   t.equal(resolveOptions({ worker, workers: 8, concurrency: 1000 }).highWaterMark, 16000);
   t.equal(resolveOptions({ worker, workers: 8, concurrency: 100, highWaterMark: 10 }).highWaterMark, 10, "an explicit value wins");
 });
@@ -66,7 +66,7 @@ t.test("resolveOptions() - fills in the defaults", async (t) => {
   t.equal(r.workers, availableParallelism());
   t.equal(r.concurrency, DEFAULTS.concurrency);
   t.equal(r.concurrency, 1);
-  t.equal(r.highWaterMark, Math.max(8192, 2 * availableParallelism()));
+  t.equal(r.highWaterMark, Math.max(4096, 2 * availableParallelism()));
   t.equal(r.highWaterMarkBytes, 64 * 1024 * 1024);
   t.equal(r.maxAttempts, 3);
   t.equal(r.timeout, 0, "no timeout");
