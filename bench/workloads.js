@@ -276,10 +276,11 @@ const w5 = {
   timeoutMs: (p) => 120_000 + p.tasks / 5, // 5 tasks/ms, past the slowest peer's own size
 };
 
-// W5 again with the caller's young generation capped: the caller's RSS growth in W5 is V8 sizing
-// its young generation up to 16 MB semi-spaces as objects survive scavenges, not retained memory
-// (the heap in use stays at 10-40 MB). One flag on the caller's node command changes that, for
-// every peer alike; zerolb's own broker and workers are left at V8's defaults.
+// W5 again with the caller's young generation capped. A caller's RSS can grow over a long stream
+// without retaining anything: V8 doubles its young generation (up to 16 MB semi-spaces) once the
+// bytes that survived scavenges add up (zerolb's caller did, to W5 +11.5 %, until a decoded
+// message stopped outliving its handling). One flag on the caller's node command rules that
+// out, for every peer alike; zerolb's own broker and workers are left at V8's defaults.
 const w5s = {
   ...w5,
   id: "W5s",
