@@ -29,11 +29,7 @@ export class BodyWriter {
 
   /** Copies `bytes` in (they may be a scratch view that is about to be reused). */
   append(bytes: Uint8Array): void {
-    const end = this.#used + bytes.length;
-    if (end > this.#buffer.length) this.#grow(end);
-    this.#buffer.set(bytes, this.#used);
-    this.#used = end;
-    this.#lengths[this.#count++] = bytes.length;
+    this.appendHead(bytes, bytes.length);
   }
 
   /** Copies the first `length` bytes of `bytes` in (a scratch buffer about to be reused). */
@@ -44,7 +40,7 @@ export class BodyWriter {
     const buffer = this.#buffer;
     // A short value is copied by hand: cheaper than the view that set() would need.
     if (length <= 64) for (let i = 0; i < length; i++) buffer[start + i] = bytes[i]!;
-    else buffer.set(bytes.subarray(0, length), start);
+    else buffer.set(length === bytes.length ? bytes : bytes.subarray(0, length), start);
     this.#used = end;
     this.#lengths[this.#count++] = length;
   }
