@@ -15,13 +15,32 @@ const log = logger("caller");
 const BROKER_ENTRY = fileURLToPath(new URL("./entry/broker.js", import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL("./entry/worker.js", import.meta.url));
 
-/** Backoff before restarting a worker that died: doubles per quick death, capped. */
+/** Backoff before restarting a worker that ended by itself: doubles per quick death, capped. */
 const RESTART_BASE_MS = 50;
 const RESTART_MAX_MS = 5000;
 /** A worker that lived this long resets its slot's backoff. */
 const HEALTHY_AFTER_MS = 5000;
-/** Consecutive start-up failures of one slot before it stops being restarted. */
+/**
+ * Consecutive start-up failures of one slot (the module, `setup()` or the process itself failed)
+ * before it stops being restarted.
+ */
 const MAX_START_FAILURES = 3;
+/**
+ * Consecutive start-ups of one slot cut short by a signal from outside (SIGKILL, SIGTERM, …) before
+ * it counts as unable to start: far more than random kills ever line up, few enough that a setup()
+ * the kernel's out-of-memory killer ends every time does not leave `ready` waiting for ever.
+ */
+const MAX_KILLED_STARTS = 10;
+/**
+ * Signals a process raises on itself when it crashes (a native fault, abort()): its own failure.
+ * Every other signal came from outside (a person, a test, the OOM killer, a container runtime).
+ */
+const CRASH_SIGNALS = new Set<NodeJS.Signals>(["SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS"]);
+
+/** Whether a child that ended this way was ended from outside rather than failing by itself. */
+export function killedFromOutside(signal: NodeJS.Signals | null): boolean {
+  return signal !== null && !CRASH_SIGNALS.has(signal);
+}
 
 export interface SupervisorEvents {
   /** A local worker finished setup() and joined. */
@@ -35,8 +54,12 @@ export interface SupervisorEvents {
 interface WorkerSlot {
   child: ChildProcess | undefined;
   startedAt: number;
+  /** Deaths by its own hand soon after starting, in a row: the restart backoff grows with them. */
   quickDeaths: number;
+  /** Start-ups that failed by their own hand (module, setup(), exit) in a row. */
   startFailures: number;
+  /** Start-ups cut short by a signal from outside, in a row. */
+  killedStarts: number;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -115,7 +138,7 @@ export class Supervisor {
     this.#workerConfig = config;
     this.#workerFlags = loaderFlags(config.module);
     for (let i = 0; i < count; i++) {
-      const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, timer: undefined };
+      const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, killedStarts: 0, timer: undefined };
       this.#slots.push(slot);
       this.#spawnWorker(slot);
     }
@@ -133,6 +156,7 @@ export class Supervisor {
       if (m.type === "ready") {
         ready = true;
         slot.startFailures = 0;
+        slot.killedStarts = 0;
         this.#everReady = true;
         this.#events.workerReady();
       } else if (m.type === "fatal") fatal = deserializeError(m.error);
@@ -142,23 +166,45 @@ export class Supervisor {
       this.#recordExit(child.pid, description);
       if (this.#stopping) return;
       log("worker %d exited (%s)", child.pid, description);
-      if (!ready) {
-        slot.startFailures++;
-        const cause = fatal ?? new Error(`a worker exited during start-up (${description})`);
-        if (!this.#everReady || slot.startFailures >= MAX_START_FAILURES) {
-          if (!this.#everReady || this.#slots.every((s) => s.startFailures >= MAX_START_FAILURES)) {
-            this.#events.fatal(fatal ? new StartupError(cause.message, { cause }) : new StartupError(cause.message));
-            return;
-          }
-          slot.child = undefined;
-          return;
-        }
-      }
+      const outside = killedFromOutside(signal) && !fatal;
+      if (!ready && !this.#startFailed(slot, outside, description, fatal)) return;
       this.restarts++;
-      slot.quickDeaths = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.quickDeaths + 1;
+      // A worker killed from outside is replaced at once: nothing is wrong with it or its handler.
+      // One that ended by itself soon after starting backs off, so a crash loop does not spin.
+      if (outside) slot.quickDeaths = 0;
+      else slot.quickDeaths = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.quickDeaths + 1;
       const delay = slot.quickDeaths === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.quickDeaths - 1));
       slot.timer = setTimeout(() => this.#spawnWorker(slot), delay);
     });
+  }
+
+  /**
+   * A worker ended before it was ready. Returns whether to restart it. Its own failure (the module
+   * did not load, setup() threw, the process exited or crashed) counts towards the crash-loop rule:
+   * before any worker has been ready the pool fails at once; later a slot is given up after
+   * MAX_START_FAILURES in a row, and the pool fails when every slot is given up. A start-up cut
+   * short from outside (SIGKILL, SIGTERM) is no fault of the handler's: it is restarted, unless it
+   * happens MAX_KILLED_STARTS times in a row on every slot.
+   */
+  #startFailed(slot: WorkerSlot, outside: boolean, description: string, fatal: Error | undefined): boolean {
+    if (outside) {
+      slot.killedStarts++;
+      if (this.#slots.every((s) => s.killedStarts >= MAX_KILLED_STARTS)) {
+        this.#events.fatal(new StartupError(`every worker was killed during start-up ${MAX_KILLED_STARTS} times in a row (last: ${description}); is something (the out-of-memory killer?) ending them while setup() runs?`));
+        return false;
+      }
+      return true;
+    }
+    slot.startFailures++;
+    slot.killedStarts = 0;
+    const cause = fatal ?? new Error(`a worker exited during start-up (${description})`);
+    if (this.#everReady && slot.startFailures < MAX_START_FAILURES) return true;
+    if (!this.#everReady || this.#slots.every((s) => s.startFailures >= MAX_START_FAILURES)) {
+      this.#events.fatal(fatal ? new StartupError(cause.message, { cause }) : new StartupError(cause.message));
+      return false;
+    }
+    slot.child = undefined; // this slot is given up; the others go on
+    return false;
   }
 
   /**
