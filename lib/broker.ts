@@ -12,13 +12,13 @@ import { logger } from "./debug.js";
 import { ProtocolError, serializeError } from "./errors.js";
 import { Outbox, type Frames } from "./outbox.js";
 import {
-  at, BodyRanges, EMPTY, foreignHelloVersion, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, ColumnBuilder, decodeHeader, encodeHeader, Kind, seqColumn, Status,
+  at, BodyRanges, EMPTY, foreignHelloVersion, startedColumn, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, ColumnBuilder, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
 } from "./protocol.js";
 import type { PipelineWire } from "./pipeline.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, recycleTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
-import { routerOptions, ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT } from "./transport.js";
+import { DISCONNECTED, NOTIFY_CONNECT, routerOptions, ZMQ_DISCONNECT_MSG, ZMQ_ROUTER_NOTIFY } from "./transport.js";
 import { bindRemoteEndpoint, type RemoteConfig } from "./remote-endpoint.js";
 import type { ZapHandler } from "./zap.js";
 
@@ -44,10 +44,13 @@ export interface BrokerConfig {
   remote?: RemoteConfig;
 }
 
+/** The routing id of the caller's DEALER: the only peer the frontend takes messages from. */
+const CALLER_ID = "caller";
 /** A header frame larger than this from a worker is dropped unread. */
 const MAX_HEADER_BYTES = 1 << 20;
 /** Longest worker name kept from a Hello. */
 const MAX_NAME_LENGTH = 256;
+const DISCONNECT_FRAME = Buffer.from(DISCONNECTED, "latin1");
 
 /** How often the broker looks for workers stuck past a task's timeout. */
 const WEDGE_CHECK_MS = 200;
@@ -150,12 +153,15 @@ export class Broker {
   readonly #session = randomBytes(8).toString("hex");
   readonly #peers = new Map<string, Peer>();
   readonly #retired: WorkerInfo[] = [];
-  #callerId: Buffer | undefined;
+  /** The caller's routing id: fixed, so stats can reach it before it has said anything. */
+  #callerId: Buffer | undefined = Buffer.from(CALLER_ID);
   #results = new ResultBatch();
   /** Builds each Tasks message's body (reused: take() empties it). */
   readonly #taskBody = new BodyRanges();
   #statsDue = false;
   #statsSentAt = 0;
+  /** Sends the counts when STATS_EVERY_MS have passed since the last ones (one timer, not one per change). */
+  #statsTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #wedgeTimer: NodeJS.Timeout | undefined;
   readonly #counters = {
@@ -176,8 +182,10 @@ export class Broker {
   }
 
   #newBackend(socket: zmq.Router, local: boolean, prefix: string): Backend {
-    // Connect and disconnect of each worker arrive as [routingId, <empty>].
-    (socket as unknown as { setInt32Option(o: number, v: number): void }).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_DISCONNECT);
+    // A new connection arrives as [routingId, <empty>], a closed one as [routingId, DISCONNECTED].
+    const options = socket as unknown as { setInt32Option(o: number, v: number): void; setStringOption(o: number, v: string): void };
+    options.setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT);
+    options.setStringOption(ZMQ_DISCONNECT_MSG, DISCONNECTED);
     const backend: Backend = {
       socket, local, prefix, planned: [],
       outbox: new Outbox(socket, (err, frames) => this.#onWorkerUnreachable(backend, err, frames), () => this.#produceTasks(backend)),
@@ -234,6 +242,7 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
+    clearTimeout(this.#statsTimer);
     this.#frontend.close();
     this.#local.socket.close();
     this.#remote?.socket.close();
@@ -254,6 +263,9 @@ export class Broker {
 
   #onCallerMessage(frames: Buffer[]): void {
     const [id, headerFrame, body] = frames;
+    // With handover, what was still unread on a connection the caller replaced arrives under a
+    // temporary routing id: stale, and covered by the Submit that reconciles the new connection.
+    if (id?.toString("latin1") !== CALLER_ID) return;
     const header = decodeHeader(headerFrame);
     this.#callerId = id;
     switch (header.k) {
@@ -265,6 +277,10 @@ export class Broker {
         if (!Number.isSafeInteger(header.id)) throw new ProtocolError("pipeline id is not an integer");
         this.#pipelines.define(header.id as number, header.pipeline as PipelineWire);
         return;
+      case Kind.ForgetPipeline:
+        if (!Number.isSafeInteger(header.id)) throw new ProtocolError("pipeline id is not an integer");
+        this.#pipelines.forget(header.id as number);
+        return;
       case Kind.StatsRequest:
         this.#toCaller.push([id!, encodeHeader(Kind.Stats, { stats: this.stats })]);
         return;
@@ -273,6 +289,12 @@ export class Broker {
     }
   }
 
+  /**
+   * New tasks. A Submit with `sync` lists every task the caller has outstanding (it follows a
+   * reconnect, or a broker restart): tasks this broker holds and the caller no longer wants are
+   * withdrawn (their Withdraw was lost), tasks it holds are kept as they are, and tasks it has
+   * finished run again (their results were lost on the way to the caller).
+   */
   #onSubmit(h: Header, body: Buffer | undefined): void {
     const { seq, offsets, fn, to, att, id } = readTaskBatch(h, body);
     const n = seq.length;
@@ -280,33 +302,51 @@ export class Broker {
     const pipe = h.pipe as Column<number> | undefined;
     const after = h.after;
     if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
+    const sync = h.sync === true;
+    if (sync) this.#reconcile(new Set(seq));
     const bytes = body ?? EMPTY;
     for (let i = 0; i < n; i++) {
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
-        if (this.#scheduler.isFinished(seq[i]!)) continue;
+        if (this.#pipelines.holds(seq[i]!) || (!sync && this.#scheduler.isFinished(seq[i]!))) continue;
         this.#pipelines.start(seq[i]!, pipelineId, bytes, offsets[i]!, offsets[i + 1]!, at(to, i, 0), at(id, i, ""));
         continue;
       }
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
       const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1]);
-      this.#scheduler.submit(task, (deps as number[] | null) ?? undefined);
+      if (!this.#scheduler.submit(task, (deps as number[] | null) ?? undefined, false, sync)) recycleTask(task);
     }
     this.#dispatch();
   }
 
+  /** The caller's outstanding tasks are `outstanding`: what this broker holds beyond them is withdrawn. */
+  #reconcile(outstanding: Set<number>): void {
+    const stale: number[] = [];
+    for (const task of this.#scheduler.tasks()) if (!this.#pipelines.isJob(task.seq) && !outstanding.has(task.seq)) stale.push(task.seq);
+    for (const item of this.#pipelines.itemSeqs()) if (!outstanding.has(item)) stale.push(item);
+    this.#scheduler.forgetAwaitedExcept(outstanding);
+    if (stale.length > 0) {
+      log("the caller reconnected: withdrawing %d tasks it no longer has", stale.length);
+      this.#withdrawAll(stale);
+    }
+  }
+
   #onWithdraw(h: Header): void {
-    const seqs = seqColumn(h);
-    const jobs = seqs.flatMap((s) => this.#pipelines.withdraw(s));
-    this.#withdraw(jobs.length > 0 ? [...seqs, ...jobs] : seqs);
+    this.#withdrawAll(seqColumn(h));
     this.#markStatsDue();
     this.#dispatch();
   }
 
+  /** Withdraws tasks and pipeline items (and their jobs) of the caller. */
+  #withdrawAll(seqs: number[]): void {
+    const jobs = seqs.flatMap((s) => this.#pipelines.withdraw(s));
+    this.#withdraw(jobs.length > 0 ? [...seqs, ...jobs] : seqs);
+  }
+
   /** Drops queued tasks; running ones get a Cancel at their worker (their results are ignored). */
   #withdraw(seqs: number[]): void {
-    for (const [slot, running] of this.#scheduler.withdraw(seqs)) {
+    for (const [slot, running] of this.#scheduler.withdraw(seqs, performance.now())) {
       const peer = this.#peers.get(slot.key);
       if (peer) peer.backend.outbox.push([peer.id, encodeHeader(Kind.Cancel, { seq: running })]);
     }
@@ -318,6 +358,7 @@ export class Broker {
     if (batch.seq.length === 0) {
       if (!this.#statsDue) return undefined;
       this.#statsDue = false;
+      this.#statsSentAt = performance.now();
       return [this.#callerId, encodeHeader(Kind.Stats, { stats: this.stats })];
     }
     this.#results = new ResultBatch();
@@ -337,6 +378,21 @@ export class Broker {
     this.#toCaller.wake();
   }
 
+  /**
+   * Counts the caller shows changed (tasks dispatched while no results flow, say, so none carry
+   * stats): they reach the caller within STATS_EVERY_MS, in one message however many changes.
+   */
+  #statsChanged(): void {
+    if (this.#statsDue || this.#statsTimer || this.#closed) return;
+    const wait = STATS_EVERY_MS - (performance.now() - this.#statsSentAt);
+    if (wait <= 0) return this.#markStatsDue();
+    this.#statsTimer = setTimeout(() => {
+      this.#statsTimer = undefined;
+      this.#markStatsDue();
+    }, wait);
+    this.#statsTimer.unref();
+  }
+
   // ---- worker side -------------------------------------------------------------------------
 
   async #readBackend(backend: Backend): Promise<void> {
@@ -352,7 +408,8 @@ export class Broker {
   #onWorkerMessage(backend: Backend, frames: Buffer[]): void {
     const [id, headerFrame, body] = frames;
     const key = backend.prefix + id!.toString("latin1");
-    if (frames.length === 2 && headerFrame!.length === 0) return this.#onNotify(backend, id!, key);
+    if (frames.length === 2 && headerFrame!.length === 0) return this.#onConnect(backend, id!, key);
+    if (frames.length === 2 && headerFrame!.length === DISCONNECT_FRAME.length && headerFrame!.equals(DISCONNECT_FRAME)) return this.#onDisconnect(key);
     if (frames.length > 3) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
     if (headerFrame!.length > MAX_HEADER_BYTES) throw new ProtocolError(`a header of ${headerFrame!.length} bytes (at most ${MAX_HEADER_BYTES})`);
     let header: Header;
@@ -378,24 +435,43 @@ export class Broker {
     }
   }
 
-  /** ROUTER_NOTIFY: a connect (answered with Reset) or a disconnect of a known worker. */
-  #onNotify(backend: Backend, id: Buffer, key: string): void {
-    if (this.#scheduler.worker(key) || this.#peers.has(key)) return this.#lose(key, "its connection closed");
-    // A peer we do not know: a new connection (the notify of a disconnect comes only for a known
-    // routing id; a stranger's disconnect makes this send fail, harmlessly). A worker that was
-    // joined to a previous broker, or taken for dead, learns at once that it must say Hello again;
-    // a worker whose Hello is on its way ignores it.
+  /**
+   * A new connection, answered with Reset: a worker that was joined to a previous broker, or taken
+   * for dead, learns at once that it must say Hello again (one whose Hello is on its way ignores
+   * it). A known worker connecting again (it lost its connection and reconnected under the same
+   * routing id, taking the old one over) is alive: what it held goes back to the queue without a
+   * death counted, since whatever was on its way over the old connection may be lost; it rejoins.
+   */
+  #onConnect(backend: Backend, id: Buffer, key: string): void {
+    if (this.#peers.has(key)) this.#lose(key, "it reconnected", false);
     this.#reset(backend, id);
   }
 
+  /** A worker's connection closed: it died, or the network or a heartbeat timeout cut it off. */
+  #onDisconnect(key: string): void {
+    if (this.#peers.has(key)) this.#lose(key, "its connection closed");
+  }
+
   #onHello(backend: Backend, id: Buffer, key: string, h: Header): void {
-    if (this.#scheduler.worker(key)) this.#lose(key, "it said Hello again");
+    // A joined worker that says Hello again is alive and starting afresh: no death to count.
+    if (this.#peers.has(key)) this.#lose(key, "it said Hello again", false);
     const pid = Number.isSafeInteger(h.pid) && (h.pid as number) > 0 ? (h.pid as number) : 0;
     const concurrency = Number.isSafeInteger(h.concurrency) && (h.concurrency as number) > 0 ? (h.concurrency as number) : 1;
     const name = typeof h.name === "string" && h.name.length > 0 ? h.name.slice(0, MAX_NAME_LENGTH) : undefined;
     this.#peers.set(key, { id, pid, backend, concurrency, name });
     log("%s worker %s (pid %d%s) says hello", backend.local ? "local" : "remote", key, pid, name ? ` on ${name}` : "");
-    backend.outbox.push([id, encodeHeader(Kind.Welcome, { session: this.#session }), this.#config.workerData]);
+    backend.outbox.push([id, this.#welcome(backend), this.#config.workerData]);
+  }
+
+  /**
+   * Welcome's header: the session, how long a cancelled task's handler may take to let go before
+   * its slot is freed (`grace`), and for remote workers the largest message this broker accepts
+   * (so a worker fails a task whose result is larger, instead of being cut off for sending it).
+   */
+  #welcome(backend: Backend): Uint8Array {
+    const fields: Record<string, unknown> = { session: this.#session, grace: this.#config.timeoutGrace };
+    if (!backend.local && this.#config.remote) fields.maxMessageSize = this.#config.remote.maxMessageSize;
+    return encodeHeader(Kind.Welcome, fields);
   }
 
   #onReady(backend: Backend, id: Buffer, key: string, h: Header): void {
@@ -419,6 +495,7 @@ export class Broker {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     const bytes = body ?? EMPTY;
+    if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), performance.now());
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
@@ -465,22 +542,26 @@ export class Broker {
     this.#lose(key, "it could not be reached");
   }
 
-  /** Fails the tasks of workers stuck past a task's timeout, and drops (and kills, if local) them. */
+  /**
+   * Workers whose event loop is stuck (see Scheduler.wedged): their stuck timed tasks fail with a
+   * TimeoutError, the worker is dropped (its other tasks run elsewhere, no death counted) and, if
+   * local, killed and replaced.
+   */
   #checkWedged(): void {
     const stuck = this.#scheduler.wedged(performance.now(), this.#config.timeoutGrace);
-    for (const { worker, timedOut } of stuck) {
+    for (const { worker, timedOut, why } of stuck) {
       for (const task of timedOut) {
         this.#counters.timedOutStuck++;
         const message = `task ${task.id || task.seq} timed out after ${task.timeout} ms (its worker was stuck and has been replaced)`;
         this.#settle(task, Status.Timeout, errorInfo("TimeoutError", message));
       }
       const peer = this.#peers.get(worker.key);
-      this.#lose(worker.key, `stuck past a task's timeout`, false);
+      this.#lose(worker.key, why, false);
       if (peer) {
         this.#reset(peer.backend, peer.id);
         if (peer.backend.local && peer.pid > 0) {
           this.#counters.workersKilled++;
-          log("killing stuck worker %d", peer.pid);
+          log("killing stuck worker %d (%s)", peer.pid, why);
           try {
             process.kill(peer.pid, "SIGKILL");
           } catch {
@@ -505,6 +586,7 @@ export class Broker {
     this.#retire(key, `was lost (${why})`, charge);
     // The caller keeps each task's death count, so a broker restarted later still knows it.
     const retried = requeued.filter((t) => t.worker === undefined && !t.withdrawn && t.deaths < this.#config.maxAttempts);
+    this.#markStatsDue();
     if (retried.length > 0 && this.#callerId) {
       this.#toCaller.push([this.#callerId, encodeHeader(Kind.Retried, { seq: retried.map((t) => t.seq), att: retried.map((t) => t.deaths) })]);
     }
@@ -553,7 +635,7 @@ export class Broker {
   #settleDependencyFailures(): void {
     for (let failures = this.#scheduler.takeDependencyFailures(); failures.length > 0; failures = this.#scheduler.takeDependencyFailures()) {
       for (const { task, because } of failures) {
-        const dep = typeof because === "number" ? String(because) : because.id || String(because.seq);
+        const dep = typeof because === "number" ? this.#scheduler.failedId(because) || String(because) : because.id || String(because.seq);
         const message = `task ${task.id || task.seq} did not run: task ${dep} it depends on did not succeed`;
         if (!this.#pipelines.isJob(task.seq)) log("dependency failure: %s", message);
         this.#settle(task, Status.Dependency, errorInfo("DependencyError", message, { dependency: dep }));
@@ -567,6 +649,7 @@ export class Broker {
    */
   #dispatch(): void {
     this.#settleDependencyFailures();
+    this.#statsChanged();
     this.#local.outbox.wake();
     this.#remote?.outbox.wake();
   }

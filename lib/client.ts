@@ -136,12 +136,24 @@ export class Client {
   #batchLength = 0;
   #batchWithdrawn = 0;
   #withdrawals: number[] = [];
+  /**
+   * The next Submit lists every outstanding task (`sync`): the connection to the broker was made
+   * again (a freeze of either side, or a new broker), and whatever was on its way either way may
+   * be lost, so the broker is told exactly what the caller still waits for.
+   */
+  #syncDue = false;
+  #handshakes = 0;
   #idleWaiters: (() => void)[] = [];
   #closed: ZerolbError | undefined;
   readonly #pipelines = new Map<number, PipelineWire>();
+  #nextPipelineId = 1;
   /** Seqs that failed, remembered (bounded) so a later `after` on them fails at once. */
   readonly #failedSeqs = new Map<number, true>();
   brokerStats: BrokerStats | undefined;
+  /** statsWhere() calls waiting for the broker's counts to say something. */
+  #statsWaiters: { until: (stats: BrokerStats) => boolean; resolve: () => void }[] = [];
+  /** The caller's id of a finished task by seq (send tasks with chosen ids), for messages. */
+  names: ((seq: number) => string | undefined) | undefined;
   /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
   describeExit: ((pid: number) => Promise<string | undefined>) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
@@ -156,7 +168,10 @@ export class Client {
       heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
     });
     this.#socket.events.on("disconnect", () => link.lost());
-    this.#socket.events.on("handshake", () => link.restored());
+    this.#socket.events.on("handshake", () => {
+      if (this.#handshakes++ > 0) this.#resync();
+      link.restored();
+    });
     this.#socket.connect(endpoint);
     this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
     void this.#read();
@@ -214,25 +229,39 @@ export class Client {
 
   /** Registers a pipeline with the broker; returns its id for `submit`. */
   definePipeline(wire: PipelineWire): number {
-    const id = this.#pipelines.size + 1;
+    const id = this.#nextPipelineId++;
     this.#pipelines.set(id, wire);
     this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline: wire })]);
     return id;
   }
 
-  /** What became of a seq: the task if still outstanding, "ok", "failed", or undefined if unknown. */
-  outcomeOf(seq: number): PendingTask | "ok" | "failed" | undefined {
-    const task = this.#outstanding.get(seq);
-    if (task) return task;
-    if (seq >= this.#nextSeq || !this.#finished.has(seq)) return undefined;
-    return this.#failedSeqs.has(seq) ? "failed" : "ok";
+  /** The map that defined this pipeline has ended: caller and broker let go of its definition. */
+  forgetPipeline(id: number): void {
+    if (!this.#pipelines.delete(id) || this.#closed) return;
+    this.#outbox.push([encodeHeader(Kind.ForgetPipeline, { id })]);
+  }
+
+  /** The outstanding task with this seq, or undefined. */
+  outstandingTask(seq: number): PendingTask | undefined {
+    return this.#outstanding.get(seq);
+  }
+
+  /** A seq for a task that is settled here without going to the broker (it counts as finished). */
+  reserveSeq(): number {
+    const seq = this.#nextSeq++;
+    this.#finished.add(seq);
+    return seq;
   }
 
   /**
-   * A new broker replaced a dead one: send every task not yet finished again. Results of runs that
-   * were already under way are told apart by seq, so each task still settles once.
+   * A new connection to the broker (a new broker, or the same one after either side froze past the
+   * heartbeat liveness): send every task not yet finished again, in one Submit marked `sync`. The
+   * broker keeps what it holds, runs again what it finished (its result was lost on the way here),
+   * withdraws what is not listed (a Withdraw was lost), and takes the rest as new. Results of runs
+   * already under way are told apart by seq, so each task still settles once.
    */
-  resubmitAll(): void {
+  #resync(): void {
+    log("connected to the broker again: re-sending %d outstanding tasks", this.#outstanding.size);
     for (const [id, pipeline] of this.#pipelines) this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline })]);
     for (const task of this.#outstanding.values()) {
       if (!task.sentIn) continue; // still in the unsent batch
@@ -241,6 +270,7 @@ export class Client {
       task.queued = true;
       this.#batch[this.#batchLength++] = task;
     }
+    this.#syncDue = true;
     this.#outbox.wake();
   }
 
@@ -249,6 +279,13 @@ export class Client {
     const out: PendingTask[] = [];
     for (const task of this.#outstanding.values()) if (task.sink === sink) out.push(task);
     return out;
+  }
+
+  /** Resolves once the broker's latest counts satisfy `until` (asking the broker for them now). */
+  statsWhere(until: (stats: BrokerStats) => boolean): Promise<void> {
+    if (this.brokerStats && until(this.brokerStats)) return Promise.resolve();
+    this.#outbox.push([encodeHeader(Kind.StatsRequest)]);
+    return new Promise((resolve) => this.#statsWaiters.push({ until, resolve }));
   }
 
   /** Resolves when no task is outstanding. */
@@ -282,7 +319,7 @@ export class Client {
   }
 
   #produce(): Frames | undefined {
-    if (this.#batchLength > 0) return this.#produceSubmit();
+    if (this.#batchLength > 0 || this.#syncDue) return this.#produceSubmit();
     if (this.#withdrawals.length > 0) {
       const seq = this.#withdrawals;
       this.#withdrawals = [];
@@ -295,9 +332,14 @@ export class Client {
     const batch = this.#batch;
     const n = this.#batchLength;
     this.#batchLength = 0;
+    const sync = this.#syncDue;
+    this.#syncDue = false;
+    // A task whose dependency has failed does not go: it fails here (after the message is built,
+    // since settling it runs its sink's code).
+    const failed = this.#failedDependencies(batch, n);
     const { body, lengths } = this.#body.take();
-    // Tasks withdrawn before they left are cut out of the body; otherwise it goes as it is.
-    const withdrawn = this.#batchWithdrawn;
+    // Tasks withdrawn (or failed) before they left are cut out of the body; otherwise it goes as it is.
+    const withdrawn = this.#batchWithdrawn + (failed?.length ?? 0);
     this.#batchWithdrawn = 0;
     const seq: number[] = [];
     const len: number[] = withdrawn > 0 ? [] : lengths;
@@ -315,7 +357,7 @@ export class Client {
       const start = offset;
       offset += lengths[i]!;
       task.queued = false;
-      if (task.withdrawn) continue;
+      if (task.withdrawn || task.sentStart < 0) continue;
       task.sentIn = body;
       task.sentStart = start;
       task.sentEnd = offset;
@@ -326,9 +368,9 @@ export class Client {
       id.push(task.customId ?? "");
       pipe.push(task.pipeline);
       if (task.after) {
-        // Dependencies that succeeded since are dropped; pending and failed ones go to the broker.
+        // Only dependencies still outstanding go to the broker: those that succeeded are done with.
         after ??= seq.slice(0, -1).map(() => null);
-        after.push(task.after.filter((s) => this.#outstanding.has(s) || this.#failedSeqs.has(s)));
+        after.push(task.after.filter((s) => this.#outstanding.has(s)));
       } else after?.push(null);
       if (kept) {
         len.push(offset - start);
@@ -337,7 +379,44 @@ export class Client {
     }
     const fields: Record<string, unknown> = { seq, len, fn: fn.take(), to: to.take(), att: att.take(), id: id.take(), pipe: pipe.take() };
     if (after) fields.after = after;
+    if (sync) fields.sync = true;
+    if (failed) queueMicrotask(() => this.#failForDependency(failed));
     return [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body];
+  }
+
+  /**
+   * Tasks of the batch with a dependency that has failed: taken out of the outstanding set and
+   * marked to be cut from the body (sentStart -1); settled by #failForDependency once the message is built.
+   */
+  #failedDependencies(batch: (PendingTask | undefined)[], n: number): { task: PendingTask; dependency: number }[] | undefined {
+    let failed: { task: PendingTask; dependency: number }[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const task = batch[i]!;
+      if (!task.after || task.withdrawn) continue;
+      const dependency = task.after.find((s) => this.#failedSeqs.has(s));
+      if (dependency === undefined) continue;
+      this.#outstanding.delete(task.seq);
+      this.#finished.add(task.seq);
+      this.#rememberFailed(task.seq);
+      task.sentStart = -1;
+      (failed ??= []).push({ task, dependency });
+    }
+    return failed;
+  }
+
+  #failForDependency(failed: { task: PendingTask; dependency: number }[]): void {
+    for (const { task, dependency } of failed) {
+      task.sentStart = 0;
+      this.counters.failed++;
+      const dep = this.nameOf(dependency);
+      task.resolve(false, new DependencyError(`task ${task.id} did not run: task ${dep} it depends on did not succeed`, { id: task.id, cause: Object.assign(new Error(`task ${dep} did not succeed`), { name: "DependencyError", dependency: dep }) }));
+    }
+    this.#checkIdle();
+  }
+
+  /** How the caller names a seq in messages: its sink's id for it when known, else the seq. */
+  nameOf(seq: number): string {
+    return this.#outstanding.get(seq)?.id ?? this.names?.(seq) ?? String(seq);
   }
 
   async #read(): Promise<void> {
@@ -350,7 +429,7 @@ export class Client {
   #onMessage(headerFrame: Buffer | undefined, body: Buffer | undefined): void {
     try {
       const h = decodeHeader(headerFrame);
-      if (h.stats) this.brokerStats = h.stats as BrokerStats;
+      if (h.stats) this.#onStats(h.stats as BrokerStats);
       if (h.k === Kind.Results) this.#onResults(h, body);
       else if (h.k === Kind.Retried) this.#onRetried(h);
       else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
@@ -358,6 +437,12 @@ export class Client {
       this.counters.malformedDropped++;
       log("dropped a malformed message from the broker: %s", (err as Error).message);
     }
+  }
+
+  #onStats(stats: BrokerStats): void {
+    this.brokerStats = stats;
+    if (this.#statsWaiters.length === 0) return;
+    this.#statsWaiters = this.#statsWaiters.filter((w) => !(w.until(stats) && (w.resolve(), true)));
   }
 
   #onRetried(h: Header): void {

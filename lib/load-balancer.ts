@@ -9,7 +9,7 @@ import { MapRun, type MapProgress } from "./map.js";
 import { Pipeline } from "./pipeline.js";
 import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
-import { Mailbox, type Result } from "./mailbox.js";
+import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { describe, resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
@@ -94,6 +94,10 @@ export class LoadBalancer implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #endpoint: string | undefined;
   #brokerRestarts: number[] = [];
+  /** Maps between their start and their end: close() stops them taking items. */
+  readonly #maps = new Set<MapRun>();
+  /** Ends close()'s wait for tasks in flight early: close({ force: true }) again, or the broker died. */
+  #stopWaiting: (() => void) | undefined;
 
   constructor(options: LoadBalancerOptions) {
     this.#options = resolveOptions(options);
@@ -132,6 +136,7 @@ export class LoadBalancer implements AsyncDisposable {
       brokerExited: (how) => void this.#restartBroker(how),
     });
     this.#client.describeExit = (pid) => this.#supervisor.exitOf(pid);
+    this.#client.names = (seq) => this.#mailbox.nameOf(seq);
     this.ready = this.#start(firstWorker);
     this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
   }
@@ -170,6 +175,8 @@ export class LoadBalancer implements AsyncDisposable {
         heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
       });
       [this.#endpoint] = await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
+      // stats() is current from here on: the broker has counted the first worker.
+      if (o.workers > 0) await this.#client.statsWhere((s) => s.workers.length > 0);
     } catch (err) {
       this.#fail(err as ZerolbError);
       throw err;
@@ -194,6 +201,7 @@ export class LoadBalancer implements AsyncDisposable {
       signal: options.signal,
       pipeline: checkPipeline(options.pipeline),
       onProgress: checkCallback(options.onProgress),
+      live: this.#maps,
     }) as AsyncIterableIterator<T>;
   }
 
@@ -210,6 +218,7 @@ export class LoadBalancer implements AsyncDisposable {
     const after = options.after;
     if (after !== undefined && (!Array.isArray(after) || after.some((a) => typeof a !== "string"))) throw new TypeError(`send(): options.after must be an array of task ids; received ${describe(after)}`);
     if (options.id !== undefined && (typeof options.id !== "string" || options.id === "")) throw new TypeError(`send(): options.id must be a non-empty string; received ${describe(options.id)}`);
+    if (options.id !== undefined) checkTaskId(options.id);
     const client = await this.#usable();
     return this.#mailbox.send(client, data, {
       fn: checkFn(options.fn), timeout: checkTimeout(options.timeout, this.#options.timeout), id: options.id, after, signal: options.signal,
@@ -236,31 +245,44 @@ export class LoadBalancer implements AsyncDisposable {
 
   /**
    * The broker died: start a new one on the same endpoints (workers and this caller reconnect by
-   * themselves) and send it every task not yet finished.
+   * themselves, and the caller re-sends every task not yet finished). A new broker that dies while
+   * it starts is one more death of the same budget (MAX_BROKER_RESTARTS within
+   * BROKER_RESTART_WINDOW_MS), not the end: only past the budget does everything fail with a
+   * BrokerError.
    */
   async #restartBroker(how: string): Promise<void> {
-    if (this.#state !== "ready") return;
-    const now = Date.now();
-    this.#brokerRestarts.push(now);
-    const recent = this.#brokerRestarts.filter((t) => now - t < BROKER_RESTART_WINDOW_MS).length;
-    if (recent > MAX_BROKER_RESTARTS) {
-      return this.#fail(new BrokerError(`the broker process died (${how}), ${recent} times in ${BROKER_RESTART_WINDOW_MS / 1000} s; giving up`));
+    // Closing: the tasks in flight cannot finish without a broker; close() need not wait for them.
+    if (this.#state === "closing") return this.#stopWaiting?.();
+    for (let attempt = 0; this.#state === "ready" || this.#state === "starting"; attempt++) {
+      const now = Date.now();
+      this.#brokerRestarts.push(now);
+      const recent = this.#brokerRestarts.filter((t) => now - t < BROKER_RESTART_WINDOW_MS).length;
+      if (recent > MAX_BROKER_RESTARTS) {
+        return this.#fail(new BrokerError(`the broker process died (${how}), ${recent} times in ${BROKER_RESTART_WINDOW_MS / 1000} s; giving up`));
+      }
+      log("broker died (%s); starting a new one, then re-sending %d tasks", how, this.#client.outstanding);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      try {
+        await this.#supervisor.startBroker(this.#brokerConfig());
+        return;
+      } catch (err) {
+        how = (err as Error).message;
+      }
     }
-    log("broker died (%s); starting a new one and re-sending %d tasks", how, this.#client.outstanding);
-    try {
-      await this.#supervisor.startBroker(this.#brokerConfig());
-    } catch (err) {
-      return this.#fail(new BrokerError(`the broker process died (${how}) and could not be restarted: ${(err as Error).message}`, { cause: err }));
-    }
-    this.#client.resubmitAll();
   }
 
   /**
-   * Stops taking tasks, lets those in flight finish (unless `force`), stops every child process
-   * and removes the ipc files. Idempotent.
+   * Stops taking tasks (maps stop pulling items, waiting sends are refused), lets those in flight
+   * finish (unless `force`) for up to `closeTimeout`, fails what is left with CancelledError, stops
+   * every child process and removes the ipc files. Idempotent; `close({ force: true })` while an
+   * earlier close() waits stops waiting.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close(options.force === true);
+    if (this.#closing) {
+      if (options.force === true) this.#stopWaiting?.();
+      return this.#closing;
+    }
+    this.#closing = this.#close(options.force === true);
     return this.#closing;
   }
 
@@ -272,15 +294,27 @@ export class LoadBalancer implements AsyncDisposable {
   async #close(force: boolean): Promise<void> {
     if (this.#state !== "failed") this.#state = "closing";
     const closed = new ClosedError("the LoadBalancer is closed");
+    for (const map of this.#maps) map.endSource(new ClosedError("the LoadBalancer was closed before this map took all its items"));
+    this.#mailbox.refuseSenders(closed);
     if (!force && this.#state === "closing" && this.#client.outstanding > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#client.onIdle(), new Promise((r) => (timer = setTimeout(r, this.#options.closeTimeout)))]);
+      await Promise.race([
+        this.#client.onIdle(),
+        new Promise<void>((resolve) => {
+          this.#stopWaiting = resolve;
+          timer = setTimeout(resolve, this.#options.closeTimeout);
+        }),
+      ]);
       clearTimeout(timer);
     }
+    this.#stopWaiting = undefined;
     this.#client.failAll(closed, (task) => new CancelledError(`task ${task.id} did not finish before close()`, { id: task.id, index: indexOf(task) }));
     this.#mailbox.close(this.#failure ?? closed);
     await this.#client.flush(); // cancels of tasks withdrawn just before close() reach the broker
-    await this.#supervisor.stop(force ? 0 : 5000);
+    const stopped = this.#supervisor.stop(force ? 0 : 5000);
+    this.#stopWaiting = () => void this.#supervisor.stop(0); // a forced close() now kills what is left
+    await stopped;
+    this.#stopWaiting = undefined;
     this.#client.close();
     this.#dir.remove();
     if (this.#state !== "failed") this.#state = "closed";

@@ -1,7 +1,8 @@
 // lb.send() / lb.receive(): manual control. send() waits while `highWaterMark` tasks are sent
 // and not yet received (backpressure); receive() hands out outcomes in completion order.
-import { CancelledError, DependencyError, type ZerolbError } from "./errors.js";
+import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
+import { ResultSizes } from "./result-sizes.js";
 import { Deque } from "./ring.js";
 
 /** What `receive()` resolves to. */
@@ -37,24 +38,62 @@ interface GraphNode {
   state: "pending" | "done" | "failed";
 }
 
+/** How a finished send task is remembered: its seq (to name it) and whether it succeeded. */
+interface Finished {
+  seq: number;
+  ok: boolean;
+}
+
+/** A send() waiting for room; `wake()` returns false if it gave up (aborted) meanwhile. */
+interface SpaceWaiter {
+  wake(): boolean;
+}
+
 /** Caller-chosen ids remembered after completion, so a repeated id is neither run nor reported twice. */
 export const DEFAULT_ID_MEMORY = 100_000;
+
+/** The form of generated ids: a caller-chosen id may not take it (see checkTaskId). */
+const GENERATED_ID = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Refuses a caller-chosen id that has the form of a generated one (a decimal integer): generated
+ * ids are sequence numbers, and "7" chosen by the caller would one day be task 7's id too. The
+ * same rule as BullMQ's ("custom ids cannot be integers").
+ */
+export function checkTaskId(id: string): void {
+  if (GENERATED_ID.test(id)) {
+    throw new InvalidOptionError(`send(): options.id ${JSON.stringify(id)} has the form of a generated id (a decimal integer), which zerolb gives tasks sent without an id; choose an id that is not an integer, e.g. ${JSON.stringify(`task-${id}`)}`);
+  }
+}
 
 export class Mailbox implements TaskSink {
   readonly #hwm: number;
   readonly #hwmBytes: number;
-  readonly #results = new Deque<Result>();
+  /** Outcomes not yet received, with the bytes each holds (its result's encoded size). */
+  readonly #results = new Deque<{ result: Result; bytes: number }>();
   readonly #receivers = new Deque<{ resolve: (r: Result) => void; reject: (e: unknown) => void }>();
-  readonly #spaceWaiters = new Deque<() => void>();
+  readonly #spaceWaiters = new Deque<SpaceWaiter>();
   /** Sent and not yet received. */
   #outstanding = 0;
-  /** Encoded input bytes of the sent tasks whose outcome has not arrived. */
-  #bytesOut = 0;
-  /** Caller-chosen ids: the task while outstanding, then its outcome. */
-  readonly #knownIds = new Map<string, PendingTask | "ok" | "failed">();
+  /** Sent and not yet finished. */
+  #unfinished = 0;
+  /** Encoded bytes held: inputs of unfinished tasks and results not yet received. */
+  #bytesHeld = 0;
+  readonly #resultSizes = new ResultSizes();
+  /** Caller-chosen ids of the tasks not finished yet. */
+  readonly #pending = new Map<string, PendingTask>();
+  /**
+   * The last `idMemory` finished send tasks, by id (chosen or generated): a known id is not run
+   * again, and `after` can name it. Only finished tasks leave, oldest first.
+   */
+  readonly #finished = new Map<string, Finished>();
+  /** Chosen ids of the remembered finished tasks by seq, to name a dependency in messages. */
+  readonly #chosenIds = new Map<number, string>();
   readonly #graph = new Map<string, GraphNode>();
   readonly #idMemory: number;
   #closed: ZerolbError | undefined;
+  /** close() has begun: sends waiting for room are refused with this. */
+  #refused: ZerolbError | undefined;
 
   constructor(hwm: number, hwmBytes: number, idMemory = DEFAULT_ID_MEMORY) {
     this.#hwm = hwm;
@@ -65,45 +104,38 @@ export class Mailbox implements TaskSink {
   async send(client: Client, data: unknown, settings: SendSettings): Promise<string> {
     const { signal, id } = settings;
     signal?.throwIfAborted();
-    if (id !== undefined && this.#knownIds.has(id)) return id;
+    if (id !== undefined && this.#known(id)) return id;
     while (!this.#hasRoom()) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal!.reason);
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.#spaceWaiters.push(() => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        });
-      });
-      if (this.#closed) throw this.#closed;
+      await this.#waitForRoom(signal);
+      if (this.#closed ?? this.#refused) throw this.#closed ?? this.#refused;
     }
-    if (id !== undefined && this.#knownIds.has(id)) return id;
-    const { seqs, failedDependency } = this.#dependencies(client, settings.after, id);
-    let task: PendingTask;
-    if (failedDependency !== undefined) {
-      task = new PendingTask(-1, id ?? `failed-${failedDependency}-${this.#outstanding}`, -1, this, settings.fn, settings.timeout);
+    try {
+      if (id !== undefined && this.#known(id)) return id;
+      const dependencies = this.#dependencies(client, settings.after, id);
+      if (typeof dependencies === "string") return this.#failAtOnce(client, id, settings, dependencies);
+      const task = client.submit(this, data, -1, settings.fn, settings.timeout, id, dependencies);
       this.#outstanding++;
-      this.#track(task, settings.after);
-      task.resolve(false, new DependencyError(`task ${task.id} did not run: task ${failedDependency} it depends on did not succeed`, { id: task.id }));
+      this.#unfinished++;
+      this.#bytesHeld += task.bytes;
+      if (id !== undefined) this.#pending.set(id, task);
+      this.#track(task.id, settings.after);
+      if (signal) {
+        const onAbort = () => client.withdraw([task], "its signal was aborted");
+        signal.addEventListener("abort", onAbort, { once: true });
+        task.onSettled = () => signal.removeEventListener("abort", onAbort);
+      }
       return task.id;
+    } finally {
+      // Room may be left for the next waiting send (each woken send passes it on).
+      this.#wakeSender();
     }
-    task = client.submit(this, data, -1, settings.fn, settings.timeout, id, seqs);
-    this.#outstanding++;
-    this.#bytesOut += task.bytes;
-    this.#track(task, settings.after);
-    if (signal) {
-      const onAbort = () => client.withdraw([task], "its signal was aborted");
-      signal.addEventListener("abort", onAbort, { once: true });
-      task.onSettled = () => signal.removeEventListener("abort", onAbort);
-    }
-    return task.id;
   }
 
   receive(): Promise<Result> {
-    const result = this.#results.shift();
-    if (result) {
-      this.#freeSlot();
-      return Promise.resolve(result);
+    const entry = this.#results.shift();
+    if (entry) {
+      this.#received(entry.bytes);
+      return Promise.resolve(entry.result);
     }
     if (this.#closed && this.#outstanding === 0) return Promise.reject(this.#closed);
     return new Promise((resolve, reject) => this.#receivers.push({ resolve, reject }));
@@ -121,10 +153,11 @@ export class Mailbox implements TaskSink {
 
   settle(task: PendingTask): void {
     task.onSettled?.();
-    this.#bytesOut -= task.bytes;
-    // Room again by size: one waiting send may go (each outcome that arrives frees room for one).
-    if (this.#hasRoom()) this.#spaceWaiters.shift()?.();
-    if (task.customId !== undefined && this.#knownIds.has(task.customId)) this.#knownIds.set(task.customId, task.ok ? "ok" : "failed");
+    this.#unfinished--;
+    this.#bytesHeld += task.resultBytes - task.bytes;
+    this.#resultSizes.add(task.resultBytes);
+    if (task.customId !== undefined) this.#pending.delete(task.customId);
+    this.#remember(task.id, task.seq, task.ok);
     const node = this.#graph.get(task.id);
     if (node) node.state = task.ok ? "done" : "failed";
     const result: Result = task.ok
@@ -132,58 +165,138 @@ export class Mailbox implements TaskSink {
       : { id: task.id, ok: false, error: task.value instanceof Error ? task.value : new CancelledError(String(task.value), { id: task.id }) };
     const receiver = this.#receivers.shift();
     if (receiver) {
-      this.#freeSlot();
+      this.#received(task.resultBytes);
       receiver.resolve(result);
-    } else this.#results.push(result);
+    } else {
+      this.#results.push({ result, bytes: task.resultBytes });
+      this.#wakeSender(); // its input's bytes are free now
+    }
   }
 
-  /** After close: waiting receivers get `error` once nothing more can arrive. */
+  /** The caller's id of a finished send task by seq, when still remembered (for messages). */
+  nameOf(seq: number): string | undefined {
+    return this.#chosenIds.get(seq) ?? (this.#finished.has(String(seq)) ? String(seq) : undefined);
+  }
+
+  /** close() has begun: sends waiting for room are refused with `error` (those sent go on). */
+  refuseSenders(error: ZerolbError): void {
+    this.#refused = error;
+    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w.wake();
+  }
+
+  /** After close: waiting senders and, once nothing more can arrive, receivers get `error`. */
   close(error: ZerolbError): void {
     this.#closed = error;
-    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w();
+    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w.wake();
     if (this.#outstanding - this.#results.size > 0) return;
     for (let r = this.#receivers.shift(); r; r = this.#receivers.shift()) r.reject(error);
   }
 
-  /** Below both high-water marks: tasks sent and not received, and bytes of unfinished inputs. */
+  /**
+   * Below both high-water marks: tasks sent and not received, and bytes held (inputs of the
+   * unfinished tasks, results not yet received, and for the unfinished ones, their results to come
+   * as large as the results seen so far).
+   */
   #hasRoom(): boolean {
-    return this.#outstanding < this.#hwm && this.#bytesOut < this.#hwmBytes;
+    return this.#outstanding < this.#hwm && this.#bytesHeld + this.#unfinished * this.#resultSizes.typical < this.#hwmBytes;
   }
 
-  #freeSlot(): void {
+  /** Waits to be woken by #wakeSender; an abort rejects at once and gives up the place in line. */
+  #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let waiting = true;
+      const onAbort = () => {
+        waiting = false;
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#spaceWaiters.push({
+        wake: () => {
+          if (!waiting) return false;
+          waiting = false;
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+          return true;
+        },
+      });
+    });
+  }
+
+  /** Wakes the first waiting send that has not given up, if there is room for it. */
+  #wakeSender(): void {
+    if (this.#spaceWaiters.size === 0 || !(this.#hasRoom() || this.#closed)) return;
+    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) if (w.wake()) return;
+  }
+
+  /** An outcome was handed out: its slot and its result's bytes are free. */
+  #received(bytes: number): void {
     this.#outstanding--;
-    this.#spaceWaiters.shift()?.();
+    this.#bytesHeld -= bytes;
+    this.#wakeSender();
   }
 
-  /** Resolves `after` ids to the seqs still pending; throws a TypeError for an unknown id or a cycle. */
-  #dependencies(client: Client, after: string[] | undefined, id: string | undefined): { seqs: number[] | undefined; failedDependency?: string } {
-    if (after === undefined || after.length === 0) return { seqs: undefined };
+  #known(id: string): boolean {
+    return this.#pending.has(id) || this.#finished.has(id);
+  }
+
+  #remember(id: string, seq: number, ok: boolean): void {
+    this.#finished.delete(id);
+    this.#finished.set(id, { seq, ok });
+    if (id !== String(seq)) this.#chosenIds.set(seq, id);
+    if (this.#finished.size <= this.#idMemory) return;
+    const [oldest, { seq: oldSeq }] = this.#finished.entries().next().value!;
+    this.#finished.delete(oldest);
+    this.#chosenIds.delete(oldSeq);
+  }
+
+  /**
+   * A task whose dependency `failedDependency` has failed: it never runs and fails at once with a
+   * DependencyError (its id is remembered like any other).
+   */
+  #failAtOnce(client: Client, id: string | undefined, settings: SendSettings, failedDependency: string): string {
+    const seq = client.reserveSeq();
+    const task = new PendingTask(seq, id, -1, this, settings.fn, settings.timeout);
+    this.#outstanding++;
+    this.#unfinished++;
+    this.#track(task.id, settings.after);
+    const cause = Object.assign(new Error(`task ${failedDependency} did not succeed`), { name: "DependencyError", dependency: failedDependency });
+    task.resolve(false, new DependencyError(`task ${task.id} did not run: task ${failedDependency} it depends on did not succeed`, { id: task.id, cause }));
+    return task.id;
+  }
+
+  /**
+   * Resolves `after` ids to the seqs of those still pending, or to the id of one that failed;
+   * throws a TypeError for an unknown id, the id of a map's task, or a cycle.
+   */
+  #dependencies(client: Client, after: string[] | undefined, id: string | undefined): number[] | string | undefined {
+    if (after === undefined || after.length === 0) return undefined;
     const seqs: number[] = [];
     for (const dep of after) {
-      if (dep === id) throw new TypeError(`send(): task "${id}" cannot run after itself (a cycle)`);
-      const known = this.#knownIds.get(dep) ?? (/^\d+$/.test(dep) ? client.outcomeOf(Number(dep)) : undefined);
-      if (known === undefined) {
-        throw new TypeError(`send(): options.after names unknown task id "${dep}" (never sent, or finished before the last ${this.#idMemory} ids)`);
+      if (dep === id) throw new InvalidOptionError(`send(): task "${id}" cannot run after itself (a cycle)`);
+      const pending = this.#pending.get(dep) ?? (GENERATED_ID.test(dep) ? client.outstandingTask(Number(dep)) : undefined);
+      if (pending) {
+        if (pending.sink !== this) throw new InvalidOptionError(`send(): options.after names task "${dep}", a task of a map(); after takes the ids of tasks sent with send()`);
+        seqs.push(pending.seq);
+        continue;
       }
-      if (known === "failed") return { seqs: undefined, failedDependency: dep };
-      if (known !== "ok") seqs.push(known.seq);
+      const finished = this.#finished.get(dep);
+      if (!finished) {
+        throw new InvalidOptionError(`send(): options.after names unknown task id "${dep}" (never sent with send(), or finished before the last ${this.#idMemory} sent tasks: raise idMemory)`);
+      }
+      if (!finished.ok) return dep;
     }
-    return { seqs };
+    return seqs;
   }
 
-  #track(task: PendingTask, after: string[] | undefined): void {
-    if (task.customId !== undefined && task.seq >= 0) {
-      this.#knownIds.set(task.customId, task);
-      if (this.#knownIds.size > this.#idMemory) this.#knownIds.delete(this.#knownIds.keys().next().value!);
-    }
+  #track(id: string, after: string[] | undefined): void {
     if (after === undefined || after.length === 0) return;
     for (const dep of after) if (!this.#graph.has(dep)) this.#graph.set(dep, { after: [], state: this.#stateOf(dep) });
-    this.#graph.set(task.id, { after: [...after], state: "pending" });
+    this.#graph.set(id, { after: [...after], state: "pending" });
     while (this.#graph.size > this.#idMemory) this.#graph.delete(this.#graph.keys().next().value!);
   }
 
   #stateOf(id: string): GraphNode["state"] {
-    const known = this.#knownIds.get(id);
-    return known === "ok" ? "done" : known === "failed" ? "failed" : "pending";
+    const finished = this.#finished.get(id);
+    return finished === undefined ? "pending" : finished.ok ? "done" : "failed";
   }
 }

@@ -3,6 +3,7 @@
 // unfinished ones and the encoded results not yet yielded pass `highWaterMarkBytes`), and yields
 // results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
 import { TaskError, ZerolbError } from "./errors.js";
+import { ResultSizes } from "./result-sizes.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import type { Pipeline } from "./pipeline.js";
 import { Deque } from "./ring.js";
@@ -71,6 +72,8 @@ export interface MapSettings {
   signal: AbortSignal | undefined;
   pipeline: Pipeline | undefined;
   onProgress: ((progress: MapProgress) => void) | undefined;
+  /** The live maps of the LoadBalancer: a map is in it from its start to its end (close() ends them). */
+  live: Set<MapRun>;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -94,6 +97,12 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
    * not yet yielded (in order, one slow task holds back every result after it).
    */
   #bytesHeld = 0;
+  readonly #resultSizes = new ResultSizes();
+  /** next() calls under way: a second one waits for the first (#tail), so both settle, in order. */
+  #calls = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+  /** Set when the LoadBalancer closed while items were still to come: thrown once the tasks out are delivered. */
+  #cutShort: ZerolbError | undefined;
   readonly #slots: (PendingTask | undefined)[];
   readonly #arrivals = new Deque<PendingTask>();
   #pumping = false;
@@ -122,7 +131,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
 
   next(): Promise<IteratorResult<unknown>> {
     // The common case, a result already here, without an async function's frame per item.
-    if (this.#started && this.#failure === undefined) {
+    if (this.#calls === 0 && this.#started && this.#failure === undefined) {
       const task = this.#take();
       if (task) {
         try {
@@ -132,7 +141,23 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
         }
       }
     }
-    return this.#next();
+    // Calls made before the previous one settled wait for it: each gets its own result, in order.
+    const run = this.#calls++ === 0 ? this.#next() : this.#tail.then(() => this.#next(), () => this.#next());
+    this.#tail = run;
+    return run.finally(() => this.#calls--);
+  }
+
+  /**
+   * The LoadBalancer is closing: no more items are taken from the source. The tasks already out
+   * finish (or are cancelled by close()) and are delivered; then, if the source had more, the
+   * iterator throws `error` (a ClosedError), so the consumer knows the map did not run to its end.
+   */
+  endSource(error: ZerolbError): void {
+    if (this.#stopped || this.#sourceDone) return;
+    this.#cutShort = error;
+    this.#sourceDone = true;
+    this.#closeIterator();
+    this.#wake();
   }
 
   async #next(): Promise<IteratorResult<unknown>> {
@@ -143,6 +168,9 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
       if (task) return this.#deliver(task);
       if (this.#stopped || (this.#sourceDone && this.#pending === 0)) {
         this.#stop("the map ended");
+        const cutShort = this.#cutShort;
+        this.#cutShort = undefined;
+        if (cutShort) throw cutShort;
         return { done: true, value: undefined };
       }
       if (this.#canPull()) {
@@ -164,6 +192,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     if (task.withdrawn && this.#stopped) return;
     this.#pending--;
     this.#bytesHeld += task.resultBytes - task.bytes;
+    this.#resultSizes.add(task.resultBytes);
     if (this.#window < this.#settings.hwm) this.#window++;
     if (task.ok) this.#done++;
     else this.#failed++;
@@ -180,6 +209,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     try {
       signal?.throwIfAborted();
       this.#clientReady = await this.#client();
+      this.#settings.live.add(this);
       if (this.#settings.pipeline) this.#pipelineId = this.#clientReady.definePipeline(this.#settings.pipeline.toWire());
       const source = this.#source as Partial<Iterable<unknown> & AsyncIterable<unknown>>;
       if (typeof source[Symbol.asyncIterator] === "function") {
@@ -239,11 +269,14 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   /**
-   * Below both high-water marks (items between source and consumer, and bytes of unfinished
-   * inputs and unyielded results), and below the window while it is still growing.
+   * Below both high-water marks (items between source and consumer; bytes of unfinished inputs,
+   * unyielded results, and the results still to come, as large as those seen so far), and below
+   * the window while it is still growing.
    */
   #hasRoom(): boolean {
-    return this.#pulled - this.#yielded < this.#settings.hwm && this.#bytesHeld < this.#settings.hwmBytes && this.#pending < this.#window;
+    return this.#pulled - this.#yielded < this.#settings.hwm &&
+      this.#bytesHeld + this.#pending * this.#resultSizes.typical < this.#settings.hwmBytes &&
+      this.#pending < this.#window;
   }
 
   #pump(): void {
@@ -256,7 +289,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as Iterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && this.#hasRoom()) {
+      while (!this.#stopped && !this.#sourceDone && this.#hasRoom()) {
         const r = iterator.next();
         if (r.done) {
           this.#sourceDone = true;
@@ -276,9 +309,9 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as AsyncIterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && this.#hasRoom()) {
+      while (!this.#stopped && !this.#sourceDone && this.#hasRoom()) {
         const r = await iterator.next();
-        if (this.#stopped) break;
+        if (this.#stopped || this.#sourceDone) break; // stopped or closed meanwhile: that item is not taken
         if (r.done) {
           this.#sourceDone = true;
           break;
@@ -306,7 +339,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
         throw err;
       }
       // This item cannot be encoded: it fails alone.
-      const task = new PendingTask(-1, `item-${index}`, index, this, fn, timeout);
+      const task = new PendingTask(this.#clientReady!.reserveSeq(), undefined, index, this, fn, timeout);
       task.resolve(false, new TaskError(`item ${index} cannot be sent to a worker: ${(err as Error).message}`, { id: task.id, index, cause: err }));
     }
   }
@@ -339,9 +372,17 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
       this.#clientReady.withdraw(this.#clientReady.tasksOf(this), reason);
     }
     this.#slots.fill(undefined);
-    // Close the source (a generator's finally blocks run); ignore what it throws on the way out.
+    this.#settings.live.delete(this);
+    if (this.#pipelineId > 0) this.#clientReady?.forgetPipeline(this.#pipelineId);
+    this.#closeIterator();
+  }
+
+  /** Closes the source (a generator's finally blocks run); what it throws on the way out is ignored. */
+  #closeIterator(): void {
+    const iterator = this.#iterator;
+    this.#iterator = undefined;
     try {
-      const r = this.#iterator?.return?.();
+      const r = iterator?.return?.();
       if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, () => {});
     } catch {
       // ignore

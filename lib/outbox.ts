@@ -41,6 +41,11 @@ export class Outbox {
     this.#defer = defer;
   }
 
+  /** A send is in flight: flushNow() would do nothing until it completes. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   /** Queues one ready-made message. */
   push(frames: Frames): void {
     this.#queue.push(frames);

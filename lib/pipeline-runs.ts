@@ -117,6 +117,21 @@ export class PipelineRuns {
     return this.#defs.has(id);
   }
 
+  /** The caller's map is done with a pipeline: its definition goes (items still running keep theirs). */
+  forget(id: number): void {
+    this.#defs.delete(id);
+  }
+
+  /** Whether the item with this seq is in progress. */
+  holds(seq: number): boolean {
+    return this.#items.has(seq);
+  }
+
+  /** Seqs of the items in progress (a copy). */
+  itemSeqs(): number[] {
+    return [...this.#items.keys()];
+  }
+
   isJob(seq: number): boolean {
     return seq >= JOB_SEQ_BASE;
   }

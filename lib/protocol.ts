@@ -18,19 +18,20 @@ export const Kind = {
   // worker -> broker
   Hello: 1, // { pid, concurrency, name? }: a worker introduces itself
   Ready: 2, // { credit }: setup() done; can hold `credit` tasks
-  WorkerResults: 3, // { seq, st, len, credit? } + body: finished tasks, plus new credit
+  WorkerResults: 3, // { seq, st, len, credit?, started? } + body: finished tasks, new credit, timed tasks just started
   Bye: 4, // { seq }: leaving; these held tasks were not run
   // broker -> worker
-  Welcome: 10, // { session } + body: workerData (one value)
+  Welcome: 10, // { session, grace?, maxMessageSize? } + body: workerData (one value)
   Tasks: 11, // { seq, len, fn?, att?, to? } + body
   Cancel: 12, // { seq }: drop these if not started, abort their signal if running
   Reset: 13, // {}: the broker does not know you (it restarted or declared you dead): Hello again
   Refused: 14, // { reason }: the answer to a Hello of another protocol version; read whatever the version
   // caller -> broker
-  Submit: 20, // { seq, len, fn?, att?, to?, id?, after?, pipe? } + body
+  Submit: 20, // { seq, len, fn?, att?, to?, id?, after?, pipe?, sync? } + body; sync: these are all the caller has outstanding
   Withdraw: 21, // { seq }: the caller no longer wants these tasks
   StatsRequest: 22, // {}
   DefinePipeline: 23, // { id, pipeline: { jobs: [{ n: name, f: fn, a: [parent indices] }] } }
+  ForgetPipeline: 24, // { id }: the map that defined it has ended (items in progress keep it)
   // broker -> caller
   Results: 30, // { seq, st, len, w?, att? } + body
   Stats: 31, // { stats }
@@ -145,6 +146,14 @@ export function seqColumn(h: Header): number[] {
   if (!Array.isArray(seq)) throw new ProtocolError("seq is not an array");
   for (const s of seq) if (!Number.isSafeInteger(s) || (s as number) < 0) throw new ProtocolError("seq holds a non-integer");
   return seq as number[];
+}
+
+/** Checks the `started` column (seqs of timed tasks a worker announces as started) and returns it. */
+export function startedColumn(h: Header): number[] {
+  const started = h.started;
+  if (!Array.isArray(started)) throw new ProtocolError("started is not an array");
+  for (const s of started) if (!Number.isSafeInteger(s) || (s as number) < 0) throw new ProtocolError("started holds a non-integer");
+  return started as number[];
 }
 
 /**

@@ -26,6 +26,12 @@ export interface Task {
   lastExit: string;
   /** When it was last dispatched (the clock the broker passes to dispatch()). */
   dispatchedAt: number;
+  /** Order of its last dispatch among all dispatches: a worker starts its tasks in this order. */
+  dispatchOrder: number;
+  /** When its worker announced that it started it (timed tasks only), or 0. */
+  startedAt: number;
+  /** When a Cancel for it went to its worker (withdrawn while dispatched), or 0. */
+  cancelledAt: number;
   /** Dependencies not yet succeeded; the task waits (outside the queue, using no credit) until 0. */
   waitingOn: number;
   /** Tasks waiting on this one. */
@@ -43,7 +49,7 @@ export function newTask(
   if (!task) {
     return {
       seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-      waitingOn: 0, dependents: undefined, item: undefined, job: -1,
+      dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
     };
   }
   task.timeout = timeout;
@@ -85,6 +91,8 @@ export function renewTask(task: Task, seq: number, id: string, fn: string, death
   task.withdrawn = false;
   task.lastExit = "";
   task.dispatchedAt = 0;
+  task.startedAt = 0;
+  task.cancelledAt = 0;
   task.waitingOn = 0;
   task.dependents = undefined;
   return task;
@@ -98,7 +106,11 @@ export interface DependencyFailure {
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
 export const JOB_SEQ_BASE = 2 ** 48;
-/** Failed seqs remembered so that a later `after` on them fails at once. */
+/**
+ * Failed seqs remembered (with their ids, for messages) so that a task whose Submit was on its way
+ * while its dependency failed still fails. The caller itself fails a task whose dependency it knows
+ * has failed, so this covers only that short race.
+ */
 const FAILED_MEMORY = 100_000;
 
 export interface WorkerSlot {
@@ -111,6 +123,8 @@ export interface WorkerSlot {
   done: number;
   /** Holds a task that was on a worker that died: it runs alone, so the next death is its own. */
   isolated: boolean;
+  /** Gets no new ordinary task until it is idle, then runs suspects alone (see dispatch()). */
+  draining: boolean;
   /** Tasks it runs at once (from its Hello). */
   concurrency: number;
   /** Last time it was heard from, or was handed work while idle. */
@@ -121,8 +135,10 @@ export interface WorkerSlot {
 
 export interface Wedged {
   worker: WorkerSlot;
-  /** The tasks it is presumably stuck on: they fail with a TimeoutError. */
+  /** The tasks it is stuck on past their timeout: they fail with a TimeoutError. */
   timedOut: Task[];
+  /** Why it counts as stuck, for logs. */
+  why: string;
 }
 
 export interface Dispatch {
@@ -145,16 +161,37 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #maxAttempts: number;
   readonly #tasks = new SeqMap<Task>(4096, 1 << 18);
+  /** Ordinary tasks waiting for a worker. */
   readonly #queue = new Deque<Task>(1024);
+  /**
+   * Tasks whose next death would fail them (suspects: they were on workers that died, and one of
+   * them may be what killed them), waiting to run alone on an idle worker, so that a death there is
+   * their own and an innocent task is never failed for a neighbour's crash. Apart from #queue, so
+   * that they do not hold ordinary tasks back. With the default maxAttempts (3), a task becomes a
+   * suspect only after two deaths: a worker killed from outside makes no suspects, only a task that
+   * kills workers again and again does (with the tasks that shared its workers twice).
+   */
+  readonly #suspects = new Deque<Task>(64);
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
   #nextJobSeq = JOB_SEQ_BASE;
-  readonly #failed = new Map<number, true>();
+  /** Failed seqs (and their ids), bounded: see FAILED_MEMORY. */
+  readonly #failed = new Map<number, string>();
+  /**
+   * Tasks waiting for a dependency that has not arrived yet, by its seq. The caller names in
+   * `after` only tasks it has submitted and not seen finish, so each of these is on its way (after
+   * a reconnect or a broker restart, the order in which tasks arrive is not the order they were sent).
+   */
+  readonly #awaited = new Map<number, Task[]>();
   #dependencyFailures: DependencyFailure[] = [];
   #waiting = 0;
   #withdrawnInQueue = 0;
+  #withdrawnSuspects = 0;
   #nextIndex = 0;
   #rotation = 0;
+  #dispatches = 0;
+  /** Some worker is draining for suspects. */
+  #draining = false;
 
   retried = 0;
 
@@ -163,7 +200,7 @@ export class Scheduler {
   }
 
   get queued(): number {
-    return this.#queue.size - this.#withdrawnInQueue;
+    return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size - this.#withdrawnSuspects;
   }
 
   /** Tasks waiting on dependencies. */
@@ -181,6 +218,11 @@ export class Scheduler {
     return this.#workers.values();
   }
 
+  /** Every task not finished (queued, waiting, dispatched), pipeline jobs included: a copy. */
+  tasks(): Task[] {
+    return this.#tasks.values();
+  }
+
   worker(key: string): WorkerSlot | undefined {
     return this.#workers.get(key);
   }
@@ -189,7 +231,8 @@ export class Scheduler {
     const existing = this.#workers.get(key);
     if (existing) return existing;
     const slot: WorkerSlot = {
-      key, index: this.#nextIndex++, credit: 0, inFlight: new SeqMap<Task>(64), done: 0, isolated: false, concurrency, lastHeard: now, timed: 0,
+      key, index: this.#nextIndex++, credit: 0, inFlight: new SeqMap<Task>(64), done: 0, isolated: false, draining: false, concurrency,
+      lastHeard: now, timed: 0,
     };
     this.#workers.set(key, slot);
     return slot;
@@ -202,16 +245,17 @@ export class Scheduler {
   }
 
   /**
-   * A new task. Returns false (and ignores it) if that seq is known or finished. With `after`, the
-   * task waits until those seqs have succeeded; if one has failed (or is unknown), the task fails
-   * at once and shows up in takeDependencyFailures(). With `first`, it is queued ahead of the rest
-   * (a pipeline job whose parents just finished: an item's work is finished before new items start).
+   * A new task. Returns false (and ignores it) if that seq is held, or finished (unless `rerun`: the
+   * caller lost its result and sends it again). With `after`, the task waits until those seqs have
+   * succeeded; if one has failed, the task fails at once and shows up in takeDependencyFailures().
+   * With `first`, it is queued ahead of the rest (a pipeline job whose parents just finished: an
+   * item's work is finished before new items start).
    */
-  submit(task: Task, after?: readonly number[], first = false): boolean {
+  submit(task: Task, after?: readonly number[], first = false, rerun = false): boolean {
     if (task.seq >= JOB_SEQ_BASE) {
       if (task.seq < this.#nextJobSeq) return false;
       this.#nextJobSeq = task.seq + 1;
-    } else if (this.#tasks.has(task.seq) || this.#finished.has(task.seq)) return false;
+    } else if (this.#tasks.has(task.seq) || (!rerun && this.#finished.has(task.seq))) return false;
     this.#tasks.set(task.seq, task);
     if (after) {
       for (const dep of after) {
@@ -219,13 +263,23 @@ export class Scheduler {
         if (parent) {
           (parent.dependents ??= []).push(task);
           task.waitingOn++;
-        } else if (this.#failed.has(dep) || !this.isFinished(dep)) {
+        } else if (this.#failed.has(dep)) {
           this.#unlinkFromParents(task, after);
           this.#dependencyFailures.push({ task, because: dep });
           this.#finish(task, false);
           return true;
+        } else if (!this.isFinished(dep)) {
+          const list = this.#awaited.get(dep);
+          if (list) list.push(task);
+          else this.#awaited.set(dep, [task]);
+          task.waitingOn++;
         }
       }
+    }
+    const awaiting = this.#awaited.get(task.seq);
+    if (awaiting) {
+      this.#awaited.delete(task.seq);
+      (task.dependents ??= []).push(...awaiting);
     }
     if (task.waitingOn > 0) this.#waiting++;
     else if (first) this.#queue.unshift(task);
@@ -233,11 +287,40 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * The caller no longer has these seqs outstanding, so tasks still waiting for them to arrive wait
+   * in vain: they fail as if the dependency had failed (the caller knows its outcome and has
+   * re-sent, or failed, those dependents itself). Called after a reconnect, with what the caller
+   * lists as outstanding.
+   */
+  forgetAwaitedExcept(outstanding: ReadonlySet<number>): void {
+    for (const seq of [...this.#awaited.keys()]) if (!outstanding.has(seq)) this.#failAwaiting(seq);
+  }
+
+  /** `seq` will not arrive (withdrawn, or not outstanding): tasks awaiting it fail. */
+  #failAwaiting(seq: number): void {
+    const waiting = this.#awaited.get(seq);
+    if (!waiting) return;
+    this.#awaited.delete(seq);
+    this.#failed.set(seq, "");
+    for (const child of waiting) {
+      if (!this.#tasks.has(child.seq)) continue;
+      this.#waiting--;
+      this.#dependencyFailures.push({ task: child, because: seq });
+      this.#finish(child, false);
+    }
+  }
+
   /** Tasks failed because a dependency did not succeed, since the last call. */
   takeDependencyFailures(): DependencyFailure[] {
     const out = this.#dependencyFailures;
     if (out.length > 0) this.#dependencyFailures = [];
     return out;
+  }
+
+  /** The id (or "" for a generated one) of a failed seq still remembered. */
+  failedId(seq: number): string | undefined {
+    return this.#failed.get(seq);
   }
 
   /**
@@ -254,6 +337,16 @@ export class Scheduler {
   heard(key: string, now: number): void {
     const w = this.#workers.get(key);
     if (w) w.lastHeard = now;
+  }
+
+  /** The worker announced that it started these (timed) tasks. */
+  started(key: string, seqs: readonly number[], now: number): void {
+    const w = this.#workers.get(key);
+    if (!w) return;
+    for (const seq of seqs) {
+      const task = w.inFlight.get(seq);
+      if (task) task.startedAt = now;
+    }
   }
 
   /**
@@ -276,18 +369,24 @@ export class Scheduler {
    * The caller no longer wants these tasks. Queued ones are dropped; for running ones the result
    * tells which worker to send a Cancel to.
    */
-  withdraw(seqs: Iterable<number>): Map<WorkerSlot, number[]> {
+  withdraw(seqs: Iterable<number>, now = 0): Map<WorkerSlot, number[]> {
     const running = new Map<WorkerSlot, number[]>();
     for (const seq of seqs) {
       const task = this.#tasks.get(seq);
-      if (!task || task.withdrawn) continue;
+      if (!task) {
+        this.#failAwaiting(seq);
+        continue;
+      }
+      if (task.withdrawn) continue;
       task.withdrawn = true;
       if (task.worker) {
+        task.cancelledAt = now;
         const list = running.get(task.worker) ?? [];
         list.push(seq);
         running.set(task.worker, list);
       } else {
         if (task.waitingOn > 0) this.#waiting--;
+        else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
         else this.#withdrawnInQueue++;
         this.#finish(task, false);
       }
@@ -296,10 +395,11 @@ export class Scheduler {
   }
 
   /**
-   * A worker is gone. Its tasks go back to the front of the queue, marked so each then runs alone;
-   * those that have now seen `maxAttempts` workers die fail and are returned. With `charge: false`
-   * (the broker itself dropped the worker, e.g. for being stuck on a timed-out task), the others
-   * are requeued without counting a death against them.
+   * A worker is gone. With `charge` (it died, or its connection dropped: it may have been killed by
+   * one of its tasks), every task it held counts one death: those that have now seen `maxAttempts`
+   * deaths fail and are returned, those whose next death would fail them become suspects that run
+   * alone (see dispatch()), and the rest go back to the front of the ordinary queue. Without (it
+   * left, reconnected, or was dropped for being stuck), its tasks go back to the front as they were.
    */
   removeWorker(key: string, exit: string, charge = true): Task[] {
     const w = this.#workers.get(key);
@@ -309,55 +409,83 @@ export class Scheduler {
     const requeue: Task[] = [];
     for (const task of w.inFlight.values()) {
       task.worker = undefined;
-      if (charge) task.deaths++;
-      task.lastExit = exit;
+      task.startedAt = 0;
+      task.cancelledAt = 0;
+      if (charge) {
+        task.deaths++;
+        task.lastExit = exit;
+      }
       if (task.withdrawn) this.#finish(task, false);
       else if (task.deaths >= this.#maxAttempts) {
         this.#finish(task, false);
         failed.push(task);
       } else requeue.push(task);
     }
-    for (let i = requeue.length - 1; i >= 0; i--) this.#queue.unshift(requeue[i]!);
-    this.retried += requeue.length;
+    // Back in the order they were dispatched in, which is the order the caller wanted them in.
+    requeue.sort((a, b) => a.dispatchOrder - b.dispatchOrder);
+    for (let i = requeue.length - 1; i >= 0; i--) {
+      const task = requeue[i]!;
+      if (this.#isSuspect(task)) this.#suspects.unshift(task);
+      else this.#queue.unshift(task);
+    }
+    if (charge) this.retried += requeue.length;
     return failed;
   }
 
   /**
-   * Workers that hold a task with a timeout and have been silent longer than that timeout plus
-   * `graceMs`: their own timer would have reported the timeout, so their event loop is stuck.
-   * Returns each with the tasks it is presumably stuck on (its oldest timed ones, up to its
-   * concurrency), which are taken out of its hands; the broker then fails those and drops the worker.
+   * Workers whose event loop is stuck, so they cannot answer for themselves. A worker announces the
+   * start of every task with a timeout (see docs/protocol.md), so a task past `timeout + graceMs`
+   * since its announced start, from a worker silent for `graceMs`, is stuck: it fails with a
+   * TimeoutError. A worker silent for `graceMs` after a Cancel, whose possibly running tasks (the
+   * first `concurrency` it holds, in the order it starts them) are all cancelled, is stuck on
+   * cancelled work. Tasks that never started are never blamed. The stuck tasks are taken out of the
+   * worker's hands; the broker then fails them and drops the worker (its other tasks are requeued).
    */
   wedged(now: number, graceMs: number): Wedged[] {
     const out: Wedged[] = [];
     for (const w of this.#workers.values()) {
-      if (w.timed === 0) continue;
-      let longest = 0;
-      for (const t of w.inFlight.values()) if (t.timeout > longest) longest = t.timeout;
-      if (now - w.lastHeard <= longest + graceMs) continue;
-      const timedOut: Task[] = [];
+      if (now - w.lastHeard <= graceMs) continue;
+      let timedOut: Task[] | undefined;
+      let cancelled = false;
       for (const t of w.inFlight.values()) {
-        if (t.timeout > 0 && now - t.dispatchedAt > t.timeout) timedOut.push(t);
-        if (timedOut.length === w.concurrency) break;
+        if (t.startedAt > 0 && t.timeout > 0 && now - t.startedAt > t.timeout + graceMs) (timedOut ??= []).push(t);
+        else if (t.cancelledAt > 0 && now - t.cancelledAt > graceMs) cancelled = true;
       }
-      for (const t of timedOut) {
-        w.inFlight.delete(t.seq);
-        w.timed--;
-        this.#finish(t, false);
+      if (timedOut) {
+        for (const t of timedOut) {
+          w.inFlight.delete(t.seq);
+          w.timed--;
+          this.#finish(t, false);
+        }
+        out.push({ worker: w, timedOut, why: "stuck past a task's timeout" });
+      } else if (cancelled && this.#runsOnlyCancelled(w)) {
+        out.push({ worker: w, timedOut: [], why: "stuck on a cancelled task" });
       }
-      out.push({ worker: w, timedOut });
     }
     return out;
   }
 
-  /** Hands queued tasks to workers with credit, spreading each batch across them. */
+  /** Whether every task `w` may be running now (its first `concurrency`, in start order) is withdrawn. */
+  #runsOnlyCancelled(w: WorkerSlot): boolean {
+    const held = w.inFlight.values().sort((a, b) => a.dispatchOrder - b.dispatchOrder);
+    for (let i = 0; i < held.length && i < w.concurrency; i++) if (!held[i]!.withdrawn) return false;
+    return held.length > 0;
+  }
+
+  /**
+   * Hands queued tasks to workers with credit. Suspects first, each alone to an idle worker; when
+   * suspects wait and no worker is idle, the least busy one is drained (it gets no new ordinary
+   * task) so that one soon is. Then ordinary tasks, each batch spread across the workers.
+   */
   dispatch(now = 0): Dispatch[] {
     const plan = new Map<WorkerSlot, Task[]>();
+    if (this.#suspects.size > 0) this.#dispatchSuspects(plan, now);
+    else if (this.#draining) this.#stopDraining();
     for (;;) {
       this.#dropWithdrawnHead();
       if (this.#queue.size === 0) break;
       const open: WorkerSlot[] = [];
-      for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated) open.push(w);
+      for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated && !w.draining) open.push(w);
       if (open.length === 0) break;
       // Each worker's fair part of all the work (queued and in flight), by its concurrency: a worker
       // whose credit was granted for quick tasks must not hoard a batch of slow ones.
@@ -372,26 +500,12 @@ export class Scheduler {
       let progressed = false;
       for (let i = 0; i < open.length && this.#queue.size > 0; i++) {
         const w = open[(start + i) % open.length]!;
-        let batch = plan.get(w);
         const fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
-        for (let taken = 0; taken < fair && w.credit > 0 && !w.isolated; taken++) {
+        for (let taken = 0; taken < fair && w.credit > 0; taken++) {
           this.#dropWithdrawnHead();
-          const task = this.#queue.peek();
+          const task = this.#queue.shift();
           if (!task) break;
-          if (task.deaths > 0) {
-            // A survivor of a worker death runs alone on an idle worker.
-            if (w.inFlight.size > 0 || batch) break;
-            w.isolated = true;
-          }
-          this.#queue.shift();
-          task.worker = w;
-          task.dispatchedAt = now;
-          if (w.inFlight.size === 0) w.lastHeard = now;
-          if (task.timeout > 0) w.timed++;
-          w.inFlight.set(task.seq, task);
-          w.credit--;
-          if (!batch) plan.set(w, (batch = []));
-          batch.push(task);
+          this.#assign(plan, w, task, now);
           progressed = true;
         }
       }
@@ -400,6 +514,59 @@ export class Scheduler {
     const out: Dispatch[] = [];
     for (const [worker, tasks] of plan) out.push({ worker, tasks });
     return out;
+  }
+
+  #dispatchSuspects(plan: Map<WorkerSlot, Task[]>, now: number): void {
+    let idle = false;
+    for (const w of this.#workers.values()) {
+      if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || plan.has(w)) continue;
+      const task = this.#nextSuspect();
+      if (!task) break;
+      w.isolated = true;
+      this.#assign(plan, w, task, now);
+      idle = true;
+    }
+    if (this.#suspects.size - this.#withdrawnSuspects === 0) {
+      this.#stopDraining();
+      return;
+    }
+    if (idle) return;
+    let draining: WorkerSlot | undefined;
+    for (const w of this.#workers.values()) {
+      if (w.draining) return; // one is on its way to idle already
+      if (!w.isolated && (!draining || w.inFlight.size < draining.inFlight.size)) draining = w;
+    }
+    if (draining) draining.draining = this.#draining = true;
+  }
+
+  #stopDraining(): void {
+    for (const w of this.#workers.values()) w.draining = false;
+    this.#draining = false;
+  }
+
+  #isSuspect(task: Task): boolean {
+    return task.deaths > 0 && task.deaths >= this.#maxAttempts - 1;
+  }
+
+  #nextSuspect(): Task | undefined {
+    for (let task = this.#suspects.shift(); task; task = this.#suspects.shift()) {
+      if (!task.withdrawn) return task;
+      this.#withdrawnSuspects--;
+    }
+    return undefined;
+  }
+
+  #assign(plan: Map<WorkerSlot, Task[]>, w: WorkerSlot, task: Task, now: number): void {
+    task.worker = w;
+    task.dispatchedAt = now;
+    task.dispatchOrder = this.#dispatches++;
+    if (w.inFlight.size === 0) w.lastHeard = now;
+    if (task.timeout > 0) w.timed++;
+    w.inFlight.set(task.seq, task);
+    w.credit--;
+    const batch = plan.get(w);
+    if (batch) batch.push(task);
+    else plan.set(w, [task]);
   }
 
   #dropWithdrawnHead(): void {
@@ -419,7 +586,7 @@ export class Scheduler {
 
   #unlinkFromParents(task: Task, after: readonly number[]): void {
     for (const dep of after) {
-      const list = this.#tasks.get(dep)?.dependents;
+      const list = this.#tasks.get(dep)?.dependents ?? this.#awaited.get(dep);
       const at = list ? list.indexOf(task) : -1;
       if (at >= 0) list!.splice(at, 1);
     }
@@ -432,7 +599,7 @@ export class Scheduler {
     if (task.seq < JOB_SEQ_BASE) this.#finished.add(task.seq);
     task.worker = undefined;
     if (!ok) {
-      this.#failed.set(task.seq, true);
+      this.#failed.set(task.seq, task.id);
       if (this.#failed.size > FAILED_MEMORY) this.#failed.delete(this.#failed.keys().next().value!);
     }
     const dependents = task.dependents;

@@ -2,18 +2,26 @@
 // arrival order. It replaces p-queue, which costs a promise, an async function and closures per
 // task (1.9 KB of the workers' 4.1 KB allocated per task under W6, `node bench/alloc.js`): here
 // `start` says whether the task took a slot (its handler returned a promise), and the runtime
-// calls `release()` once, when that task settles or times out.
+// calls `release()` once, when that task settles or times out. `start` may also say "not now"
+// (LATER): the item stays first in line until `resume()`, which lets the runtime end a long
+// synchronous run to read its socket (a Cancel may be waiting) or send what it must first.
+
+/** What `start(item)` says: it holds a slot (true), it is done (false), or not now (LATER). */
+export const LATER = 2;
+export type StartOutcome = boolean | typeof LATER;
+
 import { Deque } from "./ring.js";
 
 export class Slots<T> {
   readonly #limit: number;
-  readonly #start: (item: T) => boolean;
+  readonly #start: (item: T) => StartOutcome;
   readonly #waiting = new Deque<T>(64);
   #busy = 0;
+  #starting = false;
   #idleWaiters: (() => void)[] = [];
 
-  /** `start(item)` runs an item and returns true if it now holds a slot until `release()`. */
-  constructor(limit: number, start: (item: T) => boolean) {
+  /** `start(item)` runs an item and says whether it now holds a slot until `release()`, or LATER. */
+  constructor(limit: number, start: (item: T) => StartOutcome) {
     this.#limit = limit;
     this.#start = start;
   }
@@ -28,17 +36,31 @@ export class Slots<T> {
     return this.#waiting.size;
   }
 
-  /** Starts the item now if a slot is free and none waits before it; else queues it. */
+  /** Queues the item, and starts it now if a slot is free and none waits before it. */
   add(item: T): void {
-    if (this.#waiting.size > 0 || this.#busy >= this.#limit) this.#waiting.push(item);
-    else if (this.#start(item)) this.#busy++;
+    this.#waiting.push(item);
+    this.resume();
   }
 
   /** A slot is free again: start the waiting items it (and any that end at once) makes room for. */
   release(): void {
     this.#busy--;
-    while (this.#busy < this.#limit && this.#waiting.size > 0) {
-      if (this.#start(this.#waiting.shift() as T)) this.#busy++;
+    this.resume();
+  }
+
+  /** Starts waiting items while slots are free, until one says LATER. */
+  resume(): void {
+    if (this.#starting) return; // a start() further up the stack goes on with the loop
+    this.#starting = true;
+    try {
+      while (this.#busy < this.#limit && this.#waiting.size > 0) {
+        const outcome = this.#start(this.#waiting.peek() as T);
+        if (outcome === LATER) break;
+        this.#waiting.shift();
+        if (outcome) this.#busy++;
+      }
+    } finally {
+      this.#starting = false;
     }
     if (this.#busy === 0 && this.#waiting.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
@@ -50,6 +72,7 @@ export class Slots<T> {
   /** Forgets the waiting items (they are not started); those holding a slot are not affected. */
   clear(): void {
     while (this.#waiting.size > 0) this.#waiting.shift();
+    this.resume(); // wakes onIdle() waiters if nothing holds a slot
   }
 
   /** Resolves once no item holds a slot or waits for one. */

@@ -3,17 +3,29 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** libzmq draft option ZMQ_ROUTER_NOTIFY and its value for "tell me about connects and disconnects". */
+/** libzmq draft option ZMQ_ROUTER_NOTIFY and its value for "tell me about new connections". */
 export const ZMQ_ROUTER_NOTIFY = 97;
-export const NOTIFY_CONNECT_DISCONNECT = 3;
+export const NOTIFY_CONNECT = 1;
+/**
+ * libzmq draft option ZMQ_DISCONNECT_MSG: a ROUTER delivers this message from a peer whose
+ * connection ended. Apart from ROUTER_NOTIFY's connect message ([id, <empty>]), so that a connect
+ * and a disconnect can be told apart: with `handover`, a reconnecting peer's new connection takes
+ * over its routing id, and the old one ends without a message.
+ */
+export const ZMQ_DISCONNECT_MSG = 111;
+/** The disconnect message: never a protocol header (those are MessagePack maps, never 0x00 first). */
+export const DISCONNECTED = "\u0000gone";
 
 /**
  * ROUTER: `mandatory` so a send to a vanished peer fails instead of vanishing; no high-water mark
  * (credits bound memory, and a ROUTER at its HWM drops silently); `sendTimeout: 0` so one slow
- * peer cannot block the socket's only writer; `linger: 0` so exit never waits on a dead peer.
+ * peer cannot block the socket's only writer; `linger: 0` so exit never waits on a dead peer;
+ * `handover` so that a peer which reconnects under its routing id (after a freeze of either side,
+ * or a network partition) takes over at once: without it the new connection is ignored for as
+ * long as the broker still holds the old one, which after a freeze can be for ever.
  */
 export function routerOptions() {
-  return { mandatory: true, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: 0, linger: 0 } as const;
+  return { mandatory: true, handover: true, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: 0, linger: 0 } as const;
 }
 
 /** DEALER: no high-water mark (credits bound memory) and no linger at exit. */

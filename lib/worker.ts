@@ -7,12 +7,12 @@ import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
-import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
+import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, type RemoteError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
 import { SeqMap } from "./seq-map.js";
-import { Slots } from "./slots.js";
+import { LATER, Slots, type StartOutcome } from "./slots.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
 
@@ -78,12 +78,22 @@ const FLUSH_AFTER_MS = 4;
 
 /** Held tasks kept for reuse (those that ended synchronously: no callback can still reach them). */
 const SPARE_TASKS = 1024;
+/**
+ * A synchronous run of tasks looks at its socket at least this often, and lets the event loop read
+ * what waits there (a Cancel for tasks it holds, say) before starting the next task: a cancelled
+ * task that has not started never starts once its Cancel has reached this process.
+ */
+const LOOK_EVERY_MS = 0.25;
+/** Room left in a message to a broker with a `maxMessageSize` for its header, per result and fixed. */
+const HEADER_BYTES_PER_RESULT = 24;
+const HEADER_BYTES = 256;
 
 class HeldTask {
   finished = false;
   started = 0;
   /** Its handler returned a promise that has not settled (nor timed out) yet. */
   holdsSlot = false;
+  /** Its timeout, or after a Cancel while it runs, the grace its handler has to let go. */
   timer: NodeJS.Timeout | undefined;
   constructor(
     public seq: number,
@@ -149,6 +159,18 @@ export class WorkerRuntime {
    */
   #syncRunClock = 0;
   #stopping = false;
+  /** Timed tasks started since the last message: the next message announces them (`started`). */
+  readonly #announced: number[] = [];
+  /** A timed task ended: its result leaves before any other task starts. */
+  #flushBeforeNext = false;
+  /** When the socket was last looked at for waiting messages during a synchronous run. */
+  #lookedAt = 0;
+  /** A resume of the slots after a yield to the event loop is scheduled. */
+  #resumeScheduled = false;
+  /** From Welcome: how long a cancelled task's handler may take to let go of its slot, ms. */
+  #grace = 1000;
+  /** From Welcome (remote brokers): the largest message the broker accepts; 0 = no limit. */
+  #maxMessageSize = 0;
   readonly #fatal: Promise<never>;
   #rejectFatal!: (err: unknown) => void;
 
@@ -295,6 +317,8 @@ export class WorkerRuntime {
     if (this.#welcomed || this.#stopping) return;
     this.#welcomed = true;
     clearInterval(this.#helloTimer);
+    if (Number.isSafeInteger(h.grace) && (h.grace as number) >= 0) this.#grace = h.grace as number;
+    this.#maxMessageSize = Number.isSafeInteger(h.maxMessageSize) && (h.maxMessageSize as number) > 0 ? (h.maxMessageSize as number) : 0;
     try {
       // setup() runs once, with the workerData of the first Welcome; later brokers get a Ready.
       await (this.#setup ??= (async () => {
@@ -303,7 +327,7 @@ export class WorkerRuntime {
         this.#setupDone = true;
       })());
     } catch (err) {
-      this.#rejectFatal(new StartupError(`setup() of ${this.#config.module} threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      this.#rejectFatal(new StartupError(`setup() of ${this.#config.module} threw: ${describeThrown(err)}`, { cause: err }));
       return;
     }
     if (!this.#welcomed || this.#stopping) return; // reset while setup() ran: a new Hello is out
@@ -324,7 +348,7 @@ export class WorkerRuntime {
     const { seq, offsets, fn, att, to, id } = readTaskBatch(h, body);
     const n = seq.length;
     this.#received += n;
-    this.#syncRunStart = this.#syncRunClock = performance.now();
+    this.#syncRunStart = this.#syncRunClock = this.#lookedAt = performance.now();
     const values = new ValueReader(body ?? EMPTY, offsets);
     try {
       for (let i = 0; i < n; i++) {
@@ -349,28 +373,80 @@ export class WorkerRuntime {
   }
 
   /**
+   * Whether to stop a synchronous run before the next task and let the event loop turn: to read a
+   * message that waits on the socket (a Cancel must reach the tasks it names before they start), or
+   * to send what must leave first (a timed task's announcement needs a free socket). The run goes on
+   * when `#resumeRun` is called from setImmediate, after the loop has read and sent.
+   */
+  #mustYield(timed: boolean): boolean {
+    const now = this.#syncRunStart > 0 ? this.#syncRunClock : performance.now();
+    if (this.#flushBeforeNext || timed) {
+      if (this.#outbox.busy) return this.#yield();
+      if (this.#flushBeforeNext) {
+        this.#flushBeforeNext = false;
+        this.#outbox.flushNow();
+        if (timed) return this.#yield(); // the flush took the socket: announce in the next turn
+      }
+    }
+    if (now - this.#lookedAt >= LOOK_EVERY_MS) {
+      this.#lookedAt = now;
+      if (this.#socket.readable) return this.#yield();
+    }
+    if (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS) return this.#yield();
+    return false;
+  }
+
+  #yield(): true {
+    if (!this.#resumeScheduled) {
+      this.#resumeScheduled = true;
+      setImmediate(this.#resumeRun);
+    }
+    return true;
+  }
+
+  readonly #resumeRun = (): void => {
+    this.#resumeScheduled = false;
+    this.#syncRunStart = this.#syncRunClock = this.#lookedAt = performance.now();
+    try {
+      this.#slots.resume();
+    } finally {
+      this.#syncRunStart = 0;
+    }
+  };
+
+  /**
    * Runs a task: false if it is done already (it ended synchronously, failed or was finished
    * before it started), true if its handler returned a promise: the task then holds one of the
-   * `concurrency` slots until the promise settles or the task times out.
+   * `concurrency` slots until the promise settles or the task times out. LATER: not now, see
+   * #mustYield. A timed task's start is announced to the broker before its handler runs, so that
+   * the broker can tell a handler stuck past its timeout (and only that one) from one that has
+   * not started.
    */
-  #run(task: HeldTask): boolean {
+  #run(task: HeldTask): StartOutcome {
     if (task.finished) return false;
+    if (this.#mustYield(task.timeout > 0)) return LATER;
     const handler = this.#module!.handler(task.fn);
     if (typeof handler === "string" || task.inputError) {
       const why = typeof handler === "string" ? handler : `task input cannot be decoded: ${task.inputError!.message}`;
       this.#finish(task, Status.Error, serializeError(new TypeError(why)));
       return false;
     }
+    if (task.timeout > 0) {
+      this.#announced.push(task.seq);
+      this.#outbox.flushNow();
+    }
     const input = task.input;
     task.started = this.#syncRunStart > 0 ? this.#syncRunClock : performance.now();
     let out: unknown;
+    let thenable: PromiseLike<unknown> | undefined;
     try {
       out = handler(input, task.ctx);
+      thenable = thenableOf(out);
     } catch (err) {
       this.#finish(task, Status.Error, serializeError(err));
       return false;
     }
-    if (!isThenable(out)) {
+    if (!thenable) {
       this.#ranSync = true;
       this.#finish(task, Status.Ok, out);
       if (this.#spare.length < SPARE_TASKS) {
@@ -388,14 +464,19 @@ export class WorkerRuntime {
         this.#settle(task, Status.Timeout, serializeError(err));
       }, task.timeout);
     }
-    out.then(
-      (value) => this.#settle(task, Status.Ok, value),
-      (err) => this.#settle(task, Status.Error, serializeError(err)),
-    );
+    try {
+      thenable.then(
+        (value) => this.#settle(task, Status.Ok, value),
+        (err: unknown) => this.#settle(task, Status.Error, serializeError(err)),
+      );
+    } catch (err) {
+      // A thenable whose then() throws: the task fails with what it threw, nothing else does.
+      this.#settle(task, Status.Error, serializeError(err));
+    }
     return true;
   }
 
-  /** An async task ended (or timed out: its handler may still be running, but its slot is free). */
+  /** An async task ended (or timed out, or was cancelled and let go: its handler may still run, but its slot is free). */
   #settle(task: HeldTask, status: number, value: unknown): void {
     this.#finish(task, status, value);
     if (!task.holdsSlot) return;
@@ -411,19 +492,51 @@ export class WorkerRuntime {
     const now = performance.now();
     if (this.#syncRunStart > 0) this.#syncRunClock = now;
     if (task.started > 0) this.#recordDuration(now - task.started);
+    if (this.#maxMessageSize > 0) this.#appendChecked(task, status, value);
+    else {
+      try {
+        appendValue(this.#results, value);
+      } catch (err) {
+        status = Status.Error;
+        this.#results.append(encodeValue(unsendable(task, err)));
+      }
+      this.#resultSeq.push(task.seq);
+      this.#resultSt.push(status);
+    }
+    // A timed task's result leaves before anything else starts (see #run).
+    if (task.timeout > 0 && task.started > 0) this.#flushBeforeNext = true;
+    if (this.#resultSeq.length >= FLUSH_EVERY || this.#results.byteLength >= FLUSH_BYTES) this.#outbox.flushNow();
+    else this.#outbox.wake();
+  }
+
+  /**
+   * Appends a result for a broker with a `maxMessageSize`: a result that could never fit fails its
+   * task instead (the broker would cut this worker off for sending it), and results that would
+   * not fit with those already waiting leave in a message of their own.
+   */
+  #appendChecked(task: HeldTask, status: number, value: unknown): void {
+    let bytes: Uint8Array;
     try {
-      appendValue(this.#results, value);
+      bytes = encodeValue(value);
     } catch (err) {
       status = Status.Error;
-      const why = new TypeError(`the result of task ${task.ctx.id} cannot be sent: ${(err as Error).message}`);
-      this.#results.append(encodeValue(serializeError(why)));
+      bytes = encodeValue(unsendable(task, err));
     }
+    const room = this.#maxMessageSize - HEADER_BYTES;
+    if (bytes.length + HEADER_BYTES_PER_RESULT > room) {
+      status = Status.Error;
+      bytes = encodeValue(serializeError(new RangeError(
+        `the result of task ${task.ctx.id} is ${bytes.length} bytes encoded, more than the broker accepts in one message (maxMessageSize ${this.#maxMessageSize})`,
+      )));
+    }
+    const pending = this.#resultSeq.length;
+    if (pending > 0 && this.#results.byteLength + bytes.length + (pending + 1) * HEADER_BYTES_PER_RESULT > room) {
+      const frames = this.#produceResults();
+      if (frames) this.#outbox.push(frames);
+    }
+    this.#results.append(bytes);
     this.#resultSeq.push(task.seq);
     this.#resultSt.push(status);
-    if (this.#resultSeq.length >= FLUSH_EVERY || this.#results.byteLength >= FLUSH_BYTES || (this.#syncRunStart > 0 && now - this.#syncRunStart >= FLUSH_AFTER_MS)) {
-      this.#outbox.flushNow();
-      if (this.#syncRunStart > 0) this.#syncRunStart = now;
-    } else this.#outbox.wake();
   }
 
   #onCancel(h: Header): void {
@@ -433,6 +546,12 @@ export class WorkerRuntime {
       const err = new CancelledError(`task ${task.ctx.id} was cancelled`, { id: task.ctx.id });
       task.ctx.abort(err);
       if (task.started === 0) this.#finish(task, Status.Cancelled, serializeError(err));
+      else if (task.holdsSlot) {
+        // Running: its handler has `grace` ms to let go (its signal is aborted); then its slot is
+        // freed anyway, so an abandoned task never blocks the tasks after it.
+        if (task.timer) clearTimeout(task.timer);
+        task.timer = setTimeout(() => this.#settle(task, Status.Cancelled, serializeError(err)), this.#grace);
+      }
     }
   }
 
@@ -453,26 +572,41 @@ export class WorkerRuntime {
     this.#rejoin("reset by the broker");
   }
 
-  /** Drops what we hold (the broker has requeued it, or is a new broker) and says Hello again. */
+  /**
+   * Drops what we hold (the broker has requeued it, or is a new broker) and says Hello again.
+   * Running handlers get their signal aborted and their slots are freed: the broker no longer
+   * counts them, so they must not hold back what it sends next.
+   */
   #rejoin(why: string): void {
     log("%s; dropping %d tasks and joining again", why, this.#held.size);
-    for (const task of this.#held.values()) {
-      task.finished = true;
-      if (task.timer) clearTimeout(task.timer);
-      task.ctx.abort(new CancelledError("the broker reset this worker", { id: task.ctx.id }));
-    }
+    const held = this.#held.values();
     this.#held.clear();
     this.#results.take();
     this.#resultSeq.length = 0;
     this.#resultSt.length = 0;
+    this.#announced.length = 0;
+    this.#flushBeforeNext = false;
     this.#ready = false;
+    for (const task of held) {
+      task.finished = true;
+      if (task.timer) clearTimeout(task.timer);
+      task.ctx.abort(new CancelledError("the broker reset this worker", { id: task.ctx.id }));
+      if (task.holdsSlot) {
+        task.holdsSlot = false;
+        this.#slots.release();
+      }
+    }
     this.#sayHello();
   }
 
   #produceResults(): Frames | undefined {
-    if (this.#resultSeq.length === 0) return undefined;
+    if (this.#resultSeq.length === 0 && this.#announced.length === 0) return undefined;
     const { body, lengths } = this.#results.take();
     const fields: Record<string, unknown> = { seq: this.#resultSeq, st: column(this.#resultSt), len: lengths };
+    if (this.#announced.length > 0) {
+      fields.started = this.#announced.slice();
+      this.#announced.length = 0;
+    }
     const grant = this.#ready && !this.#stopping ? this.#window() - this.#held.size - (this.#granted - this.#received) : 0;
     if (grant > 0) {
       this.#granted += grant;
@@ -504,8 +638,26 @@ export class WorkerRuntime {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+/** `value` as a thenable (its `then` read once), or undefined. Reading `then` may throw: the caller catches. */
+function thenableOf(value: unknown): PromiseLike<unknown> | undefined {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return undefined;
+  if (value instanceof Promise) return value;
+  const then = (value as { then?: unknown }).then;
+  return typeof then === "function" ? { then: (ok, fail) => then.call(value, ok, fail) } as PromiseLike<unknown> : undefined;
+}
+
+/** The error value of a task whose result cannot be encoded. */
+function unsendable(task: HeldTask, err: unknown): RemoteError {
+  return serializeError(new TypeError(`the result of task ${task.ctx.id} cannot be sent: ${describeThrown(err)}`));
+}
+
+/** A thrown value's message, whatever was thrown (reading it may throw too). */
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return typeof err;
+  }
 }
 
 function chain(first: (() => void) | undefined, second: () => void): () => void {

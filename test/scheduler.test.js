@@ -4,7 +4,8 @@ import { Scheduler } from "../dist/scheduler.js";
 
 const task = (seq, extra = {}) => ({
   seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), payloadStart: 0, payloadEnd: 1, worker: undefined, withdrawn: false,
-  lastExit: "", dispatchedAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1, ...extra,
+  lastExit: "", dispatchedAt: 0, dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
+  ...extra,
 });
 
 /** A scheduler with workers (key → credit) and tasks 0..n-1 submitted. */
@@ -101,7 +102,7 @@ t.test("Scheduler - no worker idles while tasks wait (random events)", async (t)
   t.ok(next > 500, "the run submitted many tasks");
 });
 
-t.test("Scheduler.removeWorker() - requeues in-flight tasks at the front", async (t) => {
+t.test("Scheduler.removeWorker() - requeues in-flight tasks at the front, in order, not alone after a first death", async (t) => {
   const s = setup({ workers: { a: 2 }, tasks: 5 });
   t.same(plan(s.dispatch()), { a: [0, 1] });
   t.same(s.removeWorker("a", "worker 1 exited (exit code 3)"), [], "nothing failed on a first death");
@@ -110,14 +111,104 @@ t.test("Scheduler.removeWorker() - requeues in-flight tasks at the front", async
   t.equal(s.retried, 2);
   s.addWorker("b");
   s.grant("b", 10);
-  // Survivors of a death run alone: 0 first, alone.
-  t.same(plan(s.dispatch()), { b: [0] }, "the first survivor, at the head of the queue, alone");
+  // With maxAttempts 3 a first death makes no suspect: a worker killed from outside costs nothing more.
+  t.same(plan(s.dispatch()), { b: [0, 1, 2, 3, 4] }, "survivors first, with the rest, in order");
+  t.equal(s.worker("b").isolated, false);
+});
+
+t.test("Scheduler.removeWorker() - a task whose next death would fail it runs alone (a suspect)", async (t) => {
+  const s = setup({ workers: { a: 2 }, tasks: 5, maxAttempts: 2 });
+  t.same(plan(s.dispatch()), { a: [0, 1] });
+  t.same(s.removeWorker("a", "a died"), []);
+  s.addWorker("b");
+  s.grant("b", 10);
+  t.same(plan(s.dispatch()), { b: [0] }, "the first suspect, alone on the idle worker");
   t.equal(s.worker("b").isolated, true);
-  t.same(s.dispatch(), [], "nothing else goes to a worker running a survivor");
+  t.same(s.dispatch(), [], "nothing else goes to a worker running a suspect");
   t.equal(typeof s.result("b", 0), "object", "accepted");
-  t.same(plan(s.dispatch()), { b: [1] }, "then the second survivor, alone");
+  t.same(plan(s.dispatch()), { b: [1] }, "then the second suspect, alone");
   t.equal(typeof s.result("b", 1), "object", "accepted");
   t.same(plan(s.dispatch()), { b: [2, 3, 4] }, "then the rest, in order, together");
+});
+
+t.test("Scheduler.dispatch() - suspects do not hold ordinary tasks back: one worker drains for them", async (t) => {
+  const s = setup({ workers: { a: 1, b: 2, c: 2 }, tasks: 3, maxAttempts: 2 });
+  s.dispatch();
+  const onA = [...s.worker("a").inFlight.keys()];
+  t.same(s.removeWorker("a", "a died"), []);
+  for (let i = 10; i < 14; i++) s.submit(task(i));
+  const p = plan(s.dispatch());
+  const ordinary = Object.values(p).flat();
+  t.notOk(ordinary.includes(onA[0]), "the suspect waits for an idle worker");
+  const draining = [...s.workers].filter((w) => w.draining);
+  t.equal(draining.length, 1, "one worker is drained for it");
+  const other = [...s.workers].find((w) => !w.draining);
+  t.ok((p[other.key] ?? []).length > 0 || other.inFlight.size > 0, "the other worker goes on with ordinary tasks");
+  const d = draining[0];
+  for (const seq of [...d.inFlight.keys()]) s.result(d.key, seq);
+  s.grant(d.key, 5);
+  t.same(plan(s.dispatch())[d.key], onA, "once idle, the drained worker runs the suspect alone");
+  t.equal(d.isolated, true);
+});
+
+t.test("Scheduler.submit() - a dependency that has not arrived yet is waited for, not taken as failed", async (t) => {
+  const s = setup({ workers: { a: 5 } });
+  t.equal(s.submit(task(5), [4]), true, "5 after 4, which is on its way");
+  t.equal(s.waiting, 1);
+  t.same(s.takeDependencyFailures(), [], "not failed");
+  s.submit(task(4));
+  t.same(plan(s.dispatch()), { a: [4] }, "4 runs; 5 waits for it");
+  s.result("a", 4, true);
+  t.same(plan(s.dispatch()), { a: [5] }, "then 5");
+  t.equal(s.waiting, 0);
+});
+
+t.test("Scheduler.withdraw() - withdrawing a dependency that never arrived fails what waits for it", async (t) => {
+  const s = setup({ workers: { a: 5 } });
+  s.submit(task(9, { id: "child" }), [8]);
+  s.withdraw([8]);
+  const failures = s.takeDependencyFailures();
+  t.equal(failures.length, 1);
+  t.equal(failures[0].task.seq, 9);
+  t.equal(failures[0].because, 8);
+  t.equal(s.waiting, 0);
+  t.same(s.dispatch(), [], "it never runs");
+});
+
+t.test("Scheduler.submit() - rerun: a finished seq is taken again only when the caller says its result was lost", async (t) => {
+  const s = setup({ workers: { a: 5 }, tasks: 1 });
+  s.dispatch();
+  s.result("a", 0);
+  t.equal(s.submit(task(0)), false, "finished: ignored");
+  t.equal(s.submit(task(0), undefined, false, true), true, "rerun: taken");
+  t.same(plan(s.dispatch()), { a: [0] });
+});
+
+t.test("Scheduler.wedged() - only a started timed task past its timeout, or a worker stuck on cancelled work, counts", async (t) => {
+  const s = setup({ workers: { a: 5 } });
+  s.submit(task(0, { timeout: 0 }));
+  s.submit(task(1, { timeout: 100 }));
+  s.dispatch(0);
+  t.same(s.wedged(10_000, 1000), [], "a timed task that never started (behind a long untimed one) is not blamed");
+  s.started("a", [1], 2000);
+  t.same(s.wedged(2500, 1000), [], "within its timeout and grace");
+  s.heard("a", 2000);
+  const stuck = s.wedged(3200, 1000);
+  t.equal(stuck.length, 1, "past timeout + grace since its announced start, the worker silent");
+  t.same(stuck[0].timedOut.map((x) => x.seq), [1]);
+  t.equal(s.worker("a").inFlight.has(0), true, "the untimed task stays with the worker until the broker drops it");
+
+  const c = setup({ workers: { b: 5 } });
+  c.worker("b").concurrency = 1;
+  c.submit(task(0));
+  c.submit(task(1));
+  c.dispatch(0);
+  c.withdraw([1], 10);
+  t.same(c.wedged(5000, 1000), [], "the cancelled task waits behind a running one that is not cancelled");
+  c.withdraw([0], 20);
+  const cancelled = c.wedged(5000, 1000);
+  t.equal(cancelled.length, 1, "everything it may be running is cancelled and it is silent: stuck");
+  t.same(cancelled[0].timedOut, []);
 });
 
 t.test("Scheduler.removeWorker() - fails a task after maxAttempts deaths", async (t) => {
@@ -139,8 +230,8 @@ t.test("Scheduler.removeWorker() - fails a task after maxAttempts deaths", async
   t.same(s.result(other, 0), "duplicate", "a late result from the dead worker is a duplicate");
 });
 
-t.test("Scheduler.dispatch() - a survivor of a death waits for an idle worker and runs alone", async (t) => {
-  const s = setup({ workers: { a: 1, b: 3 }, tasks: 2 });
+t.test("Scheduler.dispatch() - a suspect waits for an idle worker and runs alone", async (t) => {
+  const s = setup({ workers: { a: 1, b: 3 }, tasks: 2, maxAttempts: 2 });
   // a holds 0, b holds 1; b has credit left.
   const first = plan(s.dispatch());
   const onA = first.a[0];

@@ -3,6 +3,9 @@
 import { serializeError } from "../errors.js";
 import type { ChildMessage, ParentMessage } from "./messages.js";
 
+/** How long a child whose caller died may take to stop (teardown, in-flight work) before it exits anyway. */
+const PARENT_GONE_GRACE_MS = 2000;
+
 export function report(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -19,12 +22,18 @@ export function runChild<Config>(start: (config: Config) => Promise<void | { end
       () => process.exit(1),
     );
   };
+  // The caller is gone (killed, crashed): nobody will take results or send SIGKILL after a grace
+  // period, so the stop is bounded here. A handler that never settles must not keep this process.
+  const parentGone = () => {
+    setTimeout(() => process.exit(1), PARENT_GONE_GRACE_MS).unref();
+    shutdown();
+  };
   process.once("SIGTERM", shutdown);
   // Ctrl-C in a terminal reaches the whole process group. A child of a caller leaves the decision
   // to its caller (which drains, then stops it with SIGTERM); a stand-alone one stops on SIGINT.
   if (process.send) process.on("SIGINT", () => {});
   else process.once("SIGINT", shutdown);
-  process.once("disconnect", shutdown);
+  process.once("disconnect", parentGone);
   process.once("message", (message: ParentMessage<Config>) => {
     start(message.config).then(
       (extra) => report({ type: "ready", ...(extra ?? {}) }),
