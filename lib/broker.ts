@@ -700,6 +700,7 @@ export class Broker {
 
   #malformed(from: string, err: unknown): void {
     this.#counters.malformedDropped++;
+    this.#statsChanged();
     log("dropped a malformed message from the %s: %s", from, (err as Error).message);
   }
 }

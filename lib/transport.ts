@@ -42,8 +42,19 @@ export const LOCAL_RECONNECT = { reconnectInterval: 5, reconnectMaxInterval: 100
 
 /** Default bound on one message from a remote peer (the `maxMessageSize` option), bytes. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-/** Messages a remote peer may have queued at the broker before ZeroMQ stops reading from it. */
-const REMOTE_RECEIVE_HWM = 1000;
+/**
+ * Messages a remote peer may have queued at the broker before ZeroMQ stops reading from its
+ * connection (TCP then holds the peer back): with `maxMessageSize`, what one remote connection can
+ * make the broker hold is at most this many messages of that size. A worker's results leave in
+ * messages of at most 256 KiB (or one larger result), which the broker reads as they come.
+ */
+export const REMOTE_RECEIVE_HWM = 4;
+/**
+ * A remote connection that has not completed its ZMTP handshake (and, with Curve, its key check)
+ * within this time is closed, and counted in `refusedHandshakes`: a peer that connects and says
+ * nothing holds no socket for long.
+ */
+export const REMOTE_HANDSHAKE_MS = 10_000;
 
 /** A remote `endpoint` taken apart: `tcp://host:port` (port 0 or * = any free port) or `ipc://path`. */
 export interface ParsedEndpoint {
@@ -99,6 +110,7 @@ export function remoteRouterOptions(o: {
   return {
     ...routerOptions(),
     receiveHighWaterMark: REMOTE_RECEIVE_HWM,
+    handshakeInterval: REMOTE_HANDSHAKE_MS,
     heartbeatInterval: o.heartbeatInterval,
     heartbeatTimeout: o.heartbeatTimeout,
     maxMessageSize: o.maxMessageSize,
