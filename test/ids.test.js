@@ -2,7 +2,7 @@
 // dependencies name the caller's ids.
 import t from "tap";
 import { DependencyError } from "../dist/index.js";
-import { createLb, lineCount, tmpPath, within } from "./helpers.js";
+import { createLb, lineCount, tmpPath, waitFor, within } from "./helpers.js";
 
 t.test(".send() - a chosen id that is an integer is refused: generated ids are integers", async (t) => {
   const lb = createLb(t, { workers: 1 });
@@ -51,7 +51,11 @@ t.test("after, around a broker restart: a dependent sent while the broker is dow
   await lb.ready;
   const parents = [];
   for (let i = 0; i < 30; i++) parents.push(await lb.send({ op: "sleep", ms: 30, value: `p${i}` }, { id: `p${i}` }));
-  process.kill(lb.pids.broker, "SIGKILL");
+  const old = lb.pids.broker;
+  process.kill(old, "SIGKILL");
+  // Sent once the caller knows the broker died and while the new one starts: they reach it
+  // before the re-sent parents do.
+  await waitFor(() => lb.pids.broker !== old, { what: "a new broker to be started" });
   for (let i = 0; i < 30; i++) await lb.send({ op: "sleep", ms: 1, value: `c${i}` }, { id: `c${i}`, after: [`p${i}`] });
   const results = [];
   for (let i = 0; i < 60; i++) results.push(await within(lb.receive(), 60_000, `receive ${i}`));
