@@ -110,11 +110,26 @@ function makeTask(i) {
   return { input: { op: "exit", code: 7 }, expect: { ok: false, code: "ERR_ZEROLB_WORKER_EXIT" } };
 }
 
-function check(expect, got, problems, where) {
-  if (expect.ok !== got.ok) problems.push(`${where}: expected ok=${expect.ok}, got ${got.ok ? JSON.stringify(got.value) : `${got.error?.code}: ${got.error?.message}`}`);
-  else if (expect.ok && JSON.stringify(expect.value) !== JSON.stringify(got.value)) problems.push(`${where}: value ${JSON.stringify(got.value)}, expected ${JSON.stringify(expect.value)}`);
-  else if (!expect.ok && got.error?.code !== expect.code) problems.push(`${where}: error ${got.error?.code} (${got.error?.message}), expected ${expect.code}`);
+/**
+ * Whether outcome `got` is the one `expect` says, or one the faults explain: a task whose workers
+ * died maxAttempts times under it fails with WorkerExitError (under kill storms that can be an
+ * innocent task), a timed task on a worker frozen past its timeout fails with TimeoutError, and a
+ * task after one of those fails with DependencyError. Anything else is a problem.
+ */
+function check(expect, got, problems, where, timed = false) {
+  const code = got.error?.code;
+  if (expect.ok === got.ok && (expect.ok ? JSON.stringify(expect.value) === JSON.stringify(got.value) : code === expect.code)) return "expected";
+  if (!got.ok && (code === "ERR_ZEROLB_WORKER_EXIT" || (timed && code === "ERR_ZEROLB_TIMEOUT") || code === "ERR_ZEROLB_DEPENDENCY_FAILED")) {
+    if (expect.ok) outcomes.innocentFailures++;
+    outcomes.byFaults++;
+    return "fault";
+  }
+  problems.push(`${where}: ${got.ok ? `value ${JSON.stringify(got.value)}` : `error ${code} (${got.error?.message})`}, expected ${expect.ok ? JSON.stringify(expect.value) : expect.code}`);
+  return "wrong";
 }
+
+/** Outcomes across the chaos run: as expected, explained by faults (and of those, tasks that should have succeeded). */
+const outcomes = { expected: 0, byFaults: 0, innocentFailures: 0 };
 
 async function mapRound(lb, round, problems) {
   const n = 200 + pick(3000);
@@ -133,7 +148,7 @@ async function mapRound(lb, round, problems) {
       if (seen[row.index]) problems.push(`round ${round}: item ${row.index} delivered twice`);
       seen[row.index] = 1;
       delivered++;
-      if (how === "full") check(tasks[row.index].expect, row, problems, `round ${round} item ${row.index}`);
+      if (how === "full" && check(tasks[row.index].expect, row, problems, `round ${round} item ${row.index}`, timeout !== undefined) === "expected") outcomes.expected++;
       if (ordered && row.index !== delivered - 1) problems.push(`round ${round}: ordered map yielded item ${row.index} at position ${delivered - 1}`);
       if (delivered === stopAt && how === "break") break;
       if (delivered === stopAt && how === "abort") abort.abort(new Error("soak abort"));
@@ -147,24 +162,26 @@ async function mapRound(lb, round, problems) {
 
 async function sendRound(lb, round, problems) {
   const n = 50 + pick(400);
-  const expected = new Map();
+  const tasks = new Map();
   for (let i = 0; i < n; i++) {
     const task = random() < 0.9 ? { input: i, expect: { ok: true, value: i * 2 } } : makeTask(i);
     const id = `r${round}-${i}`;
     // Now and then a task after an earlier one of the round: it fails if that one failed.
-    const parent = i > 0 && random() < 0.2 ? `r${round}-${pick(i)}` : undefined;
-    let expect = task.expect;
-    if (parent && !expected.get(parent).ok) expect = { ok: false, code: "ERR_ZEROLB_DEPENDENCY_FAILED" };
-    expected.set(id, expect);
-    await lb.send(task.input, { id, after: parent ? [parent] : undefined, timeout: task.timeout });
+    task.parent = i > 0 && random() < 0.2 ? `r${round}-${pick(i)}` : undefined;
+    tasks.set(id, task);
+    await lb.send(task.input, { id, after: task.parent ? [task.parent] : undefined, timeout: task.timeout });
   }
   const got = new Map();
   for (let i = 0; i < n; i++) {
     const r = await lb.receive();
     if (got.has(r.id)) problems.push(`round ${round}: ${r.id} received twice`);
+    if (!tasks.has(r.id)) problems.push(`round ${round}: unexpected id ${r.id}`);
     got.set(r.id, r);
-    if (!expected.has(r.id)) problems.push(`round ${round}: unexpected id ${r.id}`);
-    else check(expected.get(r.id), r, problems, `round ${round} ${r.id}`);
+  }
+  // A dependent's expected outcome follows what its parent's actually was.
+  for (const [id, task] of tasks) {
+    if (task.parent && !got.get(task.parent)?.ok) task.expect = { ok: false, code: "ERR_ZEROLB_DEPENDENCY_FAILED" };
+    if (got.has(id) && check(task.expect, got.get(id), problems, `round ${round} ${id}`, task.timeout !== undefined) === "expected") outcomes.expected++;
   }
   return { kind: "send", n };
 }
@@ -242,6 +259,7 @@ async function chaos() {
     },
     faults,
     stats: { retried: s.retried, workerRestarts: s.workerRestarts, brokerRestarts: s.brokerRestarts, duplicatesDropped: s.duplicatesDropped, timedOut: s.timedOut, failed: s.failed },
+    outcomes,
     peakRssMB: { caller: Math.round(peak.caller / 1024), broker: Math.round(peak.broker / 1024), worker: Math.round(peak.worker / 1024) },
     problems,
   };
