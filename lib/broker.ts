@@ -135,6 +135,18 @@ class ResultBatch {
   }
 }
 
+/**
+ * A worker's scheduler key as people read it: its routing id as it is when that is printable ASCII
+ * (zerolb's workers name themselves `w<pid>-<hex>`), else in hex (libzmq makes up binary ids for
+ * workers that set none), with "r:" in front for the remote endpoint's workers.
+ */
+function printableId(key: string): string {
+  const remote = key.startsWith("r:");
+  const id = remote ? key.slice(2) : key;
+  const shown = /^[\x21-\x7e]+$/.test(id) ? id : `0x${Buffer.from(id, "latin1").toString("hex")}`;
+  return remote ? `r:${shown}` : shown;
+}
+
 /** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
 function errorInfo(name: string, message: string, extra: Record<string, unknown> = {}): Uint8Array {
   return encodeValue({ ...serializeError(new Error(message)), name, ...extra });
@@ -601,8 +613,12 @@ export class Broker {
     const peer = this.#peers.get(key);
     this.#peers.delete(key);
     if (!slot) return;
-    this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
-    if (this.#retired.length > 256) this.#retired.shift();
+    // A local worker that is gone stays listed with what it did (its slot's history, inFlight 0);
+    // a remote one is listed from its handshake until it leaves.
+    if (peer?.backend.local ?? !key.startsWith("r:")) {
+      this.#retired.push({ ...this.#workerInfo(slot, peer), inFlight: 0 });
+      if (this.#retired.length > 256) this.#retired.shift();
+    }
     for (const task of this.#scheduler.removeWorker(key, `worker ${peer?.pid ?? key} ${how}`, charge)) this.#failWorkerExit(task, peer?.pid);
     this.#markStatsDue();
     this.#dispatch();
@@ -692,7 +708,7 @@ export class Broker {
 
   #workerInfo(slot: WorkerSlot, peer = this.#peers.get(slot.key)): WorkerInfo {
     const info: WorkerInfo = {
-      index: slot.index, id: slot.key, pid: peer?.pid ?? 0, local: peer?.backend.local ?? !slot.key.startsWith("r:"), done: slot.done, inFlight: slot.inFlight.size,
+      index: slot.index, id: printableId(slot.key), pid: peer?.pid ?? 0, local: peer?.backend.local ?? !slot.key.startsWith("r:"), done: slot.done, inFlight: slot.inFlight.size,
     };
     if (peer?.name !== undefined) info.name = peer.name;
     return info;
