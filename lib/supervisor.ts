@@ -37,6 +37,17 @@ const MAX_KILLED_STARTS = 10;
  */
 const CRASH_SIGNALS = new Set<NodeJS.Signals>(["SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS"]);
 
+/**
+ * When to restart a worker that died after `livedMs`, with `quickDeaths` quick deaths of its slot in
+ * a row before: a worker killed from outside is replaced at once (nothing is wrong with it or its
+ * handler); one that ended by itself soon after starting backs off (50 ms, doubling to 5 s), so a
+ * crash loop does not spin; one that lived HEALTHY_AFTER_MS starts its slot's count afresh.
+ */
+export function restartDelay(outside: boolean, livedMs: number, quickDeaths: number): { delay: number; quickDeaths: number } {
+  const quick = outside || livedMs >= HEALTHY_AFTER_MS ? 0 : quickDeaths + 1;
+  return { delay: quick === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (quick - 1)), quickDeaths: quick };
+}
+
 /** Whether a child that ended this way was ended from outside rather than failing by itself. */
 export function killedFromOutside(signal: NodeJS.Signals | null): boolean {
   return signal !== null && !CRASH_SIGNALS.has(signal);
@@ -169,12 +180,9 @@ export class Supervisor {
       const outside = killedFromOutside(signal) && !fatal;
       if (!ready && !this.#startFailed(slot, outside, description, fatal)) return;
       this.restarts++;
-      // A worker killed from outside is replaced at once: nothing is wrong with it or its handler.
-      // One that ended by itself soon after starting backs off, so a crash loop does not spin.
-      if (outside) slot.quickDeaths = 0;
-      else slot.quickDeaths = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.quickDeaths + 1;
-      const delay = slot.quickDeaths === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.quickDeaths - 1));
-      slot.timer = setTimeout(() => this.#spawnWorker(slot), delay);
+      const next = restartDelay(outside, Date.now() - slot.startedAt, slot.quickDeaths);
+      slot.quickDeaths = next.quickDeaths;
+      slot.timer = setTimeout(() => this.#spawnWorker(slot), next.delay);
     });
   }
 
