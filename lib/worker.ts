@@ -370,7 +370,17 @@ export class WorkerRuntime {
       this.#finish(task, Status.Error, serializeError(err));
       return false;
     }
-    if (!isThenable(out)) {
+    // A handler's value is the user's: reading its `then` may throw (a getter, a Proxy), and so may
+    // calling it. Either fails this task alone; thrown out of here, it would drop the rest of the
+    // batch (the Tasks loop) and leave the broker waiting for results that never come.
+    let then: unknown;
+    try {
+      then = typeof out === "object" && out !== null || typeof out === "function" ? (out as { then?: unknown }).then : undefined;
+    } catch (err) {
+      this.#finish(task, Status.Error, serializeError(err));
+      return false;
+    }
+    if (typeof then !== "function") {
       this.#ranSync = true;
       this.#finish(task, Status.Ok, out);
       if (this.#spare.length < SPARE_TASKS) {
@@ -380,7 +390,6 @@ export class WorkerRuntime {
       return false;
     }
     this.#ranSync = false;
-    task.holdsSlot = true;
     if (task.timeout > 0) {
       task.timer = setTimeout(() => {
         const err = new TimeoutError(`task ${task.ctx.id} timed out after ${task.timeout} ms`, { id: task.ctx.id });
@@ -388,10 +397,18 @@ export class WorkerRuntime {
         this.#settle(task, Status.Timeout, serializeError(err));
       }, task.timeout);
     }
-    out.then(
-      (value) => this.#settle(task, Status.Ok, value),
-      (err) => this.#settle(task, Status.Error, serializeError(err)),
-    );
+    try {
+      then.call(
+        out,
+        (value: unknown) => this.#settle(task, Status.Ok, value),
+        (err: unknown) => this.#settle(task, Status.Error, serializeError(err)),
+      );
+    } catch (err) {
+      this.#finish(task, Status.Error, serializeError(err)); // a thenable whose then() throws
+    }
+    // A thenable may settle inside then() (or its then() threw): then it holds no slot.
+    if (task.finished) return false;
+    task.holdsSlot = true;
     return true;
   }
 
@@ -502,10 +519,6 @@ export class WorkerRuntime {
   #recordDuration(ms: number): void {
     this.#avgTaskMs = this.#avgTaskMs < 0 ? ms : this.#avgTaskMs * 0.9 + ms * 0.1;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 function chain(first: (() => void) | undefined, second: () => void): () => void {
