@@ -173,7 +173,7 @@ export class Client {
   ): PendingTask {
     if (this.#closed) throw this.#closed;
     const start = this.#body.byteLength;
-    appendValue(this.#body, data);
+    appendValue(this.#body, data, "input");
     const seq = this.#nextSeq++;
     const task = this.#spare.pop()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);

@@ -88,6 +88,22 @@ export class ProtocolError extends ZerolbError {
   override readonly code = "ERR_ZEROLB_PROTOCOL";
 }
 
+/**
+ * A value that cannot travel between processes as it is (a function, a Map, a class instance, a
+ * circular structure, ...): a TypeError naming the problem and where it is inside the value.
+ */
+export class UnsupportedValueError extends TypeError {
+  /** Stable code: `ERR_ZEROLB_UNSUPPORTED_VALUE`. */
+  readonly code = "ERR_ZEROLB_UNSUPPORTED_VALUE";
+  /** Where the value is, e.g. `result.items[3].when`. */
+  readonly path: string;
+  constructor(message: string, path: string) {
+    super(message);
+    this.name = "TypeError";
+    this.path = path;
+  }
+}
+
 /** An invalid option: a TypeError (as Node does) with a stable code. */
 export class InvalidOptionError extends TypeError {
   /** Stable code: `ERR_ZEROLB_INVALID_OPTION`. */

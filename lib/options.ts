@@ -180,7 +180,7 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
   if (worker instanceof URL && worker.protocol !== "file:") fail(`options.worker must be a file: URL; received ${worker.href}`);
   let workerData: Uint8Array;
   try {
-    workerData = encodeValue(options.workerData ?? null);
+    workerData = encodeValue(options.workerData ?? null, "workerData");
   } catch (err) {
     fail(`options.workerData cannot be sent to workers: ${(err as Error).message}`);
   }

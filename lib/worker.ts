@@ -7,7 +7,7 @@ import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
-import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError } from "./errors.js";
+import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, UnsupportedValueError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
@@ -429,10 +429,11 @@ export class WorkerRuntime {
     if (this.#syncRunStart > 0) this.#syncRunClock = now;
     if (task.started > 0) this.#recordDuration(now - task.started);
     try {
-      appendValue(this.#results, value);
+      appendValue(this.#results, value, status === Status.Ok ? "result" : "error");
     } catch (err) {
       status = Status.Error;
-      const why = new TypeError(`the result of task ${task.ctx.id} cannot be sent: ${(err as Error).message}`);
+      const path = err instanceof UnsupportedValueError ? err.path : "result";
+      const why = new UnsupportedValueError(`the result of task ${task.ctx.id} cannot be sent: ${(err as Error).message}`, path);
       this.#results.append(encodeValue(serializeError(why)));
     }
     this.#resultSeq.push(task.seq);
