@@ -155,9 +155,14 @@ export class Client {
       ...dealerOptions(), ...LOCAL_RECONNECT, routingId: "caller",
       heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
     });
-    this.#socket.events.on("disconnect", () => link.lost());
-    this.#socket.events.on("handshake", () => link.restored());
-    this.#socket.connect(endpoint);
+    try {
+      this.#socket.events.on("disconnect", () => link.lost());
+      this.#socket.events.on("handshake", () => link.restored());
+      this.#socket.connect(endpoint);
+    } catch (err) {
+      this.#socket.close(); // a constructor that throws leaves no socket open
+      throw err;
+    }
     this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
     void this.#read();
   }

@@ -1,6 +1,6 @@
 // lb.send() / lb.receive(): manual control. send() waits while `highWaterMark` tasks are sent
 // and not yet received (backpressure); receive() hands out outcomes in completion order.
-import { CancelledError, DependencyError, type ZerolbError } from "./errors.js";
+import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError } from "./errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import { Deque } from "./ring.js";
 
@@ -160,10 +160,10 @@ export class Mailbox implements TaskSink {
     if (after === undefined || after.length === 0) return { seqs: undefined };
     const seqs: number[] = [];
     for (const dep of after) {
-      if (dep === id) throw new TypeError(`send(): task "${id}" cannot run after itself (a cycle)`);
+      if (dep === id) throw new InvalidOptionError(`send(): task "${id}" cannot run after itself (a cycle)`);
       const known = this.#knownIds.get(dep) ?? (/^\d+$/.test(dep) ? client.outcomeOf(Number(dep)) : undefined);
       if (known === undefined) {
-        throw new TypeError(`send(): options.after names unknown task id "${dep}" (never sent, or finished before the last ${this.#idMemory} ids)`);
+        throw new InvalidOptionError(`send(): options.after names unknown task id "${dep}" (never sent, or finished before the last ${this.#idMemory} ids)`);
       }
       if (known === "failed") return { seqs: undefined, failedDependency: dep };
       if (known !== "ok") seqs.push(known.seq);
