@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { encodeValue } from "./codec.js";
 import { moduleUrl } from "./handler-module.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "./transport.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, IPC_PATH_LIMIT, parseEndpoint } from "./transport.js";
 import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "./validate.js";
 import { curvePublicKeyOf, isCurveKey } from "./z85.js";
 
@@ -158,9 +158,6 @@ const HINTS: Record<string, string> = {
  * exit, measured with zeromq 6.8.0).
  */
 export const MAX_HEARTBEAT_TIMEOUT_MS = 65_535 * 100 + 99;
-
-/** ipc socket paths longer than this many bytes cannot be bound (sockaddr_un). */
-export const IPC_PATH_LIMIT = 107;
 
 /** Checks options and fills in defaults. Throws a TypeError (code ERR_ZEROLB_INVALID_OPTION). */
 export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
