@@ -114,3 +114,17 @@ t.test("zerolb map --endpoint --curve-key-file --allow - only allowed workers jo
   t.equal(code, 0, stderr);
   t.same(stdout.trim().split("\n").map(Number), range(20, (i) => i * 2), "every result, through the allowed worker");
 });
+
+t.test("zerolb map - writes values JSON has no type for as its help says", async (t) => {
+  // Before: a returned Error was written as {} and a Float64Array as {"0":1.5,...}.
+  const input = join(tmpDir(t), "in.jsonl");
+  writeFileSync(input, '{"make":"error"}\n{"make":"typedArrays"}\n');
+  const { code, stdout, stderr } = await cli(t, ["map", fixture("values.js"), input, "--workers", "1", "--quiet"]).ended;
+  t.equal(code, 0, stderr);
+  const [error, arrays] = stdout.trim().split("\n").map((line) => JSON.parse(line));
+  t.same(error, { ok: false, err: { name: "RangeError", message: "out of range", code: "E_RANGE", limit: 10, cause: { name: "Error", message: "the root" } } });
+  t.same(arrays.f64, [1.5, -2.25, null], "a Float64Array as numbers (NaN as null, as JSON does)");
+  t.same(arrays.big, [String(-(2n ** 63n)), "1"], "a BigInt64Array as decimal strings");
+  t.equal(arrays.buffer, "AQID", "an ArrayBuffer as base64");
+  t.equal(arrays.view, "CQgH", "a DataView as base64");
+});

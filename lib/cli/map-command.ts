@@ -53,7 +53,9 @@ Input and output:
   Each non-blank input line is one JSON value, handed to the handler as is. Blank lines are
   skipped. Each result is written as one JSON line on stdout, in input order unless --unordered.
   Values JSON cannot carry are written as: bigint -> decimal string ("12345678901234567890"),
-  Uint8Array/Buffer -> base64 string ("AQID"), Date -> ISO 8601 string, undefined/NaN -> null.
+  Uint8Array/Buffer, ArrayBuffer, DataView -> base64 string ("AQID"), other typed arrays -> array
+  of numbers, Error -> {"name","message","code",...its fields}, Date -> ISO 8601 string,
+  undefined/NaN -> null.
 
   With --settled every line gives one row, and a failure does not stop the run:
     {"index":0,"ok":true,"value":2}
