@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import t from "tap";
-import { createTransform, InvalidOptionError, LoadBalancer, Pipeline, TimeoutError } from "../dist/index.js";
+import { createTransform, InvalidOptionError, jsonLineRecords, LoadBalancer, parseJsonLines, Pipeline, TimeoutError } from "../dist/index.js";
 import { DEFAULTS, MAX_HEARTBEAT_TIMEOUT_MS, resolveOptions } from "../dist/options.js";
 import { editDistance, nearestName } from "../dist/validate.js";
 import { collect, createLb, fixture, ipcDirsLeft } from "./helpers.js";
@@ -256,4 +256,16 @@ t.test("new Pipeline() - refuses a misspelled job option instead of making the j
     [{ a: { after: ["b"] }, b: { after: ["a"] } }, /Pipeline has a cycle: a -> b -> a/],
   ];
   for (const [jobs, message] of cases) isInvalidOption(t, await caught(() => new Pipeline(jobs)), message, JSON.stringify(jobs));
+});
+
+t.test("parseJsonLines() / jsonLineRecords() - refuse bad options the same way", async (t) => {
+  const first = (iterable) => caught(() => iterable[Symbol.asyncIterator]().next());
+  const cases = [
+    [() => parseJsonLines(["1\n"], { maxLineLenght: 5 }), /^parseJsonLines\(\): unknown option "maxLineLenght" \(did you mean "maxLineLength"\?\)$/],
+    [() => parseJsonLines(["1\n"], { invalid: "maybe" }), /options\.invalid must be "throw", "skip" or "yield"; received "maybe"/],
+    [() => parseJsonLines(["1\n"], { encoding: "utf-9" }), /options\.encoding must be a Buffer encoding/],
+    [() => jsonLineRecords(["1\n"], { file: 3 }), /^jsonLineRecords\(\): options\.file must be a string; received 3$/],
+    [() => jsonLineRecords(["1\n"], { maxLineLength: 0 }), /options\.maxLineLength must be an integer >= 1/],
+  ];
+  for (const [make, message] of cases) isInvalidOption(t, await first(make()), message, String(make));
 });
