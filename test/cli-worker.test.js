@@ -128,3 +128,21 @@ t.test("zerolb map - writes values JSON has no type for as its help says", async
   t.equal(arrays.buffer, "AQID", "an ArrayBuffer as base64");
   t.equal(arrays.view, "CQgH", "a DataView as base64");
 });
+
+t.test("zerolb map / worker - millisecond flags are bounded as the library's options are", async (t) => {
+  // Before: --grace 2147483648 made Node fire the grace timer at once (so Ctrl-C stopped running
+  // tasks without grace), and --reconnect-max-interval past an int reached ZeroMQ as EINVAL.
+  const input = join(tmpDir(t), "in.jsonl");
+  writeFileSync(input, "1\n");
+  const cases = [
+    [["map", fixture("ops.js"), input, "--grace", "2147483648"], /--grace must be an integer >= 0 and <= 2147483647/],
+    [["map", fixture("ops.js"), input, "--timeout", "3e9"], /--timeout must be a positive number up to 2147483647/],
+    [["worker", fixture("ops.js"), "--connect", "tcp://127.0.0.1:1", "--reconnect-max-interval", "3000000000"], /--reconnect-max-interval must be an integer >= 100 and <= 2147483647/],
+    [["worker", fixture("ops.js"), "--connect", "tcp://127.0.0.1:1", "--heartbeat-interval", "3000000"], /--heartbeat-interval × --heartbeat-liveness must be at most 6553599 ms/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await cli(t, args).ended;
+    t.equal(code, 2, `${args.slice(-2).join(" ")}: a usage error`);
+    t.match(stderr, message);
+  }
+});

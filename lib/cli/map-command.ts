@@ -10,7 +10,7 @@ import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../jsonl.j
 import { LoadBalancer } from "../load-balancer.js";
 import type { LoadBalancerOptions } from "../options.js";
 import type { SettledResult } from "../map.js";
-import { describeError, EXIT, integer, json, positiveNumber, UsageError, type CommandModule } from "./common.js";
+import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
 import { parseEndpoint } from "../transport.js";
 import { readKeyPair, readPublicKey } from "./key-files.js";
@@ -102,14 +102,14 @@ export const registerMap: CommandModule = (program, run) => {
     .option("-c, --concurrency <n>", "tasks one worker runs at once, for async handlers (default: 1), e.g. --concurrency 8", integer(1, "--concurrency"))
     .option("--unordered", "write results as they finish instead of in input order, e.g. --unordered")
     .option("--settled", 'write a row {"index","ok","value"|"error"} per line and go on after failures; exit 0 unless the run fails, e.g. --settled')
-    .option("--timeout <ms>", "fail a task that runs longer than this (TimeoutError), e.g. --timeout 30000", positiveNumber("--timeout"))
+    .option("--timeout <ms>", "fail a task that runs longer than this (TimeoutError), e.g. --timeout 30000", positiveNumber("--timeout", MAX_MS))
     .option("--endpoint <endpoint>", "also accept remote workers (zerolb worker) on this ZeroMQ endpoint, e.g. --endpoint tcp://127.0.0.1:5555")
     .option("--curve-key-file <path>", "with --endpoint: encrypt and authenticate remote workers with this Curve key pair (from `zerolb keygen --out`); workers pass its public key as --server-key, e.g. --curve-key-file broker.key.json")
     .option("--allow <pubkey...>", "with --curve-key-file: only workers with these public keys (40 Z85 characters, or their key files) may join, e.g. --allow worker1.key.json worker2.key.json")
     .option("--insecure", "with --endpoint: accept plain-text remote workers on a non-loopback address (anyone who reaches it can join and see tasks), e.g. --insecure")
-    .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark"))
+    .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark", MAX_MS))
     .option("--worker-data <json>", "JSON value handed to setup(ctx) and handlers as ctx.workerData, e.g. --worker-data '{\"model\":\"small\"}'", json("--worker-data"))
-    .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace"), 10_000)
+    .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace", MAX_MS), 10_000)
     .addOption(new Option("--progress", "show the progress line even when stderr is not a terminal (a line every 2 s), e.g. --progress").conflicts("quiet"))
     .addOption(new Option("-q, --quiet", "no progress line and no summary on stderr (errors still show), e.g. --quiet"))
     .addHelpText("after", HELP_AFTER)

@@ -12,7 +12,7 @@ import { MAX_HEARTBEAT_TIMEOUT_MS } from "../options.js";
 import { parseEndpoint, type CurveClientKeys } from "../transport.js";
 import { WorkerRuntime } from "../worker.js";
 import { registerTypeScript } from "../typescript-loader.js";
-import { EXIT, integer, UsageError, type CommandModule } from "./common.js";
+import { EXIT, integer, MAX_MS, UsageError, type CommandModule } from "./common.js";
 import { readKeyPair, readPublicKey } from "./key-files.js";
 
 export interface WorkerCommandOptions {
@@ -67,7 +67,7 @@ export const registerWorker: CommandModule = (program, run) => {
     .option("--key-file <path>", "this worker's Curve key pair, a JSON file from `zerolb keygen --out`, e.g. --key-file worker.key.json")
     .option("--heartbeat-interval <ms>", "ZMTP heartbeat interval to the broker, e.g. --heartbeat-interval 1000", integer(10, "--heartbeat-interval"), 1000)
     .option("--heartbeat-liveness <n>", "heartbeats missed before the broker counts as gone, e.g. --heartbeat-liveness 3", integer(1, "--heartbeat-liveness"), 3)
-    .option("--reconnect-max-interval <ms>", "longest wait between reconnect attempts (backoff from 100 ms), e.g. --reconnect-max-interval 5000", integer(100, "--reconnect-max-interval"), 5000)
+    .option("--reconnect-max-interval <ms>", "longest wait between reconnect attempts (backoff from 100 ms), e.g. --reconnect-max-interval 5000", integer(100, "--reconnect-max-interval", MAX_MS), 5000)
     .option("--name <name>", `name shown in the broker's stats (default: this host's name, ${hostname()}), e.g. --name gpu-box-1`)
     .addOption(new Option("-q, --quiet", "log nothing but errors on stderr, e.g. --quiet"))
     .addHelpText("after", HELP_AFTER)
