@@ -2,13 +2,17 @@
 // ones with an InvalidOptionError (a TypeError, code ERR_ZEROLB_INVALID_OPTION) that names the
 // option, the nearest valid name for a misspelled one, and the value received; the constructor
 // starts nothing then. resolveOptions (a pure function) fills in defaults.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import t from "tap";
 import { createTransform, InvalidOptionError, jsonLineRecords, LoadBalancer, parseJsonLines, Pipeline, TimeoutError } from "../dist/index.js";
 import { DEFAULTS, MAX_HEARTBEAT_TIMEOUT_MS, resolveOptions } from "../dist/options.js";
 import { editDistance, nearestName } from "../dist/validate.js";
-import { collect, createLb, fixture, ipcDirsLeft } from "./helpers.js";
+import { collect, createLb, fixture, ipcDirsLeft, tmpDir } from "./helpers.js";
 
 const worker = fixture("ops.js");
 
@@ -268,4 +272,43 @@ t.test("parseJsonLines() / jsonLineRecords() - refuse bad options the same way",
     [() => jsonLineRecords(["1\n"], { maxLineLength: 0 }), /options\.maxLineLength must be an integer >= 1/],
   ];
   for (const [make, message] of cases) isInvalidOption(t, await first(make()), message, String(make));
+});
+
+t.test("new LoadBalancer() - when it throws after making its ipc directory, it removes it", { skip: process.platform !== "linux" && "needs Linux (/dev/null, ulimit)" }, async (t) => {
+  // With no file descriptor left for the caller's socket (EMFILE), the constructor throws after
+  // the ipc directory exists. Before: the directory stayed behind. Run in a child whose limit is
+  // 64 descriptors, all taken but `free` (ZeroMQ's context is made first: its own descriptors are
+  // not what is measured), so the socket, or its event observer, is what fails.
+  const dir = tmpDir(t);
+  const script = join(dir, "emfile.mjs");
+  writeFileSync(script, `
+import { closeSync, openSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { LoadBalancer } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+const zmq = createRequire(${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)})("zeromq");
+new zmq.Dealer().close();
+const fds = [];
+try { for (;;) fds.push(openSync("/dev/null", "r")); } catch {}
+for (let i = 0; i < Number(process.argv[2]); i++) closeSync(fds.pop());
+let outcome;
+try {
+  const lb = new LoadBalancer({ worker: ${JSON.stringify(worker)}, workers: 1 });
+  outcome = "constructed";
+  for (const fd of fds.splice(0)) closeSync(fd);
+  await lb.close({ force: true });
+} catch (err) {
+  outcome = err.code;
+}
+for (const fd of fds) closeSync(fd);
+const left = readdirSync("/tmp").filter((name) => name.startsWith("zlb-" + process.pid + "-"));
+console.log(JSON.stringify({ outcome, left }));
+`);
+  for (const free of [0, 1, 2]) {
+    const { stdout } = await promisify(execFile)("sh", ["-c", `ulimit -n 64 && exec "${process.execPath}" "${script}" ${free}`], {
+      cwd: dir, timeout: 30_000,
+    });
+    const { outcome, left } = JSON.parse(stdout.trim().split("\n").at(-1));
+    t.equal(outcome, "EMFILE", `${free} free: the constructor threw EMFILE`);
+    t.same(left, [], `${free} free: no ipc directory left`);
+  }
 });
