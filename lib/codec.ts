@@ -102,20 +102,26 @@ function reasonFor(value: unknown): string {
   if (typeof value === "symbol") return `a symbol cannot be sent: ${CARRIES}`;
   if (value instanceof Map) return "a Map cannot be sent: MessagePack has no Map (send Object.fromEntries(map), or [...map] for keys that are not strings)";
   if (value instanceof Set) return "a Set cannot be sent: MessagePack has no Set (send [...set])";
-  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) return `a ${constructorName(value)} cannot be sent: ${CARRIES}`;
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) return `a ${constructorName(value) || "weak reference"} cannot be sent: ${CARRIES}`;
   if (value instanceof Promise) return "a Promise cannot be sent (await it first: return its value)";
   if (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer) return "a SharedArrayBuffer cannot be sent: processes share no memory (send a copy, new Uint8Array(buffer).slice())";
   const name = constructorName(value);
   if (["String", "Number", "Boolean", "BigInt", "Symbol"].includes(name)) return `a boxed ${name} (new ${name}(…)) cannot be sent: send the primitive value`;
-  return `a${/^[AEIOU]/.test(name) ? "n" : ""} ${name} instance cannot be sent: only plain objects travel, and its class would be lost (send a plain object, e.g. { ...value }, or what its toJSON() returns)`;
+  const what = name === ANONYMOUS ? "an object with a custom prototype" : `a${/^([AEIO]|U[a-z])/.test(name) ? "n" : ""} ${name} instance`;
+  return `${what} cannot be sent: only plain objects travel, and its class would be lost (send a plain object, e.g. { ...value }, or what its toJSON() returns)`;
 }
 
+const ANONYMOUS = "";
+
+/** The name of the value's class, or "" when it has none to tell (an anonymous class, a Proxy). */
 function constructorName(value: unknown): string {
   try {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-    return typeof name === "string" && name !== "" ? name : "object with a custom prototype";
+    // The prototype's own constructor: Object.create({}) inherits Object's, which says nothing.
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const name = proto && Object.hasOwn(proto, "constructor") ? proto.constructor?.name : undefined;
+    return typeof name === "string" ? name : ANONYMOUS;
   } catch {
-    return "object";
+    return ANONYMOUS;
   }
 }
 
