@@ -140,6 +140,7 @@ t.test("codec - a value that cannot travel names what and where, without a pre-s
 
 t.test("codec - what MessagePack changes on purpose, as documented", async (t) => {
   t.same(roundTrip({ a: undefined, b: [undefined] }), { a: null, b: [null] }, "undefined becomes null (MessagePack has no undefined)");
+  t.ok(Object.is(roundTrip(-0), 0), "-0 becomes 0 (it is encoded as the integer 0)");
   const back = roundTrip(Buffer.from("hi"));
   t.equal(Object.getPrototypeOf(back), Uint8Array.prototype, "a Buffer arrives as a Uint8Array (the same bytes)");
   t.same([...back], [104, 105]);
