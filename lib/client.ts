@@ -167,12 +167,17 @@ export class Client {
       ...dealerOptions(), ...LOCAL_RECONNECT, routingId: "caller",
       heartbeatInterval: heartbeat.interval, heartbeatTimeout: heartbeat.timeout, heartbeatTimeToLive: heartbeat.timeout,
     });
-    this.#socket.events.on("disconnect", () => link.lost());
-    this.#socket.events.on("handshake", () => {
-      if (this.#handshakes++ > 0) this.#resync();
-      link.restored();
-    });
-    this.#socket.connect(endpoint);
+    try {
+      this.#socket.events.on("disconnect", () => link.lost());
+      this.#socket.events.on("handshake", () => {
+        if (this.#handshakes++ > 0) this.#resync();
+        link.restored();
+      });
+      this.#socket.connect(endpoint);
+    } catch (err) {
+      this.#socket.close(); // a constructor that throws leaves no socket open
+      throw err;
+    }
     this.#outbox = new Outbox(this.#socket, (err) => log("send to broker failed: %O", err), () => this.#produce());
     void this.#read();
   }
@@ -188,7 +193,7 @@ export class Client {
   ): PendingTask {
     if (this.#closed) throw this.#closed;
     const start = this.#body.byteLength;
-    appendValue(this.#body, data);
+    appendValue(this.#body, data, "input");
     const seq = this.#nextSeq++;
     const task = this.#spare.pop()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);

@@ -1,28 +1,135 @@
-// MessagePack for user values (task inputs, results, workerData). Stricter than the library's
-// defaults: values MessagePack would silently change (a Map or Set becoming {}, a bigint past
-// 64 bits wrapping) are refused, so the task that carries one fails with a clear error.
-import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
+// MessagePack for user values (task inputs, results, workerData), with one rule: a value arrives
+// as it was sent, or its task fails with an error that says what and where; it never changes
+// silently. MessagePack's own types (plain objects, arrays, strings, numbers, booleans, null,
+// bigint in 64 bits, Uint8Array/Buffer, Date) go as they are. zerolb's extension type 0 carries
+// what MessagePack has no type for but can round-trip cheaply and exactly: the other typed arrays,
+// DataView, ArrayBuffer, and Error (as an error value, rebuilt on arrival). Everything else (a
+// function, a symbol, a Map or Set, a class instance, a circular structure, a bigint past 64 bits)
+// is refused: the encoder throws, and only then is the value walked to name the problem and its
+// path (`result.items[3].when`), so plain data pays no pre-scan.
+import { endianness } from "node:os";
+import { DecodeError, Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import type { BodyWriter } from "./body-writer.js";
+import { deserializeError, isError, serializeError } from "./error-wire.js";
+import { UnsupportedValueError } from "./errors.js";
 
-const strictness = new ExtensionCodec();
-strictness.register({
-  type: 0x7f,
-  encode(value: unknown): Uint8Array | null {
-    if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof Promise) {
-      throw new TypeError(`${value.constructor.name} cannot be sent: MessagePack carries plain objects, arrays, strings, numbers, bigint, Uint8Array/Buffer, Date and null`);
-    }
-    return null;
-  },
-  decode: () => {
-    throw new TypeError("unexpected extension type 0x7f");
-  },
-});
+/** zerolb's MessagePack extension type; the payload's first byte says what follows. */
+export const VALUE_EXTENSION = 0;
+/** Payload kinds 1..11: typed arrays and DataView, their bytes (little-endian) after the kind byte. */
+const VIEW_KINDS = [
+  "", "Int8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array",
+  "BigInt64Array", "BigUint64Array", "DataView",
+] as const;
+/** Payload kind 12: an ArrayBuffer's bytes. */
+const ARRAY_BUFFER = 12;
+/** Payload kind 0x45 ("E"): an Error, as the error value MessagePack map of docs/protocol.md. */
+const ERROR = 0x45;
+const LITTLE_ENDIAN = endianness() === "LE";
+
+type ViewConstructor = new (buffer: ArrayBuffer) => ArrayBufferView;
+const VIEW_CONSTRUCTORS = VIEW_KINDS.map((name) => (name === "" ? undefined : (globalThis as unknown as Record<string, ViewConstructor>)[name]));
+const VIEW_KIND_OF = new Map<string, number>(VIEW_KINDS.map((name, i) => [name, i]));
+
+/** What MessagePack (with zerolb's extension) carries, for messages. */
+const CARRIES = "values travel as plain objects, arrays, strings, numbers, booleans, null, bigint (64-bit), Uint8Array/Buffer and other typed arrays, Date and Error";
+
+// Errors inside an Error payload are already plain data (serializeError): a codec of its own,
+// also because the value encoder is busy with the outer value while an extension is encoded.
+const errorEncoder = new Encoder({ useBigInt64: true });
+const errorDecoder = new Decoder({ useBigInt64: true });
+
+const codec = new ExtensionCodec();
+codec.register({ type: VALUE_EXTENSION, encode: encodeExtension, decode: decodeExtension });
+
+/**
+ * Called by the encoder for every object, array and other non-primitive (Dates are taken by the
+ * library's timestamp extension first): null lets the library encode it, a payload makes it an
+ * extension value, a throw refuses it. Plain objects and arrays return at the first test.
+ */
+function encodeExtension(value: unknown): Uint8Array | null {
+  if (Array.isArray(value)) return null;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return null;
+  if (value instanceof Uint8Array) return null; // bin; Buffer arrives as Uint8Array
+  if (ArrayBuffer.isView(value)) return viewPayload(value);
+  if (value instanceof ArrayBuffer) return withKind(ARRAY_BUFFER, new Uint8Array(value), 1);
+  if (isError(value)) return withKind(ERROR, errorEncoder.encode(serializeError(value)), 1);
+  // A plain object made in another realm (vm, a worker thread's message): its prototype is that
+  // realm's Object.prototype.
+  if (proto !== null && typeof proto === "object" && Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === "[object Object]") return null;
+  throw new UnsupportedValueError(reasonFor(value), "");
+}
+
+function viewPayload(view: ArrayBufferView): Uint8Array {
+  const name = (view as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] ?? (view instanceof DataView ? "DataView" : "");
+  const kind = VIEW_KIND_OF.get(name);
+  if (kind === undefined || kind === 0) throw new UnsupportedValueError(`a ${name || "typed array"} cannot be sent: ${CARRIES}`, "");
+  const size = name === "DataView" ? 1 : (view as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  return withKind(kind, new Uint8Array(view.buffer, view.byteOffset, view.byteLength), size);
+}
+
+/** The kind byte, then the bytes (each element's made little-endian on a big-endian machine). */
+function withKind(kind: number, bytes: Uint8Array, elementSize: number): Uint8Array {
+  const out = new Uint8Array(1 + bytes.byteLength);
+  out[0] = kind;
+  out.set(bytes, 1);
+  if (!LITTLE_ENDIAN && elementSize > 1) swapElements(out.subarray(1), elementSize);
+  return out;
+}
+
+function decodeExtension(data: Uint8Array): unknown {
+  const kind = data[0];
+  // A fresh, aligned buffer of exactly these bytes (Uint8Array's slice: data may be a Buffer,
+  // whose slice() is a view, not a copy).
+  const bytes = Uint8Array.prototype.slice.call(data, 1);
+  if (kind === ERROR) return deserializeError(errorDecoder.decode(bytes));
+  if (kind === ARRAY_BUFFER) return bytes.buffer;
+  const View = kind === undefined ? undefined : VIEW_CONSTRUCTORS[kind];
+  if (View === undefined) throw new DecodeError(`unknown zerolb value kind ${String(kind)} in extension type ${VALUE_EXTENSION}`);
+  const size = View === DataView ? 1 : (View as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  if (bytes.byteLength % size !== 0) throw new DecodeError(`a ${VIEW_KINDS[kind!]} of ${bytes.byteLength} bytes is not whole elements of ${size}`);
+  if (!LITTLE_ENDIAN && size > 1) swapElements(bytes, size);
+  return new View(bytes.buffer);
+}
+
+function swapElements(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}
+
+/** Why a non-plain value cannot be sent (the path is added by the caller of the encoder). */
+function reasonFor(value: unknown): string {
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""} cannot be sent: ${CARRIES}`;
+  if (typeof value === "symbol") return `a symbol cannot be sent: ${CARRIES}`;
+  if (value instanceof Map) return "a Map cannot be sent: MessagePack has no Map (send Object.fromEntries(map), or [...map] for keys that are not strings)";
+  if (value instanceof Set) return "a Set cannot be sent: MessagePack has no Set (send [...set])";
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) return `a ${constructorName(value) || "weak reference"} cannot be sent: ${CARRIES}`;
+  if (value instanceof Promise) return "a Promise cannot be sent (await it first: return its value)";
+  if (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer) return "a SharedArrayBuffer cannot be sent: processes share no memory (send a copy, new Uint8Array(buffer).slice())";
+  const name = constructorName(value);
+  if (["String", "Number", "Boolean", "BigInt", "Symbol"].includes(name)) return `a boxed ${name} (new ${name}(…)) cannot be sent: send the primitive value`;
+  const what = name === ANONYMOUS ? "an object with a custom prototype" : `a${/^([AEIO]|U[a-z])/.test(name) ? "n" : ""} ${name} instance`;
+  return `${what} cannot be sent: only plain objects travel, and its class would be lost (send a plain object, e.g. { ...value }, or what its toJSON() returns)`;
+}
+
+const ANONYMOUS = "";
+
+/** The name of the value's class, or "" when it has none to tell (an anonymous class, a Proxy). */
+function constructorName(value: unknown): string {
+  try {
+    // The prototype's own constructor: Object.create({}) inherits Object's, which says nothing.
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const name = proto && Object.hasOwn(proto, "constructor") ? proto.constructor?.name : undefined;
+    return typeof name === "string" ? name : ANONYMOUS;
+  } catch {
+    return ANONYMOUS;
+  }
+}
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 function makeEncoder(): Encoder {
-  const encoder = new Encoder({ useBigInt64: true, extensionCodec: strictness, ignoreUndefined: false });
+  const encoder = new Encoder({ useBigInt64: true, extensionCodec: codec, ignoreUndefined: false });
   // The library wraps out-of-range bigints silently; make that an error instead.
   const target = encoder as unknown as { encodeBigInt64(value: bigint): void };
   const encodeBigInt64 = target.encodeBigInt64.bind(encoder);
@@ -34,11 +141,18 @@ function makeEncoder(): Encoder {
 }
 
 const encoder = makeEncoder();
-const decoder = new Decoder({ useBigInt64: true });
+const decoder = new Decoder({ useBigInt64: true, extensionCodec: codec });
 
-/** Encodes a user value into a fresh buffer (safe to hand to a zero-copy send). */
-export function encodeValue(value: unknown): Uint8Array {
-  return encoder.encode(value);
+/**
+ * Encodes a user value into a fresh buffer (safe to hand to a zero-copy send). Throws an
+ * UnsupportedValueError naming what cannot be sent and where, from `root` (e.g. `result.items[3]`).
+ */
+export function encodeValue(value: unknown, root = "value"): Uint8Array {
+  try {
+    return encoder.encode(value);
+  } catch (err) {
+    throw explain(value, root, err);
+  }
 }
 
 /** The library's Encoder below its public API: encodeSharedRef() without the view it returns. */
@@ -53,15 +167,19 @@ const encodesInPlace = typeof internals.reinitializeState === "function" && type
 
 /**
  * Encodes a user value straight onto the end of `body` (through the encoder's scratch buffer, with
- * no view per value). Throws the encoder's error, and then appends nothing.
+ * no view per value). Throws an UnsupportedValueError as encodeValue does, and then appends nothing.
  */
-export function appendValue(body: BodyWriter, value: unknown): void {
-  if (!encodesInPlace) {
-    body.append(encoder.encodeSharedRef(value));
-    return;
+export function appendValue(body: BodyWriter, value: unknown, root = "value"): void {
+  try {
+    if (!encodesInPlace) {
+      body.append(encoder.encodeSharedRef(value));
+      return;
+    }
+    internals.reinitializeState();
+    internals.doEncode(value, 1);
+  } catch (err) {
+    throw explain(value, root, err);
   }
-  internals.reinitializeState();
-  internals.doEncode(value, 1);
   body.appendHead(internals.bytes, internals.pos);
 }
 
@@ -70,7 +188,7 @@ export function decodeValue(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
 }
 
-const batchDecoder = new Decoder({ useBigInt64: true });
+const batchDecoder = new Decoder({ useBigInt64: true, extensionCodec: codec });
 /** The library's Decoder below its public API: decode one value at a chosen position of a buffer. */
 interface DecoderInternals {
   reinitializeState(): void;
@@ -130,3 +248,76 @@ export class ValueReader {
 }
 
 const EMPTY_BODY = new Uint8Array(0);
+
+/** The library's limit on nesting (its `maxDepth` default): deeper values fail to encode. */
+const MAX_DEPTH = 100;
+
+/**
+ * The error for a value that failed to encode: the first problem found walking it in the
+ * encoder's order (a refused kind, a cycle, a bigint past 64 bits, a getter that throws, nesting
+ * past the library's limit), with its path; else the encoder's own message.
+ */
+export function explain(value: unknown, root: string, err: unknown): UnsupportedValueError {
+  let found: { path: string; reason: string } | undefined;
+  try {
+    found = findProblem(value, root, 1, []);
+  } catch {
+    found = undefined;
+  }
+  if (found) return new UnsupportedValueError(`${found.path}: ${found.reason}`, found.path);
+  let message: string;
+  try {
+    message = err instanceof Error ? err.message : String(err);
+  } catch {
+    message = "unknown error";
+  }
+  return new UnsupportedValueError(`${root} cannot be sent: ${message}`, root);
+}
+
+function findProblem(value: unknown, path: string, depth: number, ancestors: { value: object; path: string }[]): { path: string; reason: string } | undefined {
+  if (depth > MAX_DEPTH) return { path, reason: `nested more than ${MAX_DEPTH} levels deep, which MessagePack (as zerolb uses it) does not carry` };
+  if (value === null || value === undefined || typeof value === "boolean" || typeof value === "number" || typeof value === "string") return undefined;
+  if (typeof value === "bigint") return value < INT64_MIN || value > UINT64_MAX ? { path, reason: `bigint ${value} does not fit in 64 bits` } : undefined;
+  if (value instanceof Date) return undefined;
+  try {
+    if (encodeExtension(value) !== null) return undefined; // typed array, ArrayBuffer, Error: a leaf
+  } catch (err) {
+    return { path, reason: err instanceof UnsupportedValueError ? err.message : `it cannot be sent: ${(err as Error)?.message}` };
+  }
+  const object = value as object;
+  const loop = ancestors.find((a) => a.value === object);
+  if (loop) return { path, reason: `a circular reference (back to ${loop.path}) cannot be sent: MessagePack carries trees, not graphs` };
+  ancestors.push({ value: object, path });
+  try {
+    if (Array.isArray(object)) {
+      for (let i = 0; i < object.length; i++) {
+        const found = child(object, String(i), `${path}[${i}]`, depth, ancestors);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    for (const key of Object.keys(object)) {
+      const found = child(object, key, `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`, depth, ancestors);
+      if (found) return found;
+    }
+    return undefined;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function child(object: object, key: string, path: string, depth: number, ancestors: { value: object; path: string }[]) {
+  let item: unknown;
+  try {
+    item = (object as Record<string, unknown>)[key];
+  } catch (err) {
+    let message: string;
+    try {
+      message = String((err as Error)?.message ?? err);
+    } catch {
+      message = "an error";
+    }
+    return { path, reason: `reading it threw: ${message}` };
+  }
+  return findProblem(item, path, depth + 1, ancestors);
+}

@@ -1,18 +1,7 @@
 // Every error zerolb raises, each with a stable `code`. Classes are branded with
 // Symbol.for() so `instanceof` still works when two copies of zerolb are loaded.
 
-/** Error information as it travels over the wire (a worker's thrown error, made plain). */
-export interface RemoteError {
-  /** The error's class name, e.g. "RangeError". */
-  name: string;
-  /** Its message. */
-  message: string;
-  /** Its stack trace, as the worker saw it. */
-  stack?: string;
-  /** Its `code`, when it had one. */
-  code?: string;
-  [key: string]: unknown;
-}
+export { deserializeError, serializeError, type RemoteError } from "./error-wire.js";
 
 const brand = Symbol.for("zerolb.error");
 
@@ -99,6 +88,22 @@ export class ProtocolError extends ZerolbError {
   override readonly code = "ERR_ZEROLB_PROTOCOL";
 }
 
+/**
+ * A value that cannot travel between processes as it is (a function, a Map, a class instance, a
+ * circular structure, ...): a TypeError naming the problem and where it is inside the value.
+ */
+export class UnsupportedValueError extends TypeError {
+  /** Stable code: `ERR_ZEROLB_UNSUPPORTED_VALUE`. */
+  readonly code = "ERR_ZEROLB_UNSUPPORTED_VALUE";
+  /** Where the value is, e.g. `result.items[3].when`. */
+  readonly path: string;
+  constructor(message: string, path: string) {
+    super(message);
+    this.name = "TypeError";
+    this.path = path;
+  }
+}
+
 /** An invalid option: a TypeError (as Node does) with a stable code. */
 export class InvalidOptionError extends TypeError {
   /** Stable code: `ERR_ZEROLB_INVALID_OPTION`. */
@@ -106,42 +111,5 @@ export class InvalidOptionError extends TypeError {
   constructor(message: string) {
     super(message);
     this.name = "TypeError";
-  }
-}
-
-/** Turns anything thrown into plain data that MessagePack carries. */
-export function serializeError(err: unknown): RemoteError {
-  if (err instanceof Error) {
-    const out: RemoteError = { name: err.name, message: err.message };
-    if (err.stack !== undefined) out.stack = err.stack;
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" || typeof code === "number") out.code = String(code);
-    for (const key of Object.keys(err)) {
-      const value = (err as unknown as Record<string, unknown>)[key];
-      if (key === "code" || typeof value === "function" || typeof value === "symbol") continue;
-      if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value;
-    }
-    return out;
-  }
-  return { name: "Error", message: typeof err === "string" ? err : `non-error thrown: ${safeString(err)}` };
-}
-
-/** Rebuilds a plain Error (with name, stack and own fields) from wire data. */
-export function deserializeError(data: unknown): Error {
-  const info = (typeof data === "object" && data !== null ? data : { message: String(data) }) as Partial<RemoteError>;
-  const err = new Error(String(info.message ?? "unknown error"));
-  for (const [key, value] of Object.entries(info)) {
-    if (key !== "message") (err as unknown as Record<string, unknown>)[key] = value;
-  }
-  if (typeof info.name === "string") err.name = info.name;
-  if (typeof info.stack === "string") err.stack = info.stack;
-  return err;
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return typeof value;
   }
 }

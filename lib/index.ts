@@ -14,5 +14,5 @@ export {
 export { TaskContext, type SetupContext } from "./task-context.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,
-  StartupError, BrokerError, ProtocolError, InvalidOptionError, type RemoteError,
+  StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError, type RemoteError,
 } from "./errors.js";

@@ -1,6 +1,7 @@
 // JSON Lines (one JSON value per line) read from a stream, one line at a time: never the whole
 // input in memory. A line that is not JSON is reported with its line number and file name.
 import { StringDecoder } from "node:string_decoder";
+import { describe, fail as invalidOption, integer, knownNames, optionsObject } from "./validate.js";
 
 /** A line of JSON Lines input that is not valid JSON (or is longer than `maxLineLength`). */
 export class JsonLinesError extends SyntaxError {
@@ -71,6 +72,20 @@ export type JsonLine = JsonLineValue | JsonLineInvalid;
 export type TextSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
 const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
+const JSONL_OPTIONS: readonly string[] = ["file", "invalid", "maxLineLength", "encoding"];
+
+/** Checks the options of parseJsonLines / jsonLineRecords, as every call's options are checked. */
+function checkJsonLinesOptions(where: string, input: unknown): { file: string | undefined; invalid: "throw" | "skip" | "yield"; maxLineLength: number; encoding: BufferEncoding } {
+  const options = optionsObject(where, input);
+  knownNames(where, options, JSONL_OPTIONS);
+  const file = options.file;
+  if (file !== undefined && typeof file !== "string") invalidOption(`${where}options.file must be a string; received ${describe(file)}`);
+  const invalid = options.invalid ?? "throw";
+  if (invalid !== "throw" && invalid !== "skip" && invalid !== "yield") invalidOption(`${where}options.invalid must be "throw", "skip" or "yield"; received ${describe(invalid)}`);
+  const encoding = options.encoding ?? "utf8";
+  if (typeof encoding !== "string" || !Buffer.isEncoding(encoding)) invalidOption(`${where}options.encoding must be a Buffer encoding such as "utf8"; received ${describe(encoding)}`);
+  return { file, invalid, maxLineLength: integer(where, options, "maxLineLength", { min: 1 }, DEFAULT_MAX_LINE), encoding };
+}
 
 /**
  * Parses JSON Lines from a text stream, one line at a time, into an async iterable of values.
@@ -90,7 +105,8 @@ const DEFAULT_MAX_LINE = 64 * 1024 * 1024;
  * ```
  */
 export async function* parseJsonLines(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<unknown, void, undefined> {
-  if (options.invalid === "yield") throw new TypeError('parseJsonLines(): invalid: "yield" is for jsonLineRecords()');
+  checkJsonLinesOptions("parseJsonLines(): ", options);
+  if (options.invalid === "yield") invalidOption('parseJsonLines(): invalid: "yield" is for jsonLineRecords()');
   for await (const record of jsonLineRecords(source, options)) {
     if (record.ok) yield record.value;
   }
@@ -102,15 +118,11 @@ export async function* parseJsonLines(source: TextSource, options: JsonLinesOpti
  * for a line that is not JSON, and goes on.
  */
 export async function* jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
-  const file = options.file;
-  const invalid = options.invalid ?? "throw";
-  if (!["throw", "skip", "yield"].includes(invalid)) throw new TypeError(`options.invalid must be "throw", "skip" or "yield"; received ${String(invalid)}`);
-  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE;
-  if (!(Number.isInteger(maxLineLength) && maxLineLength > 0)) throw new TypeError(`options.maxLineLength must be a positive integer; received ${String(maxLineLength)}`);
+  const { file, invalid, maxLineLength, encoding } = checkJsonLinesOptions("jsonLineRecords(): ", options);
   if (source === null || typeof source !== "object" || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
-    throw new TypeError("jsonLineRecords() needs a Readable stream or an (async) iterable of text or byte chunks");
+    invalidOption(`jsonLineRecords() needs a Readable stream or an (async) iterable of text or byte chunks; received ${describe(source)}`);
   }
-  const decoder = new StringDecoder(options.encoding ?? "utf8");
+  const decoder = new StringDecoder(encoding);
   let carry = "";
   let lineNo = 0;
   let first = true;

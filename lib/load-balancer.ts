@@ -4,13 +4,15 @@
 import type { BrokerConfig } from "./broker.js";
 import { Client, type PendingTask } from "./client.js";
 import { logger } from "./debug.js";
-import { BrokerError, CancelledError, ClosedError, TaskError, type ZerolbError } from "./errors.js";
+import { BrokerError, CancelledError, ClosedError, InvalidOptionError, TaskError, type ZerolbError } from "./errors.js";
 import { MapRun, type MapProgress } from "./map.js";
-import { Pipeline } from "./pipeline.js";
+import type { Pipeline } from "./pipeline.js";
 import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
 import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
-import { describe, resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
+import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
+import { checkCloseOptions, checkMapOptions, checkSendOptions } from "./call-options.js";
+import { describe } from "./validate.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./transport.js";
@@ -118,7 +120,9 @@ export class LoadBalancer implements AsyncDisposable {
       }, delay);
       hung.unref();
     };
-    this.#client = new Client(this.#dir.endpoint("frontend"), heartbeat, {
+    // Nothing outlives a constructor that throws (a socket that cannot be made: EMFILE, say): the
+    // ipc directory goes with it (Client closes its own socket).
+    this.#client = orUndo(() => this.#dir.remove(), () => new Client(this.#dir.endpoint("frontend"), heartbeat, {
       lost: () => {
         if (this.#state === "ready" && !hung) checkHung(this.#options.heartbeatTimeout);
       },
@@ -126,7 +130,7 @@ export class LoadBalancer implements AsyncDisposable {
         clearTimeout(hung);
         hung = undefined;
       },
-    });
+    }));
     let workerReady!: () => void;
     let fatal!: (err: Error) => void;
     const firstWorker = new Promise<void>((resolve, reject) => ((workerReady = resolve), (fatal = reject)));
@@ -185,22 +189,22 @@ export class LoadBalancer implements AsyncDisposable {
   }
 
   /** Runs every item through the handler; yields results in input order unless `ordered: false`. */
-  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncIterableIterator<T> {
-    if (typeof options !== "object" || options === null) throw new TypeError(`map options must be an object; received ${describe(options)}`);
+  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): AsyncIterableIterator<T> {
+    const o = checkMapOptions(options);
     if (items === null || typeof items !== "object" && typeof items !== "function" && typeof items !== "string") {
-      throw new TypeError(`map() needs an Iterable or AsyncIterable; received ${describe(items)}`);
+      throw new InvalidOptionError(`map() needs an Iterable or AsyncIterable; received ${describe(items)}`);
     }
     return new MapRun(() => this.#usable(), items, {
       hwm: this.#options.highWaterMark,
       localSlots: this.#options.workers * this.#options.concurrency,
       hwmBytes: this.#options.highWaterMarkBytes,
-      ordered: options.ordered ?? true,
-      settled: options.settled ?? false,
-      fn: checkFn(options.fn),
-      timeout: checkTimeout(options.timeout, this.#options.timeout),
-      signal: options.signal,
-      pipeline: checkPipeline(options.pipeline),
-      onProgress: checkCallback(options.onProgress),
+      ordered: o.ordered,
+      settled: o.settled,
+      fn: o.fn,
+      timeout: o.timeout ?? this.#options.timeout,
+      signal: o.signal,
+      pipeline: o.pipeline,
+      onProgress: o.onProgress,
       live: this.#maps,
     }) as AsyncIterableIterator<T>;
   }
@@ -209,19 +213,17 @@ export class LoadBalancer implements AsyncDisposable {
    * A Duplex (object mode) for `stream.pipeline(source, lb.transform(), sink)`: items written in,
    * results read out, backpressure honoured both ways. Takes the options of `map()`.
    */
-  transform(options: TransformOptions = {}): Duplex {
+  transform(options?: TransformOptions): Duplex {
     return createTransform(this, options);
   }
 
   /** Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding. */
-  async send(data: unknown, options: SendOptions = {}): Promise<string> {
-    const after = options.after;
-    if (after !== undefined && (!Array.isArray(after) || after.some((a) => typeof a !== "string"))) throw new TypeError(`send(): options.after must be an array of task ids; received ${describe(after)}`);
-    if (options.id !== undefined && (typeof options.id !== "string" || options.id === "")) throw new TypeError(`send(): options.id must be a non-empty string; received ${describe(options.id)}`);
-    if (options.id !== undefined) checkTaskId(options.id);
+  async send(data: unknown, options?: SendOptions): Promise<string> {
+    const o = checkSendOptions(options);
+    if (o.id !== undefined) checkTaskId(o.id);
     const client = await this.#usable();
     return this.#mailbox.send(client, data, {
-      fn: checkFn(options.fn), timeout: checkTimeout(options.timeout, this.#options.timeout), id: options.id, after, signal: options.signal,
+      fn: o.fn, timeout: o.timeout ?? this.#options.timeout, id: o.id, after: o.after, signal: o.signal,
     });
   }
 
@@ -277,12 +279,18 @@ export class LoadBalancer implements AsyncDisposable {
    * every child process and removes the ipc files. Idempotent; `close({ force: true })` while an
    * earlier close() waits stops waiting.
    */
-  close(options: CloseOptions = {}): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
+    let force: boolean;
+    try {
+      force = checkCloseOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#closing) {
-      if (options.force === true) this.#stopWaiting?.();
+      if (force) this.#stopWaiting?.();
       return this.#closing;
     }
-    this.#closing = this.#close(options.force === true);
+    this.#closing = this.#close(force);
     return this.#closing;
   }
 
@@ -341,24 +349,12 @@ function indexOf(task: PendingTask): number | undefined {
   return task.index >= 0 ? task.index : undefined;
 }
 
-function checkCallback(fn: unknown): ((p: MapProgress) => void) | undefined {
-  if (fn === undefined || typeof fn === "function") return fn as ((p: MapProgress) => void) | undefined;
-  throw new TypeError(`options.onProgress must be a function; received ${describe(fn)}`);
-}
-
-function checkPipeline(pipeline: unknown): Pipeline | undefined {
-  if (pipeline === undefined || pipeline instanceof Pipeline) return pipeline;
-  throw new TypeError(`options.pipeline must be a Pipeline; received ${describe(pipeline)}`);
-}
-
-function checkFn(fn: unknown): string {
-  if (fn === undefined) return "";
-  if (typeof fn !== "string" || fn === "") throw new TypeError(`options.fn must be a non-empty string; received ${describe(fn)}`);
-  return fn;
-}
-
-function checkTimeout(timeout: unknown, fallback: number): number {
-  if (timeout === undefined) return fallback;
-  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) throw new TypeError(`options.timeout must be a positive number of ms; received ${describe(timeout)}`);
-  return Math.ceil(timeout);
+/** `make()`, or, if it throws, `undo()` and the same throw. */
+function orUndo<T>(undo: () => void, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    undo();
+    throw err;
+  }
 }

@@ -1,10 +1,12 @@
 // LoadBalancer options: their types, defaults and the one function that checks them.
 import { availableParallelism } from "node:os";
 import { encodeValue } from "./codec.js";
-import { InvalidOptionError } from "./errors.js";
 import { moduleUrl } from "./handler-module.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "./transport.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, IPC_PATH_LIMIT, parseEndpoint } from "./transport.js";
+import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "./validate.js";
 import { curvePublicKeyOf, isCurveKey } from "./z85.js";
+
+export { describe } from "./validate.js";
 
 /** Curve keys for the remote endpoint (Z85 text, 40 characters each). */
 export interface CurveOptions {
@@ -43,10 +45,11 @@ export interface LoadBalancerOptions {
    */
   highWaterMark?: number;
   /**
-   * A map (and `send()`) also stops taking items while the encoded inputs of its unfinished tasks
-   * add up to this many bytes: large inputs are bounded by size, not only by count. A map counts
-   * its results not yet yielded too (in order, one slow task holds back every result after it), so
-   * large results are bounded as well. One input larger than this still goes, alone.
+   * A map (and `send()`) also stops taking items while the bytes it holds add up to this: the
+   * encoded inputs of its unfinished tasks, the results not yet yielded (or received), and the
+   * results still to come, counted as large as those seen so far. Large inputs and large results
+   * are bounded by size, not only by count, and a consumer that stalls holds about this much. One
+   * input larger than this still goes, alone.
    * @default 67108864 (64 MiB)
    */
   highWaterMarkBytes?: number;
@@ -137,42 +140,31 @@ export const DEFAULTS = Object.freeze({
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
 });
 
-const KNOWN = new Set([
+/** The names `new LoadBalancer()` takes. */
+export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
   "maxMessageSize",
-]);
+];
+/** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
   size: "workers", maxQueue: "highWaterMark", retries: "maxAttempts", data: "workerData",
 };
 
-function fail(message: string): never {
-  throw new InvalidOptionError(message);
-}
-
-function integer(options: Record<string, unknown>, name: string, min: number, fallback: number): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    fail(`options.${name} must be an integer >= ${min}; received ${describe(value)}`);
-  }
-  return value;
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null) return value.constructor?.name ?? "object";
-  return String(value);
-}
+/**
+ * ZeroMQ keeps a connection's heartbeat time-to-live (ZMQ_HEARTBEAT_TTL, which zerolb sets to
+ * `heartbeatInterval × heartbeatLiveness`) in tenths of a second in 16 bits: above 6,553,599 ms
+ * setting it fails with a raw EINVAL (and a socket that failed that way crashed the process at
+ * exit, measured with zeromq 6.8.0).
+ */
+export const MAX_HEARTBEAT_TIMEOUT_MS = 65_535 * 100 + 99;
 
 /** Checks options and fills in defaults. Throws a TypeError (code ERR_ZEROLB_INVALID_OPTION). */
 export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
-  if (typeof input !== "object" || input === null) fail(`options must be an object; received ${describe(input)}`);
-  const options = input as unknown as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) fail(`unknown option "${key}"${HINTS[key] ? ` (did you mean "${HINTS[key]}"?)` : ""}`);
-  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) fail(`options must be an object; received ${describe(input)}`);
+  const options = input as unknown as OptionBag;
+  knownNames("", options, LOAD_BALANCER_OPTIONS, HINTS);
   const worker = options.worker;
   if (!(worker instanceof URL) && (typeof worker !== "string" || worker === "")) {
     fail(`options.worker must be a module path or file URL; received ${describe(worker)}`);
@@ -180,51 +172,61 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
   if (worker instanceof URL && worker.protocol !== "file:") fail(`options.worker must be a file: URL; received ${worker.href}`);
   let workerData: Uint8Array;
   try {
-    workerData = encodeValue(options.workerData ?? null);
+    workerData = encodeValue(options.workerData ?? null, "workerData");
   } catch (err) {
     fail(`options.workerData cannot be sent to workers: ${(err as Error).message}`);
   }
-  const interval = integer(options, "heartbeatInterval", 10, DEFAULTS.heartbeatInterval);
-  const timeout = options.timeout;
-  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout))) {
-    fail(`options.timeout must be a positive number of ms; received ${describe(timeout)}`);
+  const interval = integer("", options, "heartbeatInterval", { min: 10, max: MAX_HEARTBEAT_TIMEOUT_MS }, DEFAULTS.heartbeatInterval);
+  const liveness = integer("", options, "heartbeatLiveness", { min: 1, max: MAX_HEARTBEAT_TIMEOUT_MS }, DEFAULTS.heartbeatLiveness);
+  if (interval * liveness > MAX_HEARTBEAT_TIMEOUT_MS) {
+    fail(
+      `options.heartbeatInterval × options.heartbeatLiveness (${interval} × ${liveness} = ${interval * liveness} ms) must be at most ` +
+        `${MAX_HEARTBEAT_TIMEOUT_MS} ms (about 109 minutes): ZeroMQ keeps the heartbeat time-to-live in tenths of a second in 16 bits`,
+    );
   }
+  const timeout = milliseconds("", options, "timeout", 0, undefined, true);
   const endpoint = options.endpoint;
   if (endpoint !== undefined && typeof endpoint !== "string") fail(`options.endpoint must be a string; received ${describe(endpoint)}`);
-  const insecure = options.insecure;
-  if (insecure !== undefined && typeof insecure !== "boolean") fail(`options.insecure must be a boolean; received ${describe(insecure)}`);
+  const insecure = boolean("", options, "insecure", false);
   const curve = resolveCurve(options.curve);
   if (curve && endpoint === undefined) fail("options.curve needs options.endpoint (curve secures the remote endpoint)");
   if (endpoint !== undefined) {
     const parsed = parseEndpoint(endpoint);
     if (!parsed) fail(`options.endpoint must be "tcp://host:port" (port 0 = any free port) or "ipc://path"; received ${describe(endpoint)}`);
-    if (!parsed.loopback && !curve && insecure !== true) {
+    if (parsed.transport === "ipc" && Buffer.byteLength(endpoint.slice("ipc://".length)) > IPC_PATH_LIMIT) {
+      fail(`options.endpoint's ipc path is ${Buffer.byteLength(endpoint.slice("ipc://".length))} bytes; ipc paths can be at most ${IPC_PATH_LIMIT} bytes: choose a shorter one`);
+    }
+    if (!parsed.loopback && !curve && !insecure) {
       fail(
         `options.endpoint ${describe(endpoint)} is not a loopback address: remote workers there need options.curve ` +
           "(encryption and authentication; create keys with `zerolb keygen`), or options.insecure: true to accept plain-text workers anyway",
       );
     }
   }
-  const workers = integer(options, "workers", 0, availableParallelism());
-  const concurrency = integer(options, "concurrency", 1, DEFAULTS.concurrency);
+  const workers = integer("", options, "workers", { min: 0 }, availableParallelism());
+  if (workers === 0 && endpoint === undefined) {
+    fail("options.workers is 0 and there is no options.endpoint: no worker could ever take a task. Give workers >= 1, or an endpoint where remote workers (`zerolb worker`) join");
+  }
+  const concurrency = integer("", options, "concurrency", { min: 1 }, DEFAULTS.concurrency);
   return {
     moduleUrl: moduleUrl(worker as string | URL),
     workers,
     concurrency,
-    highWaterMark: integer(options, "highWaterMark", 1, Math.max(DEFAULTS.highWaterMark, 2 * workers * concurrency)),
-    highWaterMarkBytes: integer(options, "highWaterMarkBytes", 1, DEFAULTS.highWaterMarkBytes),
+    // The ordered reorder ring is an array of highWaterMark slots: keep it a valid array length.
+    highWaterMark: integer("", options, "highWaterMark", { min: 1, max: MAX_TIMER_MS }, Math.max(DEFAULTS.highWaterMark, 2 * workers * concurrency)),
+    highWaterMarkBytes: integer("", options, "highWaterMarkBytes", { min: 1 }, DEFAULTS.highWaterMarkBytes),
     workerData,
-    timeout: timeout === undefined ? 0 : Math.ceil(timeout as number),
-    maxAttempts: integer(options, "maxAttempts", 1, DEFAULTS.maxAttempts),
+    timeout: timeout ?? 0,
+    maxAttempts: integer("", options, "maxAttempts", { min: 1 }, DEFAULTS.maxAttempts),
     heartbeatInterval: interval,
-    heartbeatTimeout: interval * integer(options, "heartbeatLiveness", 1, DEFAULTS.heartbeatLiveness),
-    timeoutGrace: integer(options, "timeoutGrace", 0, DEFAULTS.timeoutGrace),
-    idMemory: integer(options, "idMemory", 0, DEFAULTS.idMemory),
-    closeTimeout: integer(options, "closeTimeout", 0, DEFAULTS.closeTimeout),
+    heartbeatTimeout: interval * liveness,
+    timeoutGrace: milliseconds("", options, "timeoutGrace", 0, DEFAULTS.timeoutGrace),
+    idMemory: integer("", options, "idMemory", { min: 0 }, DEFAULTS.idMemory),
+    closeTimeout: milliseconds("", options, "closeTimeout", 0, DEFAULTS.closeTimeout),
     endpoint: endpoint as string | undefined,
     curve,
-    insecure: insecure === true,
-    maxMessageSize: integer(options, "maxMessageSize", 1024, DEFAULTS.maxMessageSize),
+    insecure,
+    maxMessageSize: integer("", options, "maxMessageSize", { min: 1024 }, DEFAULTS.maxMessageSize),
   };
 }
 
@@ -233,7 +235,7 @@ function resolveCurve(curve: unknown): CurveOptions | undefined {
   if (curve === undefined) return undefined;
   if (typeof curve !== "object" || curve === null || Array.isArray(curve)) fail(`options.curve must be { publicKey, secretKey, allow? }; received ${describe(curve)}`);
   const c = curve as Record<string, unknown>;
-  for (const key of Object.keys(c)) if (!["publicKey", "secretKey", "allow"].includes(key)) fail(`unknown option "curve.${key}" (curve takes publicKey, secretKey, allow)`);
+  knownNames("", c, ["publicKey", "secretKey", "allow"], {}, "curve.");
   if (!isCurveKey(c.publicKey)) fail(`options.curve.publicKey must be a 40-character Z85 key (see \`zerolb keygen\`); received ${describe(c.publicKey)}`);
   if (!isCurveKey(c.secretKey)) fail("options.curve.secretKey must be a 40-character Z85 key (see `zerolb keygen`); the value given is not one");
   if (curvePublicKeyOf(c.secretKey) !== c.publicKey) fail("options.curve.publicKey does not belong to options.curve.secretKey (they are not one key pair)");

@@ -1,6 +1,14 @@
 // Pipeline: a DAG of named jobs that every item of a map runs through (after pypelinin).
 // Checked when built; runs in the broker, which hands each job its parents' results without
 // returning them to the caller or decoding them.
+import { describe, fail, knownNames, nearestName, stringArray, type OptionBag } from "./validate.js";
+
+/** The names a job takes. */
+const JOB_OPTIONS: readonly string[] = ["fn", "after"];
+const JOB_HINTS: Record<string, string> = {
+  dependsOn: "after", depends: "after", deps: "after", needs: "after", requires: "after", parents: "after",
+  handler: "fn", function: "fn", name: "fn",
+};
 
 /** One job of a pipeline. */
 export interface JobSpec {
@@ -47,21 +55,31 @@ export class Pipeline {
   /** Names of the jobs no other job depends on: their results are what the map yields. */
   readonly sinks: readonly string[];
 
-  /** @throws TypeError naming the problem: an empty graph, an unknown name, a cycle, a bad spec. */
+  /**
+   * @throws InvalidOptionError (a TypeError, code ERR_ZEROLB_INVALID_OPTION) naming the problem: an
+   * empty graph, an unknown job or option name (with the nearest valid one), a cycle, a bad spec.
+   */
   constructor(jobs: Record<string, JobSpec>) {
-    if (typeof jobs !== "object" || jobs === null || Array.isArray(jobs)) throw new TypeError("Pipeline needs an object of jobs: { name: { fn?, after? } }");
+    if (typeof jobs !== "object" || jobs === null || Array.isArray(jobs)) fail("Pipeline needs an object of jobs: { name: { fn?, after? } }");
     const names = Object.keys(jobs);
-    if (names.length === 0) throw new TypeError("Pipeline has no jobs");
+    if (names.length === 0) fail("Pipeline has no jobs");
     const specs = new Map<string, Job>();
     for (const name of names) {
       const spec = jobs[name];
-      if (typeof spec !== "object" || spec === null) throw new TypeError(`Pipeline job "${name}" must be an object { fn?, after? }`);
-      const { fn = name, after = [] } = spec;
-      if (typeof fn !== "string" || fn === "") throw new TypeError(`Pipeline job "${name}": fn must be a non-empty string`);
-      if (!Array.isArray(after) || after.some((a) => typeof a !== "string")) throw new TypeError(`Pipeline job "${name}": after must be an array of job names`);
+      const where = `Pipeline job "${name}": `;
+      if (typeof spec !== "object" || spec === null || Array.isArray(spec)) fail(`Pipeline job "${name}" must be an object { fn?, after? }; received ${describe(spec)}`);
+      const options = spec as unknown as OptionBag;
+      // A misspelled `after` would silently make the job a root that gets the item.
+      knownNames(where, options, JOB_OPTIONS, JOB_HINTS);
+      const fn = options.fn === undefined ? name : options.fn;
+      if (typeof fn !== "string" || fn === "") fail(`${where}fn must be a non-empty string; received ${describe(fn)}`);
+      const after = stringArray(where, options, "after", "job names") ?? [];
       for (const dep of after) {
-        if (!(dep in jobs)) throw new TypeError(`Pipeline job "${name}" is after unknown job "${dep}"`);
-        if (dep === name) throw new TypeError(`Pipeline has a cycle: ${name} -> ${name}`);
+        if (!Object.hasOwn(jobs, dep)) {
+          const near = nearestName(dep, names);
+          fail(`Pipeline job "${name}" is after unknown job "${dep}"${near ? ` (did you mean "${near}"?)` : ""}`);
+        }
+        if (dep === name) fail(`Pipeline has a cycle: ${name} -> ${name}`);
       }
       specs.set(name, { name, fn, after: [...new Set(after)] });
     }
@@ -97,7 +115,7 @@ function topologicalOrder(specs: Map<string, Job>): Job[] {
     if (s === "done") return;
     if (s === "visiting") {
       const cycle = [...path.slice(path.indexOf(name)), name];
-      throw new TypeError(`Pipeline has a cycle: ${cycle.join(" -> ")}`);
+      fail(`Pipeline has a cycle: ${cycle.join(" -> ")}`);
     }
     state.set(name, "visiting");
     for (const dep of specs.get(name)!.after) visit(dep, [...path, name]);

@@ -2,12 +2,12 @@
 // workers. Children are forked with an IPC channel used only for the start-up handshake; when the
 // caller dies the channel closes and the children exit, so none is left behind as an orphan.
 import { fork, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { BrokerConfig } from "./broker.js";
 import { logger } from "./debug.js";
 import { deserializeError, StartupError } from "./errors.js";
 import type { ChildMessage } from "./entry/messages.js";
+import { loaderFlags } from "./typescript-loader.js";
 import type { WorkerConfig } from "./worker.js";
 
 const log = logger("caller");
@@ -246,24 +246,6 @@ export class Supervisor {
     child.send({ type: "start", config });
     return child;
   }
-}
-
-const TYPESCRIPT = /\.(ts|mts|cts|tsx)$/;
-
-/**
- * A TypeScript handler runs under tsx's loader (an optional peer dependency), found from the
- * handler's own project first, then from zerolb's.
- */
-export function loaderFlags(moduleUrl: string): string[] {
-  if (!TYPESCRIPT.test(new URL(moduleUrl).pathname)) return [];
-  for (const base of [fileURLToPath(moduleUrl), fileURLToPath(import.meta.url)]) {
-    try {
-      return ["--import", pathToFileURL(createRequire(base).resolve("tsx")).href];
-    } catch {
-      // try the next place
-    }
-  }
-  throw new StartupError(`handler module ${moduleUrl} is TypeScript: install tsx to run it (npm install --save-dev tsx), or compile it to .js`);
 }
 
 /** Node flags for children: none of the caller's (a test runner's loaders), plus ZEROLB_CHILD_FLAGS. */

@@ -3,6 +3,7 @@
 // `highWaterMark` in flight); the readable side stops reading results from the map while its
 // consumer is not reading, which in turn stops the map from pulling more items.
 import { Duplex } from "node:stream";
+import { checkTransformOptions } from "./call-options.js";
 import type { LoadBalancer, MapOptions } from "./load-balancer.js";
 
 /** Options of {@link createTransform}: those of `lb.map()` and stream buffer sizes. */
@@ -40,7 +41,7 @@ export type MapSource = Pick<LoadBalancer, "map">;
  * destroys the stream with an `ERR_STREAM_NULL_VALUES` error (use `settled: true` to get it
  * wrapped in a row).
  */
-export function createTransform(lb: MapSource, options: TransformOptions = {}): Duplex {
+export function createTransform(lb: MapSource, options?: TransformOptions): Duplex {
   return new MapTransform(lb, options);
 }
 
@@ -58,17 +59,10 @@ class MapTransform extends Duplex {
   #wantMore = false;
   #started = false;
 
-  constructor(lb: MapSource, options: TransformOptions) {
-    const { highWaterMark, writableHighWaterMark, readableHighWaterMark, ...mapOptions } = options;
-    if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && highWaterMark > 0)) {
-      throw new TypeError(`options.highWaterMark must be a positive integer; received ${String(highWaterMark)}`);
-    }
-    super({
-      objectMode: true,
-      writableHighWaterMark: writableHighWaterMark ?? 16,
-      readableHighWaterMark: readableHighWaterMark ?? 16,
-      allowHalfOpen: true,
-    });
+  constructor(lb: MapSource, options: TransformOptions | undefined) {
+    const { highWaterMark, writableHighWaterMark, readableHighWaterMark } = checkTransformOptions(options);
+    super({ objectMode: true, writableHighWaterMark, readableHighWaterMark, allowHalfOpen: true });
+    const { highWaterMark: _h, writableHighWaterMark: _w, readableHighWaterMark: _r, ...mapOptions } = options ?? {};
     this.#limit = highWaterMark ?? Infinity;
     const source: AsyncIterable<unknown> = { [Symbol.asyncIterator]: () => ({ next: () => this.#nextItem() }) };
     this.#results = lb.map(source, mapOptions)[Symbol.asyncIterator]();

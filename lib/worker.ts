@@ -7,7 +7,7 @@ import * as zmq from "zeromq";
 import { BodyWriter } from "./body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
 import { logger } from "./debug.js";
-import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, type RemoteError } from "./errors.js";
+import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, UnsupportedValueError, type RemoteError } from "./errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "./outbox.js";
 import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
@@ -438,15 +438,18 @@ export class WorkerRuntime {
     const input = task.input;
     task.started = this.#syncRunStart > 0 ? this.#syncRunClock : performance.now();
     let out: unknown;
-    let thenable: PromiseLike<unknown> | undefined;
+    // A handler's value is the user's: reading its `then` may throw (a getter, a Proxy), and so may
+    // calling it. Either fails this task alone; thrown out of here, it would drop the rest of the
+    // batch and leave the broker waiting for results that never come.
+    let then: unknown;
     try {
       out = handler(input, task.ctx);
-      thenable = thenableOf(out);
+      then = (typeof out === "object" && out !== null) || typeof out === "function" ? (out as { then?: unknown }).then : undefined;
     } catch (err) {
       this.#finish(task, Status.Error, serializeError(err));
       return false;
     }
-    if (!thenable) {
+    if (typeof then !== "function") {
       this.#ranSync = true;
       this.#finish(task, Status.Ok, out);
       if (this.#spare.length < SPARE_TASKS) {
@@ -456,7 +459,6 @@ export class WorkerRuntime {
       return false;
     }
     this.#ranSync = false;
-    task.holdsSlot = true;
     if (task.timeout > 0) {
       task.timer = setTimeout(() => {
         const err = new TimeoutError(`task ${task.ctx.id} timed out after ${task.timeout} ms`, { id: task.ctx.id });
@@ -465,14 +467,17 @@ export class WorkerRuntime {
       }, task.timeout);
     }
     try {
-      thenable.then(
-        (value) => this.#settle(task, Status.Ok, value),
+      then.call(
+        out,
+        (value: unknown) => this.#settle(task, Status.Ok, value),
         (err: unknown) => this.#settle(task, Status.Error, serializeError(err)),
       );
     } catch (err) {
-      // A thenable whose then() throws: the task fails with what it threw, nothing else does.
-      this.#settle(task, Status.Error, serializeError(err));
+      this.#finish(task, Status.Error, serializeError(err)); // a thenable whose then() throws
     }
+    // A thenable may settle inside then() (or its then() threw): then it holds no slot.
+    if (task.finished) return false;
+    task.holdsSlot = true;
     return true;
   }
 
@@ -495,7 +500,7 @@ export class WorkerRuntime {
     if (this.#maxMessageSize > 0) this.#appendChecked(task, status, value);
     else {
       try {
-        appendValue(this.#results, value);
+        appendValue(this.#results, value, status === Status.Ok ? "result" : "error");
       } catch (err) {
         status = Status.Error;
         this.#results.append(encodeValue(unsendable(task, err)));
@@ -517,7 +522,7 @@ export class WorkerRuntime {
   #appendChecked(task: HeldTask, status: number, value: unknown): void {
     let bytes: Uint8Array;
     try {
-      bytes = encodeValue(value);
+      bytes = encodeValue(value, status === Status.Ok ? "result" : "error");
     } catch (err) {
       status = Status.Error;
       bytes = encodeValue(unsendable(task, err));
@@ -638,17 +643,10 @@ export class WorkerRuntime {
   }
 }
 
-/** `value` as a thenable (its `then` read once), or undefined. Reading `then` may throw: the caller catches. */
-function thenableOf(value: unknown): PromiseLike<unknown> | undefined {
-  if ((typeof value !== "object" && typeof value !== "function") || value === null) return undefined;
-  if (value instanceof Promise) return value;
-  const then = (value as { then?: unknown }).then;
-  return typeof then === "function" ? { then: (ok, fail) => then.call(value, ok, fail) } as PromiseLike<unknown> : undefined;
-}
-
-/** The error value of a task whose result cannot be encoded. */
+/** The error value of a task whose result cannot be encoded, naming where in the result. */
 function unsendable(task: HeldTask, err: unknown): RemoteError {
-  return serializeError(new TypeError(`the result of task ${task.ctx.id} cannot be sent: ${describeThrown(err)}`));
+  const path = err instanceof UnsupportedValueError ? err.path : "result";
+  return serializeError(new UnsupportedValueError(`the result of task ${task.ctx.id} cannot be sent: ${describeThrown(err)}`, path));
 }
 
 /** A thrown value's message, whatever was thrown (reading it may throw too). */

@@ -27,18 +27,25 @@ export class UsageError extends Error {
  */
 export type CommandModule = (program: Command, run: (action: () => Promise<number>) => Promise<void>) => void;
 
-export function integer(min: number, what: string): (value: string) => number {
+/** The longest a Node timer (or a ZeroMQ interval, an int) waits, ms: the bound of every ms flag. */
+export const MAX_MS = 2_147_483_647;
+
+export function integer(min: number, what: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}.`);
+    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""}.`);
+    }
     return n;
   };
 }
 
-export function positiveNumber(what: string): (value: string) => number {
+export function positiveNumber(what: string, max = Number.MAX_VALUE): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number.`);
+    if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max) {
+      throw new InvalidArgumentError(`${what} must be a positive number${max < Number.MAX_VALUE ? ` up to ${max}` : ""}.`);
+    }
     return n;
   };
 }

@@ -1,6 +1,7 @@
 // `zerolb dot <module>`: prints the Graphviz DOT of the Pipeline a module exports.
 import { Pipeline } from "../pipeline.js";
 import { moduleUrl } from "../handler-module.js";
+import { registerTypeScript } from "../typescript-loader.js";
 import { EXIT, UsageError, type CommandModule } from "./common.js";
 
 export interface DotOptions {
@@ -31,7 +32,9 @@ Examples:
 };
 
 export async function dot(module: string, options: DotOptions): Promise<number> {
-  const ns = (await import(moduleUrl(module))) as Record<string, unknown>;
+  const url = moduleUrl(module);
+  await registerTypeScript(url); // a .ts pipeline module loads under tsx, as handlers do
+  const ns = (await import(url)) as Record<string, unknown>;
   const pipeline = pick(ns, options.export);
   if (!pipeline) {
     const what = options.export ? `no Pipeline exported as "${options.export}"` : "no exported Pipeline (export one as `pipeline` or default)";

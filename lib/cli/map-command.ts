@@ -10,8 +10,10 @@ import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../jsonl.j
 import { LoadBalancer } from "../load-balancer.js";
 import type { LoadBalancerOptions } from "../options.js";
 import type { SettledResult } from "../map.js";
-import { describeError, EXIT, integer, json, positiveNumber, UsageError, type CommandModule } from "./common.js";
+import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
+import { parseEndpoint } from "../transport.js";
+import { readKeyPair, readPublicKey } from "./key-files.js";
 import { Pacer } from "./pacer.js";
 import { Progress } from "./progress.js";
 
@@ -25,6 +27,9 @@ export interface MapCommandOptions {
   settled?: boolean;
   timeout?: number;
   endpoint?: string;
+  curveKeyFile?: string;
+  allow?: string[];
+  insecure?: boolean;
   highWaterMark?: number;
   workerData?: unknown;
   grace: number;
@@ -48,7 +53,9 @@ Input and output:
   Each non-blank input line is one JSON value, handed to the handler as is. Blank lines are
   skipped. Each result is written as one JSON line on stdout, in input order unless --unordered.
   Values JSON cannot carry are written as: bigint -> decimal string ("12345678901234567890"),
-  Uint8Array/Buffer -> base64 string ("AQID"), Date -> ISO 8601 string, undefined/NaN -> null.
+  Uint8Array/Buffer, ArrayBuffer, DataView -> base64 string ("AQID"), other typed arrays -> array
+  of numbers, Error -> {"name","message","code",...its fields}, Date -> ISO 8601 string,
+  undefined/NaN -> null.
 
   With --settled every line gives one row, and a failure does not stop the run:
     {"index":0,"ok":true,"value":2}
@@ -64,6 +71,14 @@ Exit codes:
   130  interrupted by Ctrl-C (SIGINT): it stopped reading, let running tasks finish for
        --grace ms, wrote their results (only complete lines) and stopped every process
        (a second Ctrl-C stops at once); 143 for SIGTERM
+
+Remote workers:
+  --endpoint also lets workers on other machines join: zerolb worker <module> --connect <endpoint>.
+  Once bound, the endpoint (its port resolved) is printed on stderr. A non-loopback endpoint needs
+  --curve-key-file (the broker's key pair, from \`zerolb keygen --out broker.key.json\`; workers pass
+  it as --server-key) and, to admit only your workers, --allow with their public keys; or
+  --insecure to accept plain-text workers anyway.
+    $ zerolb map ./model.js data.jsonl --endpoint tcp://0.0.0.0:5555 --curve-key-file broker.key.json --allow worker.key.json
 
 Examples:
   $ zerolb map ./double.js numbers.jsonl > doubled.jsonl
@@ -87,11 +102,14 @@ export const registerMap: CommandModule = (program, run) => {
     .option("-c, --concurrency <n>", "tasks one worker runs at once, for async handlers (default: 1), e.g. --concurrency 8", integer(1, "--concurrency"))
     .option("--unordered", "write results as they finish instead of in input order, e.g. --unordered")
     .option("--settled", 'write a row {"index","ok","value"|"error"} per line and go on after failures; exit 0 unless the run fails, e.g. --settled')
-    .option("--timeout <ms>", "fail a task that runs longer than this (TimeoutError), e.g. --timeout 30000", positiveNumber("--timeout"))
-    .option("--endpoint <endpoint>", "also accept remote workers on this ZeroMQ endpoint, e.g. --endpoint tcp://127.0.0.1:5555")
-    .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark"))
+    .option("--timeout <ms>", "fail a task that runs longer than this (TimeoutError), e.g. --timeout 30000", positiveNumber("--timeout", MAX_MS))
+    .option("--endpoint <endpoint>", "also accept remote workers (zerolb worker) on this ZeroMQ endpoint, e.g. --endpoint tcp://127.0.0.1:5555")
+    .option("--curve-key-file <path>", "with --endpoint: encrypt and authenticate remote workers with this Curve key pair (from `zerolb keygen --out`); workers pass its public key as --server-key, e.g. --curve-key-file broker.key.json")
+    .option("--allow <pubkey...>", "with --curve-key-file: only workers with these public keys (40 Z85 characters, or their key files) may join, e.g. --allow worker1.key.json worker2.key.json")
+    .option("--insecure", "with --endpoint: accept plain-text remote workers on a non-loopback address (anyone who reaches it can join and see tasks), e.g. --insecure")
+    .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark", MAX_MS))
     .option("--worker-data <json>", "JSON value handed to setup(ctx) and handlers as ctx.workerData, e.g. --worker-data '{\"model\":\"small\"}'", json("--worker-data"))
-    .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace"), 10_000)
+    .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace", MAX_MS), 10_000)
     .addOption(new Option("--progress", "show the progress line even when stderr is not a terminal (a line every 2 s), e.g. --progress").conflicts("quiet"))
     .addOption(new Option("-q, --quiet", "no progress line and no summary on stderr (errors still show), e.g. --quiet"))
     .addHelpText("after", HELP_AFTER)
@@ -114,14 +132,38 @@ function checkArguments(module: string, files: string[]): void {
   }
 }
 
-function lbOptions(module: string, o: MapCommandOptions): LoadBalancerOptions {
+/**
+ * The remote endpoint's security from --curve-key-file, --allow and --insecure, checked here so
+ * the message names the flags (the LoadBalancer's would name its options).
+ */
+function remoteOptions(o: MapCommandOptions, warn: (line: string) => void): Pick<LoadBalancerOptions, "curve" | "insecure"> {
+  if (o.endpoint === undefined) {
+    const flag = o.curveKeyFile !== undefined ? "--curve-key-file" : o.allow !== undefined ? "--allow" : o.insecure ? "--insecure" : undefined;
+    if (flag) throw new UsageError(`${flag} applies to the remote endpoint: add --endpoint (e.g. --endpoint tcp://0.0.0.0:5555)`);
+    return {};
+  }
+  if (o.allow !== undefined && o.curveKeyFile === undefined) throw new UsageError("--allow needs --curve-key-file: the allow-list is checked in the Curve handshake");
+  const parsed = parseEndpoint(o.endpoint);
+  if (parsed && !parsed.loopback && o.curveKeyFile === undefined && !o.insecure) {
+    throw new UsageError(
+      `--endpoint ${o.endpoint} is not a loopback address: encrypt it with --curve-key-file (a key pair from \`zerolb keygen --out broker.key.json\`) ` +
+        "and --allow the workers' public keys, or pass --insecure to accept plain-text workers anyway",
+    );
+  }
+  if (o.curveKeyFile === undefined) return o.insecure ? { insecure: true } : {};
+  const pair = readKeyPair(o.curveKeyFile, "--curve-key-file", warn);
+  const allow = o.allow?.map((key) => readPublicKey(key, "--allow", "a worker's public key; put input files before --allow"));
+  return { curve: { ...pair, ...(allow ? { allow } : {}) }, ...(o.insecure ? { insecure: true } : {}) };
+}
+
+function lbOptions(module: string, o: MapCommandOptions, warn: (line: string) => void): LoadBalancerOptions {
   const options: LoadBalancerOptions = { worker: module.startsWith("file:") ? new URL(module) : module };
   if (o.workers !== undefined) options.workers = o.workers;
   if (o.concurrency !== undefined) options.concurrency = o.concurrency;
   if (o.highWaterMark !== undefined) options.highWaterMark = o.highWaterMark;
   if (o.endpoint !== undefined) options.endpoint = o.endpoint;
   if (o.workerData !== undefined) options.workerData = o.workerData;
-  return options;
+  return { ...options, ...remoteOptions(o, warn) };
 }
 
 function isOptionError(err: unknown): boolean {
@@ -138,9 +180,10 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
   const settled = o.settled === true;
   const showProgress = o.quiet ? false : o.progress === true || process.stderr.isTTY === true;
 
+  const options = lbOptions(module, o, (line) => void process.stderr.write(`zerolb map: ${line}\n`));
   let lb: LoadBalancer;
   try {
-    lb = new LoadBalancer(lbOptions(module, o));
+    lb = new LoadBalancer(options);
   } catch (err) {
     // The constructor only checks options: whatever it throws is a usage error.
     throw new UsageError(describeError(err));
@@ -210,6 +253,11 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     }
     if (stopReason) return finish();
     log("ready: %d local workers", lb.pids.workers.length);
+    if (lb.endpoint !== undefined && !o.quiet) {
+      // The port is known only now (port 0 = any free port): say how workers join.
+      const serverKey = options.curve ? ` --server-key ${options.curve.publicKey} --key-file <worker key file>` : "";
+      process.stderr.write(`zerolb map: remote workers can join at ${lb.endpoint}: zerolb worker ${module} --connect ${lb.endpoint}${serverKey}\n`);
+    }
 
     if (showProgress) {
       const bar = (progress = new Progress({ stream: process.stderr, label: "zerolb map" }));

@@ -3,14 +3,27 @@
 // Values JSON cannot carry are written this way (documented in `zerolb map --help`):
 //   bigint               → decimal string          12345678901234567890n → "12345678901234567890"
 //   Uint8Array / Buffer  → base64 string            Uint8Array [1, 2, 3]  → "AQID"
+//   ArrayBuffer, DataView → base64 string of their bytes
+//   other typed arrays   → array of numbers         Float64Array [1.5]    → [1.5] (bigint ones: strings)
+//   Error                → { name, message, code?, cause?, ...own fields }
 //   Date                 → ISO 8601 string          (JSON's own rule)
 //   undefined, NaN, ±Infinity → null                (JSON's own rule; a top-level undefined too)
+
+const base64 = (bytes: ArrayBufferLike, offset = 0, length = bytes.byteLength) => Buffer.from(bytes, offset, length).toString("base64");
 
 /** JSON.stringify replacer for the types above; `this[key]` is the value before `toJSON`. */
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64");
   if (typeof value === "bigint") return value.toString();
+  if (typeof raw !== "object" || raw === null) return value;
+  if (raw instanceof Uint8Array || raw instanceof DataView) return base64(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (raw instanceof ArrayBuffer) return base64(raw);
+  if (ArrayBuffer.isView(raw)) return Array.from(raw as unknown as ArrayLike<number | bigint>);
+  if (raw instanceof Error) {
+    const { name, message } = raw;
+    const cause = (raw as { cause?: unknown }).cause;
+    return { name, message, ...(raw as object), ...(cause !== undefined ? { cause } : {}) };
+  }
   return value;
 }
 

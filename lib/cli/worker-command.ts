@@ -2,16 +2,18 @@
 // LoadBalancer's `endpoint`. It joins (and rejoins, with backoff, whenever the broker goes away and
 // comes back), runs tasks with the handler module, and leaves cleanly on SIGTERM/SIGINT: running
 // tasks finish and their results are sent, tasks not started go back to the broker (Bye).
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { curveKeyPair } from "zeromq";
 import { moduleUrl } from "../handler-module.js";
+import { MAX_HEARTBEAT_TIMEOUT_MS } from "../options.js";
 import { parseEndpoint, type CurveClientKeys } from "../transport.js";
 import { WorkerRuntime } from "../worker.js";
-import { curvePublicKeyOf, isCurveKey } from "../z85.js";
-import { EXIT, integer, UsageError, type CommandModule } from "./common.js";
+import { registerTypeScript } from "../typescript-loader.js";
+import { EXIT, integer, MAX_MS, UsageError, type CommandModule } from "./common.js";
+import { readKeyPair, readPublicKey } from "./key-files.js";
 
 export interface WorkerCommandOptions {
   connect: string;
@@ -65,29 +67,12 @@ export const registerWorker: CommandModule = (program, run) => {
     .option("--key-file <path>", "this worker's Curve key pair, a JSON file from `zerolb keygen --out`, e.g. --key-file worker.key.json")
     .option("--heartbeat-interval <ms>", "ZMTP heartbeat interval to the broker, e.g. --heartbeat-interval 1000", integer(10, "--heartbeat-interval"), 1000)
     .option("--heartbeat-liveness <n>", "heartbeats missed before the broker counts as gone, e.g. --heartbeat-liveness 3", integer(1, "--heartbeat-liveness"), 3)
-    .option("--reconnect-max-interval <ms>", "longest wait between reconnect attempts (backoff from 100 ms), e.g. --reconnect-max-interval 5000", integer(100, "--reconnect-max-interval"), 5000)
+    .option("--reconnect-max-interval <ms>", "longest wait between reconnect attempts (backoff from 100 ms), e.g. --reconnect-max-interval 5000", integer(100, "--reconnect-max-interval", MAX_MS), 5000)
     .option("--name <name>", `name shown in the broker's stats (default: this host's name, ${hostname()}), e.g. --name gpu-box-1`)
     .addOption(new Option("-q, --quiet", "log nothing but errors on stderr, e.g. --quiet"))
     .addHelpText("after", HELP_AFTER)
     .action((module: string, options: WorkerCommandOptions) => run(() => workerCommand(module, options)));
 };
-
-/** Reads `{ publicKey, secretKey }` from a key file; errors never show the secret key. */
-function readKeyFile(path: string, what: string): { publicKey?: unknown; secretKey?: unknown } {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    const data = JSON.parse(text) as unknown;
-    if (typeof data === "object" && data !== null) return data as { publicKey?: unknown; secretKey?: unknown };
-  } catch {
-    // below
-  }
-  throw new UsageError(`${what} ${path} is not a JSON key file like those of \`zerolb keygen\` ({ "publicKey": ..., "secretKey": ... })`);
-}
 
 /** The Curve keys to use, or undefined for plain text. */
 export function curveKeys(o: Pick<WorkerCommandOptions, "serverKey" | "keyFile">, warn: (line: string) => void): CurveClientKeys | undefined {
@@ -95,27 +80,13 @@ export function curveKeys(o: Pick<WorkerCommandOptions, "serverKey" | "keyFile">
     if (o.keyFile !== undefined) throw new UsageError("--key-file needs --server-key (the broker's public key)");
     return undefined;
   }
-  let serverKey: unknown = o.serverKey;
-  if (!isCurveKey(serverKey)) {
-    if (!existsSync(o.serverKey)) throw new UsageError("--server-key must be 40 Z85 characters (the broker's curve.publicKey) or a JSON file holding it");
-    serverKey = readKeyFile(o.serverKey, "--server-key file").publicKey;
-    if (!isCurveKey(serverKey)) throw new UsageError(`--server-key file ${o.serverKey} has no 40-character Z85 "publicKey"`);
-  }
+  const serverKey = readPublicKey(o.serverKey, "--server-key", "the broker's curve.publicKey");
   if (o.keyFile === undefined) {
     const pair = curveKeyPair();
     warn(`no --key-file: using a fresh Curve key pair for this run (public key ${pair.publicKey}); a broker with an allow-list will refuse it`);
-    return { serverKey: serverKey as string, publicKey: pair.publicKey, secretKey: pair.secretKey };
+    return { serverKey, publicKey: pair.publicKey, secretKey: pair.secretKey };
   }
-  const pair = readKeyFile(o.keyFile, "--key-file");
-  if (!isCurveKey(pair.publicKey)) throw new UsageError(`--key-file ${o.keyFile} has no 40-character Z85 "publicKey"`);
-  if (!isCurveKey(pair.secretKey)) throw new UsageError(`--key-file ${o.keyFile} has no valid "secretKey" (40 Z85 characters)`);
-  if (curvePublicKeyOf(pair.secretKey) !== pair.publicKey) throw new UsageError(`--key-file ${o.keyFile}: its publicKey does not belong to its secretKey`);
-  try {
-    if ((statSync(o.keyFile).mode & 0o077) !== 0) warn(`--key-file ${o.keyFile} can be read by other users; \`chmod 600 ${o.keyFile}\``);
-  } catch {
-    // read above; a race is not worth failing for
-  }
-  return { serverKey: serverKey as string, publicKey: pair.publicKey, secretKey: pair.secretKey };
+  return { serverKey, ...readKeyPair(o.keyFile, "--key-file", warn) };
 }
 
 export async function workerCommand(module: string, o: WorkerCommandOptions): Promise<number> {
@@ -129,6 +100,11 @@ export async function workerCommand(module: string, o: WorkerCommandOptions): Pr
   if (!curve && !endpoint.loopback) say(`warning: connecting to ${o.connect} in plain text: tasks and results travel unencrypted (use --server-key)`);
 
   const heartbeatTimeout = o.heartbeatInterval * o.heartbeatLiveness;
+  if (heartbeatTimeout > MAX_HEARTBEAT_TIMEOUT_MS) {
+    throw new UsageError(`--heartbeat-interval × --heartbeat-liveness must be at most ${MAX_HEARTBEAT_TIMEOUT_MS} ms (ZeroMQ keeps the heartbeat time-to-live in tenths of a second in 16 bits)`);
+  }
+  // A TypeScript module loads in this process: tsx's loader first, as local workers get it.
+  await registerTypeScript(moduleUrl(module));
   let handshakeTrouble = "";
   const runtime = new WorkerRuntime(
     {
