@@ -8,7 +8,7 @@ import { registerDot } from "./cli/dot-command.js";
 import { registerKeygen } from "./cli/keygen-command.js";
 import { registerMap } from "./cli/map-command.js";
 import { registerWorker } from "./cli/worker-command.js";
-import { logger } from "./debug.js";
+import { logger } from "./shared/debug.js";
 
 const log = logger("cli");
 

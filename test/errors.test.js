@@ -3,8 +3,8 @@
 // JSON rendering; and no thrown value, however hostile, is lost, breaks its batch or its worker.
 import t from "tap";
 import { TaskError, WorkerExitError } from "../dist/index.js";
-import { decodeValue, encodeValue } from "../dist/codec.js";
-import { deserializeError, serializeError } from "../dist/errors.js";
+import { decodeValue, encodeValue } from "../dist/wire/codec.js";
+import { deserializeError, serializeError } from "../dist/shared/errors.js";
 import { collect, createLb, fixture } from "./helpers.js";
 
 /** What the caller gets for `err` thrown in a worker: serialized, sent as MessagePack, rebuilt. */

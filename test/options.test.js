@@ -10,8 +10,8 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import t from "tap";
 import { createTransform, InvalidOptionError, jsonLineRecords, LoadBalancer, parseJsonLines, Pipeline, TimeoutError } from "../dist/index.js";
-import { DEFAULTS, MAX_HEARTBEAT_TIMEOUT_MS, resolveOptions } from "../dist/options.js";
-import { editDistance, nearestName } from "../dist/validate.js";
+import { DEFAULTS, MAX_HEARTBEAT_TIMEOUT_MS, resolveOptions } from "../dist/caller/options.js";
+import { editDistance, nearestName } from "../dist/shared/validate.js";
 import { collect, createLb, fixture, ipcDirsLeft, tmpDir } from "./helpers.js";
 
 const worker = fixture("ops.js");

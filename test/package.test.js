@@ -53,7 +53,7 @@ t.test("npm pack of a fresh checkout runs prepare, and the package works from ES
     mkdirSync(dirname(join(app, "node_modules", name)), { recursive: true });
     symlinkSync(join(root, "node_modules", name), join(app, "node_modules", name));
   }
-  for (const file of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "dist/entry/broker.js", "dist/entry/worker.js", "README.md"]) {
+  for (const file of ["dist/index.js", "dist/index.d.ts", "dist/cli.js", "dist/broker/main.js", "dist/worker/main.js", "README.md"]) {
     t.ok(existsSync(join(installed, file)), `${file} is in the package (built by prepare)`);
   }
   t.notOk(existsSync(join(installed, "lib")), "sources stay out");

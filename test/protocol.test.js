@@ -4,7 +4,7 @@ import t from "tap";
 import { ProtocolError } from "../dist/index.js";
 import {
   at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, Kind, PROTOCOL_VERSION, seqColumn,
-} from "../dist/protocol.js";
+} from "../dist/wire/protocol.js";
 
 const raw = (value) => new Encoder().encode(value);
 const isProtocolError = (pattern) => ({ name: "ProtocolError", code: "ERR_ZEROLB_PROTOCOL", message: pattern });
@@ -91,7 +91,7 @@ t.test("column() / at() - all-equal columns travel as one scalar", async (t) => 
 });
 
 t.test("BodyRanges: back-to-back ranges of one buffer merge; others are joined by copy", async (t) => {
-  const { BodyRanges } = await import("../dist/protocol.js");
+  const { BodyRanges } = await import("../dist/wire/protocol.js");
   const a = Buffer.from("abcdef");
   const b = Buffer.from("XYZ");
   const body = new BodyRanges();

@@ -1,6 +1,6 @@
 // Deque: the ring buffer behind every queue.
 import t from "tap";
-import { Deque } from "../dist/ring.js";
+import { Deque } from "../dist/shared/ring.js";
 
 const drain = (d) => {
   const out = [];

@@ -1,6 +1,6 @@
 // The broker's scheduler, driven directly: no processes, sockets or clocks.
 import t from "tap";
-import { Scheduler } from "../dist/scheduler.js";
+import { Scheduler } from "../dist/broker/scheduler.js";
 
 const task = (seq, extra = {}) => ({
   seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), payloadStart: 0, payloadEnd: 1, worker: undefined, withdrawn: false,

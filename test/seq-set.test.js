@@ -1,6 +1,6 @@
 // SeqSet: the set of finished seqs that stays small on endless streams.
 import t from "tap";
-import { SeqSet } from "../dist/seq-set.js";
+import { SeqSet } from "../dist/shared/seq-set.js";
 
 t.test("SeqSet - seqs added in order only move the watermark", async (t) => {
   const s = new SeqSet();

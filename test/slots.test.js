@@ -1,6 +1,6 @@
 // Slots: the worker's concurrency limit (pure logic; the worker tests run it with real handlers).
 import t from "tap";
-import { Slots } from "../dist/slots.js";
+import { Slots } from "../dist/worker/slots.js";
 
 /** Items are { async }: an async one holds a slot until the test releases it. */
 function harness(limit) {

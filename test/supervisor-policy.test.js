@@ -1,6 +1,6 @@
 // The supervisor's restart policy, as pure functions: a kill from outside is no crash loop.
 import t from "tap";
-import { killedFromOutside, restartDelay } from "../dist/supervisor.js";
+import { killedFromOutside, restartDelay } from "../dist/caller/supervisor.js";
 
 t.test("killedFromOutside() - signals a process raises on itself are its own failure; the others came from outside", async (t) => {
   for (const signal of ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP"]) t.equal(killedFromOutside(signal), true, signal);

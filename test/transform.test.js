@@ -3,7 +3,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import t from "tap";
 import { TaskError } from "../dist/index.js";
-import { createTransform } from "../dist/transform.js";
+import { createTransform } from "../dist/caller/transform.js";
 import { createLb, fixture, range, waitFor } from "./helpers.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

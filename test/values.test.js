@@ -4,7 +4,7 @@
 // task (and nothing else) with the path inside the value.
 import t from "tap";
 import { TaskError } from "../dist/index.js";
-import { decodeValue, encodeValue } from "../dist/codec.js";
+import { decodeValue, encodeValue } from "../dist/wire/codec.js";
 import { collect, createLb, fixture } from "./helpers.js";
 
 t.test(".map() - an unencodable input fails that item alone", async (t) => {

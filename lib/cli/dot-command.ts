@@ -1,7 +1,7 @@
 // `zerolb dot <module>`: prints the Graphviz DOT of the Pipeline a module exports.
-import { Pipeline } from "../pipeline.js";
-import { moduleUrl } from "../handler-module.js";
-import { registerTypeScript } from "../typescript-loader.js";
+import { Pipeline } from "../caller/pipeline.js";
+import { moduleUrl } from "../worker/handler-module.js";
+import { registerTypeScript } from "../caller/typescript-loader.js";
 import { EXIT, UsageError, type CommandModule } from "./common.js";
 
 export interface DotOptions {

@@ -3,7 +3,7 @@
 // broker's public key) and `zerolb map --endpoint` (the broker's pair and the allowed workers).
 // Messages never show a secret key.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { curvePublicKeyOf, isCurveKey } from "../z85.js";
+import { curvePublicKeyOf, isCurveKey } from "../wire/z85.js";
 import { UsageError } from "./common.js";
 
 /** Reads `{ publicKey, secretKey }` from a JSON key file; `flag` names it in messages. */

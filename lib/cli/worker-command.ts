@@ -7,11 +7,11 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { curveKeyPair } from "zeromq";
-import { moduleUrl } from "../handler-module.js";
-import { MAX_HEARTBEAT_TIMEOUT_MS } from "../options.js";
-import { parseEndpoint, type CurveClientKeys } from "../transport.js";
-import { WorkerRuntime } from "../worker.js";
-import { registerTypeScript } from "../typescript-loader.js";
+import { moduleUrl } from "../worker/handler-module.js";
+import { MAX_HEARTBEAT_TIMEOUT_MS } from "../caller/options.js";
+import { parseEndpoint, type CurveClientKeys } from "../wire/transport.js";
+import { WorkerRuntime } from "../worker/runtime.js";
+import { registerTypeScript } from "../caller/typescript-loader.js";
 import { EXIT, integer, MAX_MS, UsageError, type CommandModule } from "./common.js";
 import { readKeyPair, readPublicKey } from "./key-files.js";
 

@@ -5,10 +5,10 @@
 // value. A parent's result is dropped once every job that reads it has been given its input, so
 // memory stays bounded on endless input. Jobs not yet ready are a counter, not a task: no
 // dependency bookkeeping in the scheduler for them.
-import { encodeValue } from "./codec.js";
-import { ProtocolError } from "./errors.js";
-import type { PipelineWire } from "./pipeline.js";
-import { Status } from "./protocol.js";
+import { encodeValue } from "../wire/codec.js";
+import { ProtocolError } from "../shared/errors.js";
+import type { PipelineWire } from "../caller/pipeline.js";
+import { Status } from "../wire/protocol.js";
 import { JOB_SEQ_BASE, newTask, renewTask, type Task } from "./scheduler.js";
 
 interface JobDef {

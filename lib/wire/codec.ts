@@ -11,7 +11,7 @@ import { endianness } from "node:os";
 import { DecodeError, Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import type { BodyWriter } from "./body-writer.js";
 import { deserializeError, isError, serializeError } from "./error-wire.js";
-import { UnsupportedValueError } from "./errors.js";
+import { UnsupportedValueError } from "../shared/errors.js";
 
 /** zerolb's MessagePack extension type; the payload's first byte says what follows. */
 export const VALUE_EXTENSION = 0;

@@ -7,7 +7,7 @@
 // ES module: "Cannot find module .../dist/esm/api/esm/index.mjs".)
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { StartupError } from "./errors.js";
+import { StartupError } from "../shared/errors.js";
 
 const TYPESCRIPT = /\.(ts|mts|cts|tsx)$/;
 

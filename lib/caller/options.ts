@@ -1,12 +1,12 @@
 // LoadBalancer options: their types, defaults and the one function that checks them.
 import { availableParallelism } from "node:os";
-import { encodeValue } from "./codec.js";
-import { moduleUrl } from "./handler-module.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, IPC_PATH_LIMIT, parseEndpoint } from "./transport.js";
-import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "./validate.js";
-import { curvePublicKeyOf, isCurveKey } from "./z85.js";
+import { encodeValue } from "../wire/codec.js";
+import { moduleUrl } from "../worker/handler-module.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, IPC_PATH_LIMIT, parseEndpoint } from "../wire/transport.js";
+import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "../shared/validate.js";
+import { curvePublicKeyOf, isCurveKey } from "../wire/z85.js";
 
-export { describe } from "./validate.js";
+export { describe } from "../shared/validate.js";
 
 /** Curve keys for the remote endpoint (Z85 text, 40 characters each). */
 export interface CurveOptions {

@@ -7,18 +7,18 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
-import { encodeValue } from "./codec.js";
-import { logger } from "./debug.js";
-import { ProtocolError, serializeError } from "./errors.js";
-import { Outbox, type Frames } from "./outbox.js";
+import { encodeValue } from "../wire/codec.js";
+import { logger } from "../shared/debug.js";
+import { ProtocolError, serializeError } from "../shared/errors.js";
+import { Outbox, type Frames } from "../wire/outbox.js";
 import {
   at, BodyRanges, EMPTY, foreignHelloVersion, startedColumn, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, ColumnBuilder, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
-} from "./protocol.js";
-import type { PipelineWire } from "./pipeline.js";
+} from "../wire/protocol.js";
+import type { PipelineWire } from "../caller/pipeline.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, recycleTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
-import { DISCONNECTED, NOTIFY_CONNECT, routerOptions, ZMQ_DISCONNECT_MSG, ZMQ_ROUTER_NOTIFY } from "./transport.js";
+import { DISCONNECTED, NOTIFY_CONNECT, routerOptions, ZMQ_DISCONNECT_MSG, ZMQ_ROUTER_NOTIFY } from "../wire/transport.js";
 import { bindRemoteEndpoint, type RemoteConfig } from "./remote-endpoint.js";
 import type { ZapHandler } from "./zap.js";
 

@@ -3,17 +3,17 @@
 // caller dies the channel closes and the children exit, so none is left behind as an orphan.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { BrokerConfig } from "./broker.js";
-import { logger } from "./debug.js";
-import { deserializeError, StartupError } from "./errors.js";
-import type { ChildMessage } from "./entry/messages.js";
+import type { BrokerConfig } from "../broker/broker.js";
+import { logger } from "../shared/debug.js";
+import { deserializeError, StartupError } from "../shared/errors.js";
+import type { ChildMessage } from "../wire/child-messages.js";
 import { loaderFlags } from "./typescript-loader.js";
-import type { WorkerConfig } from "./worker.js";
+import type { WorkerConfig } from "../worker/runtime.js";
 
 const log = logger("caller");
 
-const BROKER_ENTRY = fileURLToPath(new URL("./entry/broker.js", import.meta.url));
-const WORKER_ENTRY = fileURLToPath(new URL("./entry/worker.js", import.meta.url));
+const BROKER_ENTRY = fileURLToPath(new URL("../broker/main.js", import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL("../worker/main.js", import.meta.url));
 
 /** Backoff before restarting a worker that ended by itself: doubles per quick death, capped. */
 const RESTART_BASE_MS = 50;

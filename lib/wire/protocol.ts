@@ -9,7 +9,7 @@
 // equal may be sent as a single scalar. The broker reads headers only: it slices bodies by
 // `len` and concatenates slices, and never decodes a user value.
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "../shared/errors.js";
 
 export const PROTOCOL_VERSION = 1;
 

@@ -1,9 +1,9 @@
 // The broker's decisions, without sockets or clocks: which worker gets which task, what happens
 // to a dead worker's tasks, which results count. The broker feeds it events and carries out what
 // it returns; test/scheduler.test.js drives it directly.
-import { Deque } from "./ring.js";
-import { SeqMap } from "./seq-map.js";
-import { SeqSet } from "./seq-set.js";
+import { Deque } from "../shared/ring.js";
+import { SeqMap } from "../shared/seq-map.js";
+import { SeqSet } from "../shared/seq-set.js";
 
 export interface Task {
   seq: number;

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StartupError } from "./errors.js";
+import { StartupError } from "../shared/errors.js";
 
 /** libzmq draft option ZMQ_ROUTER_NOTIFY and its value for "tell me about new connections". */
 export const ZMQ_ROUTER_NOTIFY = 97;

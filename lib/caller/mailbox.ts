@@ -1,9 +1,9 @@
 // lb.send() / lb.receive(): manual control. send() waits while `highWaterMark` tasks are sent
 // and not yet received (backpressure); receive() hands out outcomes in completion order.
-import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError } from "./errors.js";
+import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError } from "../shared/errors.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import { ResultSizes } from "./result-sizes.js";
-import { Deque } from "./ring.js";
+import { Deque } from "../shared/ring.js";
 
 /** What `receive()` resolves to. */
 export type Result<T = unknown> =

@@ -3,22 +3,22 @@
 // and are routed to the map or mailbox that asked for them. A task stays outstanding here until its
 // result arrives: that record is what lets the caller see each result exactly once.
 import * as zmq from "zeromq";
-import { BodyWriter } from "./body-writer.js";
-import type { BrokerStats } from "./broker.js";
-import { appendValue, decodeValue, ValueReader } from "./codec.js";
-import { logger } from "./debug.js";
+import { BodyWriter } from "../wire/body-writer.js";
+import type { BrokerStats } from "../broker/broker.js";
+import { appendValue, decodeValue, ValueReader } from "../wire/codec.js";
+import { logger } from "../shared/debug.js";
 import {
   CancelledError, DependencyError, deserializeError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
   type ZerolbError,
-} from "./errors.js";
-import { Outbox, type Frames } from "./outbox.js";
+} from "../shared/errors.js";
+import { Outbox, type Frames } from "../wire/outbox.js";
 import {
   at, BodyRanges, checkColumn, ColumnBuilder, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
-} from "./protocol.js";
+} from "../wire/protocol.js";
 import type { PipelineWire } from "./pipeline.js";
-import { SeqMap } from "./seq-map.js";
-import { SeqSet } from "./seq-set.js";
-import { dealerOptions, LOCAL_RECONNECT } from "./transport.js";
+import { SeqMap } from "../shared/seq-map.js";
+import { SeqSet } from "../shared/seq-set.js";
+import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
 
 const log = logger("caller");
 

@@ -1,10 +1,10 @@
 // The public LoadBalancer: checks arguments and forwards to the client (tasks), the supervisor
 // (processes) and the map/mailbox (iteration). Its one lifecycle: starting → ready → closing →
 // closed, or failed when start-up fails or the broker dies.
-import type { BrokerConfig } from "./broker.js";
+import type { BrokerConfig } from "../broker/broker.js";
 import { Client, type PendingTask } from "./client.js";
-import { logger } from "./debug.js";
-import { BrokerError, CancelledError, ClosedError, InvalidOptionError, TaskError, type ZerolbError } from "./errors.js";
+import { logger } from "../shared/debug.js";
+import { BrokerError, CancelledError, ClosedError, InvalidOptionError, TaskError, type ZerolbError } from "../shared/errors.js";
 import { MapRun, type MapProgress } from "./map.js";
 import type { Pipeline } from "./pipeline.js";
 import { createTransform, type TransformOptions } from "./transform.js";
@@ -12,10 +12,10 @@ import type { Duplex } from "node:stream";
 import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
 import { checkCloseOptions, checkMapOptions, checkSendOptions } from "./call-options.js";
-import { describe } from "./validate.js";
+import { describe } from "../shared/validate.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
-import { IpcDirectory } from "./transport.js";
+import { IpcDirectory } from "../wire/transport.js";
 
 /** Options of `lb.map()`. */
 export interface MapOptions {

@@ -1,8 +1,8 @@
 // Entry of the broker child process.
 import { rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { Broker, type BrokerConfig } from "../broker.js";
-import { runChild } from "./child.js";
+import { Broker, type BrokerConfig } from "./broker.js";
+import { runChild } from "../shared/run-child.js";
 
 let broker: Broker | undefined;
 let ipcDir: string | undefined;

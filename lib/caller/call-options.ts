@@ -3,7 +3,7 @@
 // refuses a misspelled or mistyped option the same way, with the same error class and code.
 import { Pipeline } from "./pipeline.js";
 import type { MapProgress } from "./map.js";
-import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "./validate.js";
+import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "../shared/validate.js";
 
 /** The names `map()` takes. */
 export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress"];

@@ -1,7 +1,7 @@
 // JSON Lines (one JSON value per line) read from a stream, one line at a time: never the whole
 // input in memory. A line that is not JSON is reported with its line number and file name.
 import { StringDecoder } from "node:string_decoder";
-import { describe, fail as invalidOption, integer, knownNames, optionsObject } from "./validate.js";
+import { describe, fail as invalidOption, integer, knownNames, optionsObject } from "../shared/validate.js";
 
 /** A line of JSON Lines input that is not valid JSON (or is longer than `maxLineLength`). */
 export class JsonLinesError extends SyntaxError {

@@ -10,7 +10,7 @@
 export const LATER = 2;
 export type StartOutcome = boolean | typeof LATER;
 
-import { Deque } from "./ring.js";
+import { Deque } from "../shared/ring.js";
 
 export class Slots<T> {
   readonly #limit: number;

@@ -1,6 +1,6 @@
 // Entry of a local worker child process.
-import { WorkerRuntime, type WorkerConfig } from "../worker.js";
-import { runChild } from "./child.js";
+import { WorkerRuntime, type WorkerConfig } from "./runtime.js";
+import { runChild } from "../shared/run-child.js";
 
 let worker: WorkerRuntime | undefined;
 runChild<WorkerConfig>(

@@ -1,6 +1,6 @@
 // Loading the user's handler module and finding its functions (ESM or CommonJS).
 import { pathToFileURL } from "node:url";
-import { StartupError } from "./errors.js";
+import { StartupError } from "../shared/errors.js";
 
 export type Handler = (data: unknown, ctx: unknown) => unknown;
 

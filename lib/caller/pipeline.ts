@@ -1,7 +1,7 @@
 // Pipeline: a DAG of named jobs that every item of a map runs through (after pypelinin).
 // Checked when built; runs in the broker, which hands each job its parents' results without
 // returning them to the caller or decoding them.
-import { describe, fail, knownNames, nearestName, stringArray, type OptionBag } from "./validate.js";
+import { describe, fail, knownNames, nearestName, stringArray, type OptionBag } from "../shared/validate.js";
 
 /** The names a job takes. */
 const JOB_OPTIONS: readonly string[] = ["fn", "after"];

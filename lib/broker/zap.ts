@@ -3,8 +3,8 @@
 // context as the curve socket BEFORE that socket binds; the socket also sets `zapEnforceDomain`, so
 // that a missing handler refuses everyone instead of admitting everyone.
 import * as zmq from "zeromq";
-import { logger } from "./debug.js";
-import { z85Encode } from "./z85.js";
+import { logger } from "../shared/debug.js";
+import { z85Encode } from "../wire/z85.js";
 
 const log = logger("broker");
 

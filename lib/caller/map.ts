@@ -2,11 +2,11 @@
 // between the source and the consumer (and stops pulling early while the encoded inputs of the
 // unfinished ones and the encoded results not yet yielded pass `highWaterMarkBytes`), and yields
 // results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
-import { TaskError, ZerolbError } from "./errors.js";
+import { TaskError, ZerolbError } from "../shared/errors.js";
 import { ResultSizes } from "./result-sizes.js";
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import type { Pipeline } from "./pipeline.js";
-import { Deque } from "./ring.js";
+import { Deque } from "../shared/ring.js";
 
 /** One row of a `settled: true` map. */
 export type SettledResult<T = unknown> =

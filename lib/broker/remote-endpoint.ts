@@ -2,8 +2,8 @@
 // with CurveZMQ and a ZAP allow-list. Set up here, apart from the broker's message handling; the
 // broker then reads and writes this socket like its local one.
 import * as zmq from "zeromq";
-import { logger } from "./debug.js";
-import { bindAddress, parseEndpoint, remoteRouterOptions, type CurveServerKeys } from "./transport.js";
+import { logger } from "../shared/debug.js";
+import { bindAddress, parseEndpoint, remoteRouterOptions, type CurveServerKeys } from "../wire/transport.js";
 import { ZAP_DOMAIN, ZapHandler } from "./zap.js";
 
 const log = logger("broker");

@@ -4,17 +4,17 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
-import { BodyWriter } from "./body-writer.js";
-import { appendValue, decodeValue, encodeValue, ValueReader } from "./codec.js";
-import { logger } from "./debug.js";
-import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, UnsupportedValueError, type RemoteError } from "./errors.js";
+import { BodyWriter } from "../wire/body-writer.js";
+import { appendValue, decodeValue, encodeValue, ValueReader } from "../wire/codec.js";
+import { logger } from "../shared/debug.js";
+import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, UnsupportedValueError, type RemoteError } from "../shared/errors.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
-import { Outbox, type Frames } from "./outbox.js";
-import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "./protocol.js";
-import { SeqMap } from "./seq-map.js";
+import { Outbox, type Frames } from "../wire/outbox.js";
+import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "../wire/protocol.js";
+import { SeqMap } from "../shared/seq-map.js";
 import { LATER, Slots, type StartOutcome } from "./slots.js";
 import { TaskContext } from "./task-context.js";
-import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "./transport.js";
+import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "../wire/transport.js";
 
 const log = logger("worker");
 

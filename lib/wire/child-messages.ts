@@ -1,7 +1,7 @@
 // Control messages between the caller and its local child processes, over Node's IPC channel.
 // Task traffic never goes here: it travels over ZeroMQ. This channel carries the start-up
 // handshake, and its closing tells a child that its parent is gone (so no orphan lingers).
-import type { RemoteError } from "../errors.js";
+import type { RemoteError } from "../shared/errors.js";
 
 export type ParentMessage<Config> = { type: "start"; config: Config };
 
