@@ -1,10 +1,11 @@
 // Public API of zerolb.
-export { LoadBalancer, type MapOptions, type SendOptions, type CloseOptions, type WorkerPids } from "./caller/load-balancer.js";
+export { LoadBalancer, type WorkerPids } from "./caller/load-balancer.js";
+export { type MapOptions, type SendOptions, type CloseOptions } from "./caller/call-options.js";
 export type { LoadBalancerOptions, CurveOptions } from "./caller/options.js";
 export type { Result } from "./caller/mailbox.js";
 export type { SettledResult, MapProgress } from "./caller/map.js";
 export type { Stats } from "./caller/stats.js";
-export type { WorkerInfo } from "./broker/broker.js";
+export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job } from "./caller/pipeline.js";
 export { createTransform, type TransformOptions, type MapSource } from "./caller/transform.js";
 export {
@@ -14,5 +15,6 @@ export {
 export { TaskContext, type SetupContext } from "./worker/task-context.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,
-  StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError, type RemoteError,
+  StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError,
 } from "./shared/errors.js";
+export type { RemoteError } from "./wire/error-wire.js";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import t from "tap";
 import * as zmq from "zeromq";
 import { LoadBalancer, StartupError } from "../dist/index.js";
-import { IPC_PATH_LIMIT, IpcDirectory } from "../dist/wire/transport.js";
+import { IPC_PATH_LIMIT, IpcDirectory } from "../dist/caller/ipc-directory.js";
 import { collect, fixture, ipcDirsLeft, tmpDir } from "./helpers.js";
 
 /** A directory whose path is exactly `length` bytes, inside `root`. */

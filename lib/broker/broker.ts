@@ -9,40 +9,24 @@ import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
 import { encodeValue } from "../wire/codec.js";
 import { logger } from "../shared/debug.js";
-import { ProtocolError, serializeError } from "../shared/errors.js";
+import { ProtocolError } from "../shared/errors.js";
+import { serializeError } from "../wire/error-wire.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import {
   at, BodyRanges, EMPTY, foreignHelloVersion, startedColumn, PROTOCOL_VERSION, readResultBatch, readTaskBatch, checkColumn, column, ColumnBuilder, decodeHeader, encodeHeader, Kind, seqColumn, Status,
   type Column, type Header,
 } from "../wire/protocol.js";
-import type { PipelineWire } from "../caller/pipeline.js";
+import type { PipelineWire } from "../wire/protocol.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, recycleTask, Scheduler, type Dispatch, type Task, type WorkerSlot } from "./scheduler.js";
 import { DISCONNECTED, NOTIFY_CONNECT, routerOptions, ZMQ_DISCONNECT_MSG, ZMQ_ROUTER_NOTIFY } from "../wire/transport.js";
-import { bindRemoteEndpoint, type RemoteConfig } from "./remote-endpoint.js";
+import { bindRemoteEndpoint } from "./remote-endpoint.js";
+import { type RemoteConfig } from "../wire/child-messages.js";
 import type { ZapHandler } from "./zap.js";
+import type { BrokerConfig } from "../wire/child-messages.js";
+import type { BrokerStats, WorkerInfo } from "../wire/stats.js";
 
 const log = logger("broker");
-
-export interface BrokerConfig {
-  /** ipc endpoint the caller connects to. */
-  frontend: string;
-  /** ipc endpoint local workers connect to. */
-  backend: string;
-  maxAttempts: number;
-  /** workerData, already MessagePack-encoded by the caller. */
-  workerData: Uint8Array;
-  /** ZMTP heartbeat interval and timeout towards workers, ms. */
-  heartbeatInterval: number;
-  heartbeatTimeout: number;
-  /**
-   * A worker holding a task with a timeout that stays silent this long past the timeout is stuck
-   * (its own timer would have fired): it is dropped, and killed if it is local.
-   */
-  timeoutGrace: number;
-  /** The endpoint for remote workers, if any. */
-  remote?: RemoteConfig;
-}
 
 /** The routing id of the caller's DEALER: the only peer the frontend takes messages from. */
 const CALLER_ID = "caller";
@@ -56,43 +40,6 @@ const DISCONNECT_FRAME = Buffer.from(DISCONNECTED, "latin1");
 const WEDGE_CHECK_MS = 200;
 /** Stats ride on result messages at most this often (and always when the broker goes idle). */
 const STATS_EVERY_MS = 250;
-
-/** One worker as `lb.stats().workers` lists it. */
-export interface WorkerInfo {
-  /** Small number, in order of joining. */
-  index: number;
-  /** Its ZeroMQ routing id. */
-  id: string;
-  /** Its process id (on its own machine, for remote workers). */
-  pid: number;
-  /** A local child process (true) or a remote `zerolb worker` (false). */
-  local: boolean;
-  /** The name a remote worker gave in its Hello (its host name). */
-  name?: string;
-  /** Tasks it finished. */
-  done: number;
-  /** Tasks it holds now. */
-  inFlight: number;
-}
-
-export interface BrokerStats {
-  queued: number;
-  /** Tasks waiting for the tasks named in their `after`. */
-  waiting: number;
-  /** Pipeline items with jobs still to run. */
-  pipelineItems: number;
-  inFlight: number;
-  retried: number;
-  failedByWorkerExit: number;
-  timedOutStuck: number;
-  workersKilled: number;
-  duplicatesDropped: number;
-  malformedDropped: number;
-  workersLost: number;
-  /** Remote connections refused at the handshake (key not allowed, no or wrong Curve, bad ZMTP). */
-  refusedHandshakes: number;
-  workers: WorkerInfo[];
-}
 
 interface Peer {
   id: Buffer;

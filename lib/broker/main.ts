@@ -1,8 +1,9 @@
 // Entry of the broker child process.
 import { rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { Broker, type BrokerConfig } from "./broker.js";
-import { runChild } from "../shared/run-child.js";
+import { Broker } from "./broker.js";
+import { type BrokerConfig } from "../wire/child-messages.js";
+import { runChild } from "../wire/child-runner.js";
 
 let broker: Broker | undefined;
 let ipcDir: string | undefined;

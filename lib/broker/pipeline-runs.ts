@@ -7,7 +7,7 @@
 // dependency bookkeeping in the scheduler for them.
 import { encodeValue } from "../wire/codec.js";
 import { ProtocolError } from "../shared/errors.js";
-import type { PipelineWire } from "../caller/pipeline.js";
+import type { PipelineWire } from "../wire/protocol.js";
 import { Status } from "../wire/protocol.js";
 import { JOB_SEQ_BASE, newTask, renewTask, type Task } from "./scheduler.js";
 

@@ -3,21 +3,11 @@
 // broker then reads and writes this socket like its local one.
 import * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
-import { bindAddress, parseEndpoint, remoteRouterOptions, type CurveServerKeys } from "../wire/transport.js";
+import { bindAddress, parseEndpoint, remoteRouterOptions } from "../wire/transport.js";
 import { ZAP_DOMAIN, ZapHandler } from "./zap.js";
+import type { RemoteConfig } from "../wire/child-messages.js";
 
 const log = logger("broker");
-
-export interface RemoteConfig {
-  /** Where to bind, e.g. "tcp://127.0.0.1:0" (any free port), or the resolved one on a restart. */
-  endpoint: string;
-  /** Server keys and allow-list; plain text when absent. */
-  curve?: CurveServerKeys;
-  /** Largest message accepted from a remote peer, bytes. */
-  maxMessageSize: number;
-  /** A non-loopback endpoint in plain text was asked for explicitly: warn. */
-  insecure?: boolean;
-}
 
 export interface RemoteEndpoint {
   socket: zmq.Router;

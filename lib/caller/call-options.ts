@@ -100,3 +100,44 @@ export function checkCloseOptions(input: unknown): boolean {
   knownNames(where, options, CLOSE_OPTIONS, { now: "force", forced: "force", immediate: "force", kill: "force" });
   return boolean(where, options, "force", false);
 }
+
+/** Options of `lb.map()`. */
+export interface MapOptions {
+  /** Results in input order (default) or in completion order. @default true */
+  ordered?: boolean;
+  /** Yield `{ index, id, ok, value | error }` for every item instead of throwing on the first failure. @default false */
+  settled?: boolean;
+  /** Name of the exported handler function; the default export when absent. */
+  fn?: string;
+  /** Per-task timeout in ms for this map. */
+  timeout?: number;
+  /** Aborting stops pulling, cancels queued tasks and ends the iterator with the signal's reason. */
+  signal?: AbortSignal;
+  /** Run each item through this DAG of jobs; the map yields an object of the sinks' results per item. */
+  pipeline?: Pipeline;
+  /**
+   * Called with counts at most every 100 ms while the map runs, and once more (`final: true`) when
+   * it ends. Cheap: no timer, it rides on results as they arrive.
+   */
+  onProgress?: (progress: MapProgress) => void;
+}
+
+/** Options of `lb.send()`. */
+export interface SendOptions {
+  /** Task id; generated when absent. A known id is not run again. */
+  id?: string;
+  /** Ids of tasks that must complete successfully first. */
+  after?: string[];
+  /** Name of the exported handler function; the default export when absent. */
+  fn?: string;
+  /** Aborting withdraws the task: it never runs if still queued, and `receive()` yields it as cancelled. */
+  signal?: AbortSignal;
+  /** Timeout in ms. */
+  timeout?: number;
+}
+
+/** Options of `lb.close()`. */
+export interface CloseOptions {
+  /** Do not wait for tasks in flight: fail them and stop the processes now. @default false */
+  force?: boolean;
+}

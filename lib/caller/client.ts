@@ -4,18 +4,19 @@
 // result arrives: that record is what lets the caller see each result exactly once.
 import * as zmq from "zeromq";
 import { BodyWriter } from "../wire/body-writer.js";
-import type { BrokerStats } from "../broker/broker.js";
-import { appendValue, decodeValue, ValueReader } from "../wire/codec.js";
+import type { BrokerStats } from "../wire/stats.js";
+import { appendValue, ValueReader } from "../wire/codec.js";
 import { logger } from "../shared/debug.js";
 import {
-  CancelledError, DependencyError, deserializeError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
+  CancelledError, DependencyError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
   type ZerolbError,
 } from "../shared/errors.js";
+import { deserializeError } from "../wire/error-wire.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import {
   at, BodyRanges, checkColumn, ColumnBuilder, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
 } from "../wire/protocol.js";
-import type { PipelineWire } from "./pipeline.js";
+import type { PipelineWire } from "../wire/protocol.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";

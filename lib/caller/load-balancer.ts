@@ -1,62 +1,20 @@
 // The public LoadBalancer: checks arguments and forwards to the client (tasks), the supervisor
 // (processes) and the map/mailbox (iteration). Its one lifecycle: starting → ready → closing →
 // closed, or failed when start-up fails or the broker dies.
-import type { BrokerConfig } from "../broker/broker.js";
+import type { BrokerConfig } from "../wire/child-messages.js";
 import { Client, type PendingTask } from "./client.js";
 import { logger } from "../shared/debug.js";
 import { BrokerError, CancelledError, ClosedError, InvalidOptionError, TaskError, type ZerolbError } from "../shared/errors.js";
-import { MapRun, type MapProgress } from "./map.js";
-import type { Pipeline } from "./pipeline.js";
+import { MapRun } from "./map.js";
 import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
 import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
-import { checkCloseOptions, checkMapOptions, checkSendOptions } from "./call-options.js";
+import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions, type MapOptions, type SendOptions } from "./call-options.js";
 import { describe } from "../shared/validate.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
-import { IpcDirectory } from "../wire/transport.js";
-
-/** Options of `lb.map()`. */
-export interface MapOptions {
-  /** Results in input order (default) or in completion order. @default true */
-  ordered?: boolean;
-  /** Yield `{ index, id, ok, value | error }` for every item instead of throwing on the first failure. @default false */
-  settled?: boolean;
-  /** Name of the exported handler function; the default export when absent. */
-  fn?: string;
-  /** Per-task timeout in ms for this map. */
-  timeout?: number;
-  /** Aborting stops pulling, cancels queued tasks and ends the iterator with the signal's reason. */
-  signal?: AbortSignal;
-  /** Run each item through this DAG of jobs; the map yields an object of the sinks' results per item. */
-  pipeline?: Pipeline;
-  /**
-   * Called with counts at most every 100 ms while the map runs, and once more (`final: true`) when
-   * it ends. Cheap: no timer, it rides on results as they arrive.
-   */
-  onProgress?: (progress: MapProgress) => void;
-}
-
-/** Options of `lb.send()`. */
-export interface SendOptions {
-  /** Task id; generated when absent. A known id is not run again. */
-  id?: string;
-  /** Ids of tasks that must complete successfully first. */
-  after?: string[];
-  /** Name of the exported handler function; the default export when absent. */
-  fn?: string;
-  /** Aborting withdraws the task: it never runs if still queued, and `receive()` yields it as cancelled. */
-  signal?: AbortSignal;
-  /** Timeout in ms. */
-  timeout?: number;
-}
-
-/** Options of `lb.close()`. */
-export interface CloseOptions {
-  /** Do not wait for tasks in flight: fail them and stop the processes now. @default false */
-  force?: boolean;
-}
+import { IpcDirectory } from "./ipc-directory.js";
 
 /** Pids of a LoadBalancer's child processes. */
 export interface WorkerPids {

@@ -1,8 +1,9 @@
 // LoadBalancer options: their types, defaults and the one function that checks them.
 import { availableParallelism } from "node:os";
 import { encodeValue } from "../wire/codec.js";
-import { moduleUrl } from "../worker/handler-module.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, IPC_PATH_LIMIT, parseEndpoint } from "../wire/transport.js";
+import { moduleUrl } from "../shared/module-url.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "../wire/transport.js";
+import { IPC_PATH_LIMIT } from "./ipc-directory.js";
 import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "../shared/validate.js";
 import { curvePublicKeyOf, isCurveKey } from "../wire/z85.js";
 

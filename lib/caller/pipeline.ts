@@ -2,6 +2,7 @@
 // Checked when built; runs in the broker, which hands each job its parents' results without
 // returning them to the caller or decoding them.
 import { describe, fail, knownNames, nearestName, stringArray, type OptionBag } from "../shared/validate.js";
+import type { PipelineWire } from "../wire/protocol.js";
 
 /** The names a job takes. */
 const JOB_OPTIONS: readonly string[] = ["fn", "after"];
@@ -26,11 +27,6 @@ export interface Job {
   readonly fn: string;
   /** Jobs it takes its input from. */
   readonly after: readonly string[];
-}
-
-/** How a pipeline travels to the broker: jobs in topological order, dependencies as indices. */
-export interface PipelineWire {
-  jobs: { n: string; f: string; a: number[] }[];
 }
 
 /**

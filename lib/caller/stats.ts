@@ -1,6 +1,6 @@
 // lb.stats(): the caller's exact counts merged with the broker's latest snapshot (which rides on
 // result messages, so it is current whenever the caller has just received results).
-import type { WorkerInfo } from "../broker/broker.js";
+import type { WorkerInfo } from "../wire/stats.js";
 import type { Client } from "./client.js";
 import type { Supervisor } from "./supervisor.js";
 

@@ -3,12 +3,13 @@
 // caller dies the channel closes and the children exit, so none is left behind as an orphan.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { BrokerConfig } from "../broker/broker.js";
+import type { BrokerConfig } from "../wire/child-messages.js";
 import { logger } from "../shared/debug.js";
-import { deserializeError, StartupError } from "../shared/errors.js";
+import { StartupError } from "../shared/errors.js";
+import { deserializeError } from "../wire/error-wire.js";
 import type { ChildMessage } from "../wire/child-messages.js";
 import { loaderFlags } from "./typescript-loader.js";
-import type { WorkerConfig } from "../worker/runtime.js";
+import type { WorkerConfig } from "../wire/child-messages.js";
 
 const log = logger("caller");
 

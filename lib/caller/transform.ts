@@ -4,7 +4,7 @@
 // consumer is not reading, which in turn stops the map from pulling more items.
 import { Duplex } from "node:stream";
 import { checkTransformOptions } from "./call-options.js";
-import type { LoadBalancer, MapOptions } from "./load-balancer.js";
+import type { MapOptions } from "./call-options.js";
 
 /** Options of {@link createTransform}: those of `lb.map()` and stream buffer sizes. */
 export interface TransformOptions extends MapOptions {
@@ -21,8 +21,11 @@ export interface TransformOptions extends MapOptions {
   readableHighWaterMark?: number;
 }
 
-/** The subset of LoadBalancer that {@link createTransform} uses. */
-export type MapSource = Pick<LoadBalancer, "map">;
+/** The part of a LoadBalancer that {@link createTransform} uses: its `map()`. */
+export interface MapSource {
+  /** Runs every item through the handler (see `LoadBalancer.map`). */
+  map(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): AsyncIterableIterator<unknown>;
+}
 
 /**
  * An object-mode `Duplex` that runs every item written to it through `lb.map()` and lets the

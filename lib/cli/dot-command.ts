@@ -1,6 +1,6 @@
 // `zerolb dot <module>`: prints the Graphviz DOT of the Pipeline a module exports.
 import { Pipeline } from "../caller/pipeline.js";
-import { moduleUrl } from "../worker/handler-module.js";
+import { moduleUrl } from "../shared/module-url.js";
 import { registerTypeScript } from "../caller/typescript-loader.js";
 import { EXIT, UsageError, type CommandModule } from "./common.js";
 

@@ -4,7 +4,7 @@ import { accessSync, constants, createReadStream, existsSync, statSync, type Rea
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Option, type Command } from "commander";
+import { Option } from "commander";
 import { logger } from "../shared/debug.js";
 import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../caller/jsonl.js";
 import { LoadBalancer } from "../caller/load-balancer.js";

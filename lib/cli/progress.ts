@@ -3,7 +3,7 @@
 // second on a terminal, a new line every 2 s when forced onto a file or pipe), so counting a
 // result costs one addition.
 import cliProgress from "cli-progress";
-import type { WorkerInfo } from "../broker/broker.js";
+import type { WorkerInfo } from "../wire/stats.js";
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { curveKeyPair } from "zeromq";
-import { moduleUrl } from "../worker/handler-module.js";
+import { moduleUrl } from "../shared/module-url.js";
 import { MAX_HEARTBEAT_TIMEOUT_MS } from "../caller/options.js";
 import { parseEndpoint, type CurveClientKeys } from "../wire/transport.js";
 import { WorkerRuntime } from "../worker/runtime.js";

@@ -1,7 +1,6 @@
 // Every error zerolb raises, each with a stable `code`. Classes are branded with
 // Symbol.for() so `instanceof` still works when two copies of zerolb are loaded.
 
-export { deserializeError, serializeError, type RemoteError } from "../wire/error-wire.js";
 
 const brand = Symbol.for("zerolb.error");
 

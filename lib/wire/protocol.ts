@@ -274,3 +274,8 @@ export class BodyRanges {
 function view(buffer: Uint8Array, start: number, end: number): Uint8Array {
   return start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
 }
+
+/** How a pipeline travels to the broker: jobs in topological order, dependencies as indices. */
+export interface PipelineWire {
+  jobs: { n: string; f: string; a: number[] }[];
+}

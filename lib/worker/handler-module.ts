@@ -1,5 +1,4 @@
 // Loading the user's handler module and finding its functions (ESM or CommonJS).
-import { pathToFileURL } from "node:url";
 import { StartupError } from "../shared/errors.js";
 
 export type Handler = (data: unknown, ctx: unknown) => unknown;
@@ -9,13 +8,6 @@ export interface HandlerModule {
   handler(name: string): Handler | string;
   setup: ((ctx: unknown) => unknown) | undefined;
   teardown: (() => unknown) | undefined;
-}
-
-/** An absolute file URL for a module given as a path (relative to `base`) or a URL. */
-export function moduleUrl(spec: string | URL, base = process.cwd()): string {
-  if (spec instanceof URL) return spec.href;
-  if (/^file:/.test(spec)) return spec;
-  return pathToFileURL(spec.startsWith("/") ? spec : `${base}/${spec}`).href;
 }
 
 const LIFECYCLE = new Set(["setup", "teardown"]);

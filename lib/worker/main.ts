@@ -1,6 +1,7 @@
 // Entry of a local worker child process.
-import { WorkerRuntime, type WorkerConfig } from "./runtime.js";
-import { runChild } from "../shared/run-child.js";
+import { WorkerRuntime } from "./runtime.js";
+import { type WorkerConfig } from "../wire/child-messages.js";
+import { runChild } from "../wire/child-runner.js";
 
 let worker: WorkerRuntime | undefined;
 runChild<WorkerConfig>(

@@ -7,32 +7,18 @@ import * as zmq from "zeromq";
 import { BodyWriter } from "../wire/body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "../wire/codec.js";
 import { logger } from "../shared/debug.js";
-import { CancelledError, ProtocolError, serializeError, StartupError, TimeoutError, UnsupportedValueError, type RemoteError } from "../shared/errors.js";
+import { CancelledError, ProtocolError, StartupError, TimeoutError, UnsupportedValueError } from "../shared/errors.js";
+import { serializeError, type RemoteError } from "../wire/error-wire.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { at, column, decodeHeader, EMPTY, readTaskBatch, encodeHeader, Kind, seqColumn, Status, type Header } from "../wire/protocol.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { LATER, Slots, type StartOutcome } from "./slots.js";
 import { TaskContext } from "./task-context.js";
-import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions, type CurveClientKeys } from "../wire/transport.js";
+import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions } from "../wire/transport.js";
+import type { WorkerConfig } from "../wire/child-messages.js";
 
 const log = logger("worker");
-
-export interface WorkerConfig {
-  /** Broker backend endpoint. */
-  connect: string;
-  /** File URL of the handler module. */
-  module: string;
-  concurrency: number;
-  heartbeatInterval: number;
-  heartbeatTimeout: number;
-  /** CurveZMQ client keys, for a broker endpoint that uses Curve. */
-  curve?: CurveClientKeys;
-  /** Cap of the reconnect backoff (from 100 ms, doubling), ms; absent = retry every 100 ms. */
-  reconnectMaxInterval?: number;
-  /** Sent in Hello and shown in the broker's stats (a remote worker's host name). */
-  name?: string;
-}
 
 export interface WorkerEvents {
   /** setup() is done and Ready was sent (the first time). */

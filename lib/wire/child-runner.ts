@@ -1,7 +1,7 @@
 // What broker and worker children share: wait for their config, report ready or fatal, and
 // shut down on SIGTERM or when the parent goes away.
-import { serializeError } from "./errors.js";
-import type { ChildMessage, ParentMessage } from "../wire/child-messages.js";
+import { serializeError } from "./error-wire.js";
+import type { ChildMessage, ParentMessage } from "./child-messages.js";
 
 /** How long a child whose caller died may take to stop (teardown, in-flight work) before it exits anyway. */
 const PARENT_GONE_GRACE_MS = 2000;

@@ -1,0 +1,38 @@
+// The broker's counts as they travel to the caller (Stats and Results messages), and so as
+// `lb.stats()` shows them: the one shape broker, caller and CLI share.
+/** One worker as `lb.stats().workers` lists it. */
+export interface WorkerInfo {
+  /** Small number, in order of joining. */
+  index: number;
+  /** Its ZeroMQ routing id. */
+  id: string;
+  /** Its process id (on its own machine, for remote workers). */
+  pid: number;
+  /** A local child process (true) or a remote `zerolb worker` (false). */
+  local: boolean;
+  /** The name a remote worker gave in its Hello (its host name). */
+  name?: string;
+  /** Tasks it finished. */
+  done: number;
+  /** Tasks it holds now. */
+  inFlight: number;
+}
+
+export interface BrokerStats {
+  queued: number;
+  /** Tasks waiting for the tasks named in their `after`. */
+  waiting: number;
+  /** Pipeline items with jobs still to run. */
+  pipelineItems: number;
+  inFlight: number;
+  retried: number;
+  failedByWorkerExit: number;
+  timedOutStuck: number;
+  workersKilled: number;
+  duplicatesDropped: number;
+  malformedDropped: number;
+  workersLost: number;
+  /** Remote connections refused at the handshake (key not allowed, no or wrong Curve, bad ZMTP). */
+  refusedHandshakes: number;
+  workers: WorkerInfo[];
+}
