@@ -4,6 +4,8 @@
 import { Deque } from "../shared/ring.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
+import { BoundedMap } from "../shared/bounded-map.js";
+import { Spares } from "../shared/spares.js";
 
 export interface Task {
   seq: number;
@@ -45,7 +47,7 @@ export interface Task {
 export function newTask(
   seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array, payloadStart = 0, payloadEnd = payload.length,
 ): Task {
-  const task = spareTasks.pop();
+  const task = spareTasks.take();
   if (!task) {
     return {
       seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
@@ -61,20 +63,19 @@ export function newTask(
 }
 
 /** Finished records kept for newTask() to reuse: a task costs the broker's collector nothing. */
-const spareTasks: Task[] = [];
-const SPARE_TASKS = 4096;
+const spareTasks = new Spares<Task>(4096);
 
 /**
  * Takes back a finished task record that nothing refers to any more (its result has been copied
  * out, it has no dependents and is not a pipeline job), for newTask() to reuse.
  */
 export function recycleTask(task: Task): void {
-  if (spareTasks.length >= SPARE_TASKS) return;
+  if (!spareTasks.hasRoom) return;
   task.payload = NO_PAYLOAD;
   task.item = undefined;
   task.dependents = undefined;
   task.worker = undefined;
-  spareTasks.push(task);
+  spareTasks.give(task);
 }
 const NO_PAYLOAD = new Uint8Array(0);
 
@@ -176,7 +177,7 @@ export class Scheduler {
   readonly #finished = new SeqSet();
   #nextJobSeq = JOB_SEQ_BASE;
   /** Failed seqs (and their ids), bounded: see FAILED_MEMORY. */
-  readonly #failed = new Map<number, string>();
+  readonly #failed = new BoundedMap<number, string>(FAILED_MEMORY);
   /**
    * Tasks waiting for a dependency that has not arrived yet, by its seq. The caller names in
    * `after` only tasks it has submitted and not seen finish, so each of these is on its way (after
@@ -600,7 +601,6 @@ export class Scheduler {
     task.worker = undefined;
     if (!ok) {
       this.#failed.set(task.seq, task.id);
-      if (this.#failed.size > FAILED_MEMORY) this.#failed.delete(this.#failed.keys().next().value!);
     }
     const dependents = task.dependents;
     if (!dependents) return;

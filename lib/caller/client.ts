@@ -20,6 +20,9 @@ import type { PipelineWire } from "../wire/protocol.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
+import { BoundedMap } from "../shared/bounded-map.js";
+import { Spares } from "../shared/spares.js";
+import { Waiters } from "../shared/waiters.js";
 
 const log = logger("caller");
 
@@ -124,7 +127,7 @@ export class Client {
   readonly #outbox: Outbox;
   readonly #outstanding = new SeqMap<PendingTask>();
   /** Delivered map tasks, reused by submit(): no object per task for the collector to see. */
-  readonly #spare: PendingTask[] = [];
+  readonly #spare = new Spares<PendingTask>(SPARE_TASKS);
   readonly #finished = new SeqSet();
   #nextSeq = 0;
   #body = new BodyWriter(16 * 1024);
@@ -144,12 +147,13 @@ export class Client {
    */
   #syncDue = false;
   #handshakes = 0;
-  #idleWaiters: (() => void)[] = [];
+  readonly #idle = new Waiters();
   #closed: ZerolbError | undefined;
   readonly #pipelines = new Map<number, PipelineWire>();
   #nextPipelineId = 1;
   /** Seqs that failed, remembered (bounded) so a later `after` on them fails at once. */
-  readonly #failedSeqs = new Map<number, true>();
+  /** Seqs that failed (bounded): a task after one of them fails here, without going to the broker. */
+  readonly #failedSeqs = new BoundedMap<number, true>(100_000);
   brokerStats: BrokerStats | undefined;
   /** statsWhere() calls waiting for the broker's counts to say something. */
   #statsWaiters: { until: (stats: BrokerStats) => boolean; resolve: () => void }[] = [];
@@ -196,7 +200,7 @@ export class Client {
     const start = this.#body.byteLength;
     appendValue(this.#body, data, "input");
     const seq = this.#nextSeq++;
-    const task = this.#spare.pop()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
+    const task = this.#spare.take()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
     task.bytes = this.#body.byteLength - start;
     task.queued = true;
@@ -212,9 +216,9 @@ export class Client {
    * submit() to reuse. Only a map does this: its tasks never reach user code.
    */
   recycle(task: PendingTask): void {
-    if (task.queued || this.#spare.length >= SPARE_TASKS) return;
+    if (task.queued || !this.#spare.hasRoom) return;
     task.clear();
-    this.#spare.push(task);
+    this.#spare.give(task);
   }
 
   /** The caller no longer wants these tasks: they never start if still queued, and settle as cancelled. */
@@ -296,8 +300,7 @@ export class Client {
 
   /** Resolves when no task is outstanding. */
   onIdle(): Promise<void> {
-    if (this.#outstanding.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idle.until(this.#outstanding.size === 0);
   }
 
   /** Fails every outstanding task with `error` and refuses new ones (broker gone, or close). */
@@ -512,14 +515,10 @@ export class Client {
 
   #rememberFailed(seq: number): void {
     this.#failedSeqs.set(seq, true);
-    if (this.#failedSeqs.size > 100_000) this.#failedSeqs.delete(this.#failedSeqs.keys().next().value!);
   }
 
   #checkIdle(): void {
-    if (this.#outstanding.size > 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (this.#outstanding.size === 0) this.#idle.wake();
   }
 }
 

@@ -4,6 +4,7 @@ import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError }
 import { PendingTask, type Client, type TaskSink } from "./client.js";
 import { ResultSizes } from "./result-sizes.js";
 import { Deque } from "../shared/ring.js";
+import { BoundedMap } from "../shared/bounded-map.js";
 
 /** What `receive()` resolves to. */
 export type Result<T = unknown> =
@@ -86,10 +87,10 @@ export class Mailbox implements TaskSink {
    * The last `idMemory` finished send tasks, by id (chosen or generated): a known id is not run
    * again, and `after` can name it. Only finished tasks leave, oldest first.
    */
-  readonly #finished = new Map<string, Finished>();
+  readonly #finished: BoundedMap<string, Finished>;
   /** Chosen ids of the remembered finished tasks by seq, to name a dependency in messages. */
   readonly #chosenIds = new Map<number, string>();
-  readonly #graph = new Map<string, GraphNode>();
+  readonly #graph: BoundedMap<string, GraphNode>;
   readonly #idMemory: number;
   #closed: ZerolbError | undefined;
   /** close() has begun: sends waiting for room are refused with this. */
@@ -99,6 +100,8 @@ export class Mailbox implements TaskSink {
     this.#hwm = hwm;
     this.#hwmBytes = hwmBytes;
     this.#idMemory = idMemory;
+    this.#finished = new BoundedMap(idMemory, (_, { seq }) => this.#chosenIds.delete(seq));
+    this.#graph = new BoundedMap(idMemory);
   }
 
   async send(client: Client, data: unknown, settings: SendSettings): Promise<string> {
@@ -240,13 +243,8 @@ export class Mailbox implements TaskSink {
   }
 
   #remember(id: string, seq: number, ok: boolean): void {
-    this.#finished.delete(id);
-    this.#finished.set(id, { seq, ok });
     if (id !== String(seq)) this.#chosenIds.set(seq, id);
-    if (this.#finished.size <= this.#idMemory) return;
-    const [oldest, { seq: oldSeq }] = this.#finished.entries().next().value!;
-    this.#finished.delete(oldest);
-    this.#chosenIds.delete(oldSeq);
+    this.#finished.touch(id, { seq, ok });
   }
 
   /**
@@ -292,7 +290,6 @@ export class Mailbox implements TaskSink {
     if (after === undefined || after.length === 0) return;
     for (const dep of after) if (!this.#graph.has(dep)) this.#graph.set(dep, { after: [], state: this.#stateOf(dep) });
     this.#graph.set(id, { after: [...after], state: "pending" });
-    while (this.#graph.size > this.#idMemory) this.#graph.delete(this.#graph.keys().next().value!);
   }
 
   #stateOf(id: string): GraphNode["state"] {

@@ -10,6 +10,7 @@ import { deserializeError } from "../wire/error-wire.js";
 import type { ChildMessage } from "../wire/child-messages.js";
 import { loaderFlags } from "./typescript-loader.js";
 import type { WorkerConfig } from "../wire/child-messages.js";
+import { BoundedMap } from "../shared/bounded-map.js";
 
 const log = logger("caller");
 
@@ -83,7 +84,8 @@ export class Supervisor {
   #workerFlags: string[] = [];
   #everReady = false;
   #stopping = false;
-  readonly #exits = new Map<number, string>();
+  /** How the last local children ended, by pid (for WorkerExitError messages). */
+  readonly #exits = new BoundedMap<number, string>(1024);
   readonly #exitWaiters = new Map<number, ((description: string | undefined) => void)[]>();
   restarts = 0;
 
@@ -232,7 +234,6 @@ export class Supervisor {
   #recordExit(pid: number | undefined, description: string): void {
     if (pid === undefined) return;
     this.#exits.set(pid, description);
-    if (this.#exits.size > 1024) this.#exits.delete(this.#exits.keys().next().value!);
     for (const wake of this.#exitWaiters.get(pid) ?? []) wake(description);
     this.#exitWaiters.delete(pid);
   }

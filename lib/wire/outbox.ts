@@ -6,6 +6,8 @@
 // out as one message; a lone task is sent at once (after the current microtasks, so a burst that
 // arrives in one turn of the event loop still leaves as one message).
 
+import { Waiters } from "../shared/waiters.js";
+
 export type Frames = (Uint8Array | string)[];
 
 export interface SendingSocket {
@@ -20,7 +22,7 @@ export class Outbox {
   #queueHead = 0;
   #busy = false;
   #scheduled = false;
-  #idleWaiters: (() => void)[] = [];
+  readonly #idle = new Waiters();
   readonly #defer: (fn: () => void) => void;
 
   /**
@@ -70,8 +72,7 @@ export class Outbox {
 
   /** Resolves once nothing is queued or being sent. */
   onIdle(): Promise<void> {
-    if (!this.#busy && !this.#scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idle.until(!this.#busy && !this.#scheduled);
   }
 
   readonly #drainSoon = (): void => void this.#drain();
@@ -102,9 +103,7 @@ export class Outbox {
       }
     } finally {
       this.#busy = false;
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const resolve of waiters) resolve();
+      this.#idle.wake();
     }
   }
 }

@@ -17,6 +17,7 @@ import { LATER, Slots, type StartOutcome } from "./slots.js";
 import { TaskContext } from "./task-context.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions } from "../wire/transport.js";
 import type { WorkerConfig } from "../wire/child-messages.js";
+import { Spares } from "../shared/spares.js";
 
 const log = logger("worker");
 
@@ -116,7 +117,7 @@ export class WorkerRuntime {
   // Reused from message to message: the header is encoded as soon as they are complete.
   readonly #resultSeq: number[] = [];
   readonly #resultSt: number[] = [];
-  readonly #spare: HeldTask[] = [];
+  readonly #spare = new Spares<HeldTask>(SPARE_TASKS);
   #module: HandlerModule | undefined;
   #workerData: unknown;
   #setupDone = false;
@@ -347,7 +348,7 @@ export class WorkerRuntime {
           inputError = err as Error;
         }
         const ctx = new TaskContext(at(id, i, ""), at(att, i, 1), this.#workerData, s);
-        const task = this.#spare.pop()?.renew(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0))
+        const task = this.#spare.take()?.renew(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0))
           ?? new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
         this.#held.set(s, task);
         this.#slots.add(task);
@@ -438,10 +439,8 @@ export class WorkerRuntime {
     if (typeof then !== "function") {
       this.#ranSync = true;
       this.#finish(task, Status.Ok, out);
-      if (this.#spare.length < SPARE_TASKS) {
-        task.input = undefined;
-        this.#spare.push(task);
-      }
+      task.input = undefined;
+      this.#spare.give(task);
       return false;
     }
     this.#ranSync = false;

@@ -11,6 +11,7 @@ export const LATER = 2;
 export type StartOutcome = boolean | typeof LATER;
 
 import { Deque } from "../shared/ring.js";
+import { Waiters } from "../shared/waiters.js";
 
 export class Slots<T> {
   readonly #limit: number;
@@ -18,7 +19,7 @@ export class Slots<T> {
   readonly #waiting = new Deque<T>(64);
   #busy = 0;
   #starting = false;
-  #idleWaiters: (() => void)[] = [];
+  readonly #idle = new Waiters();
 
   /** `start(item)` runs an item and says whether it now holds a slot until `release()`, or LATER. */
   constructor(limit: number, start: (item: T) => StartOutcome) {
@@ -62,11 +63,7 @@ export class Slots<T> {
     } finally {
       this.#starting = false;
     }
-    if (this.#busy === 0 && this.#waiting.size === 0 && this.#idleWaiters.length > 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    if (this.#busy === 0 && this.#waiting.size === 0) this.#idle.wake();
   }
 
   /** Forgets the waiting items (they are not started); those holding a slot are not affected. */
@@ -77,7 +74,6 @@ export class Slots<T> {
 
   /** Resolves once no item holds a slot or waits for one. */
   onIdle(): Promise<void> {
-    if (this.#busy === 0 && this.#waiting.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idle.until(this.#busy === 0 && this.#waiting.size === 0);
   }
 }
