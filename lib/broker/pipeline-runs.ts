@@ -9,7 +9,8 @@ import { encodeValue } from "../wire/codec.js";
 import { ProtocolError } from "../shared/errors.js";
 import type { PipelineWire } from "../wire/protocol.js";
 import { Status } from "../wire/protocol.js";
-import { JOB_SEQ_BASE, newTask, renewTask, type Task } from "./scheduler.js";
+import { JOB_SEQ_BASE } from "./scheduler.js";
+import { newTask, renewTask, type Task } from "./records.js";
 
 interface JobDef {
   name: string;

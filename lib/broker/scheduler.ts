@@ -4,143 +4,13 @@
 import { Deque } from "../shared/ring.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
-import { BoundedMap } from "../shared/bounded-map.js";
-import { Spares } from "../shared/spares.js";
-
-export interface Task {
-  seq: number;
-  /** Caller-chosen id ("" when generated from seq). */
-  id: string;
-  fn: string;
-  /** Timeout in ms for one run; 0 = none. */
-  timeout: number;
-  /** Runs that ended with their worker dying. */
-  deaths: number;
-  /** The encoded input, opaque: bytes [payloadStart, payloadEnd) of `payload` (the message it came in, kept whole rather than viewed per task). */
-  payload: Uint8Array;
-  payloadStart: number;
-  payloadEnd: number;
-  /** Worker holding it while dispatched. */
-  worker: WorkerSlot | undefined;
-  /** Withdrawn by the caller: never dispatch; drop its result. */
-  withdrawn: boolean;
-  /** How the last worker that held it ended, for the WorkerExitError message. */
-  lastExit: string;
-  /** When it was last dispatched (the clock the broker passes to dispatch()). */
-  dispatchedAt: number;
-  /** Order of its last dispatch among all dispatches: a worker starts its tasks in this order. */
-  dispatchOrder: number;
-  /** When its worker announced that it started it (timed tasks only), or 0. */
-  startedAt: number;
-  /** When a Cancel for it went to its worker (withdrawn while dispatched), or 0. */
-  cancelledAt: number;
-  /** Dependencies not yet succeeded; the task waits (outside the queue, using no credit) until 0. */
-  waitingOn: number;
-  /** Tasks waiting on this one. */
-  dependents: Task[] | undefined;
-  /** For a pipeline job: its item's run (opaque to the scheduler) and the job's index. */
-  item: unknown;
-  job: number;
-}
-
-/** A fresh task record with nothing dispatched or waited on yet. */
-export function newTask(
-  seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array, payloadStart = 0, payloadEnd = payload.length,
-): Task {
-  const task = spareTasks.take();
-  if (!task) {
-    return {
-      seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
-      dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
-    };
-  }
-  task.timeout = timeout;
-  task.payload = payload;
-  task.payloadStart = payloadStart;
-  task.payloadEnd = payloadEnd;
-  task.job = -1;
-  return renewTask(task, seq, id, fn, deaths);
-}
-
-/** Finished records kept for newTask() to reuse: a task costs the broker's collector nothing. */
-const spareTasks = new Spares<Task>(4096);
-
-/**
- * Takes back a finished task record that nothing refers to any more (its result has been copied
- * out, it has no dependents and is not a pipeline job), for newTask() to reuse.
- */
-export function recycleTask(task: Task): void {
-  if (!spareTasks.hasRoom) return;
-  task.payload = NO_PAYLOAD;
-  task.item = undefined;
-  task.dependents = undefined;
-  task.worker = undefined;
-  spareTasks.give(task);
-}
-const NO_PAYLOAD = new Uint8Array(0);
-
-/**
- * A finished task record made a fresh task again, keeping its payload range (a pipeline job whose
- * input is its parent's result, queued in that parent's record). Resets what newTask() sets.
- */
-export function renewTask(task: Task, seq: number, id: string, fn: string, deaths = 0): Task {
-  task.seq = seq;
-  task.id = id;
-  task.fn = fn;
-  task.deaths = deaths;
-  task.worker = undefined;
-  task.withdrawn = false;
-  task.lastExit = "";
-  task.dispatchedAt = 0;
-  task.startedAt = 0;
-  task.cancelledAt = 0;
-  task.waitingOn = 0;
-  task.dependents = undefined;
-  return task;
-}
-
-/** A task that failed without running because `because` (a dependency) did not succeed. */
-export interface DependencyFailure {
-  task: Task;
-  because: Task | number;
-}
+import { Dependencies, type DependencyFailure } from "./dependencies.js";
+import { findStuck, type Wedged } from "./stuck.js";
+import type { Task, WorkerSlot } from "./records.js";
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
 export const JOB_SEQ_BASE = 2 ** 48;
-/**
- * Failed seqs remembered (with their ids, for messages) so that a task whose Submit was on its way
- * while its dependency failed still fails. The caller itself fails a task whose dependency it knows
- * has failed, so this covers only that short race.
- */
-const FAILED_MEMORY = 100_000;
 
-export interface WorkerSlot {
-  readonly key: string;
-  /** Small number for stats and result attribution. */
-  readonly index: number;
-  /** Tasks the worker has room for and has not been sent. */
-  credit: number;
-  readonly inFlight: SeqMap<Task>;
-  done: number;
-  /** Holds a task that was on a worker that died: it runs alone, so the next death is its own. */
-  isolated: boolean;
-  /** Gets no new ordinary task until it is idle, then runs suspects alone (see dispatch()). */
-  draining: boolean;
-  /** Tasks it runs at once (from its Hello). */
-  concurrency: number;
-  /** Last time it was heard from, or was handed work while idle. */
-  lastHeard: number;
-  /** In-flight tasks that have a timeout. */
-  timed: number;
-}
-
-export interface Wedged {
-  worker: WorkerSlot;
-  /** The tasks it is stuck on past their timeout: they fail with a TimeoutError. */
-  timedOut: Task[];
-  /** Why it counts as stuck, for logs. */
-  why: string;
-}
 
 export interface Dispatch {
   worker: WorkerSlot;
@@ -176,16 +46,12 @@ export class Scheduler {
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
   #nextJobSeq = JOB_SEQ_BASE;
-  /** Failed seqs (and their ids), bounded: see FAILED_MEMORY. */
-  readonly #failed = new BoundedMap<number, string>(FAILED_MEMORY);
-  /**
-   * Tasks waiting for a dependency that has not arrived yet, by its seq. The caller names in
-   * `after` only tasks it has submitted and not seen finish, so each of these is on its way (after
-   * a reconnect or a broker restart, the order in which tasks arrive is not the order they were sent).
-   */
-  readonly #awaited = new Map<number, Task[]>();
-  #dependencyFailures: DependencyFailure[] = [];
-  #waiting = 0;
+  readonly #dependencies = new Dependencies({
+    get: (seq) => this.#tasks.get(seq),
+    isFinished: (seq) => this.isFinished(seq),
+    release: (task) => this.#queue.unshift(task),
+    fail: (task) => this.#finish(task, false),
+  });
   #withdrawnInQueue = 0;
   #withdrawnSuspects = 0;
   #nextIndex = 0;
@@ -206,7 +72,7 @@ export class Scheduler {
 
   /** Tasks waiting on dependencies. */
   get waiting(): number {
-    return this.#waiting;
+    return this.#dependencies.waiting;
   }
 
   get inFlight(): number {
@@ -258,70 +124,29 @@ export class Scheduler {
       this.#nextJobSeq = task.seq + 1;
     } else if (this.#tasks.has(task.seq) || (!rerun && this.#finished.has(task.seq))) return false;
     this.#tasks.set(task.seq, task);
-    if (after) {
-      for (const dep of after) {
-        const parent = this.#tasks.get(dep);
-        if (parent) {
-          (parent.dependents ??= []).push(task);
-          task.waitingOn++;
-        } else if (this.#failed.has(dep)) {
-          this.#unlinkFromParents(task, after);
-          this.#dependencyFailures.push({ task, because: dep });
-          this.#finish(task, false);
-          return true;
-        } else if (!this.isFinished(dep)) {
-          const list = this.#awaited.get(dep);
-          if (list) list.push(task);
-          else this.#awaited.set(dep, [task]);
-          task.waitingOn++;
-        }
-      }
+    if (!this.#dependencies.link(task, after)) {
+      this.#finish(task, false);
+      return true;
     }
-    const awaiting = this.#awaited.get(task.seq);
-    if (awaiting) {
-      this.#awaited.delete(task.seq);
-      (task.dependents ??= []).push(...awaiting);
-    }
-    if (task.waitingOn > 0) this.#waiting++;
-    else if (first) this.#queue.unshift(task);
+    if (task.waitingOn > 0) return true;
+    if (first) this.#queue.unshift(task);
     else this.#queue.push(task);
     return true;
   }
 
-  /**
-   * The caller no longer has these seqs outstanding, so tasks still waiting for them to arrive wait
-   * in vain: they fail as if the dependency had failed (the caller knows its outcome and has
-   * re-sent, or failed, those dependents itself). Called after a reconnect, with what the caller
-   * lists as outstanding.
-   */
+  /** Tasks waiting for seqs the caller no longer has outstanding fail (after a reconnect). */
   forgetAwaitedExcept(outstanding: ReadonlySet<number>): void {
-    for (const seq of [...this.#awaited.keys()]) if (!outstanding.has(seq)) this.#failAwaiting(seq);
-  }
-
-  /** `seq` will not arrive (withdrawn, or not outstanding): tasks awaiting it fail. */
-  #failAwaiting(seq: number): void {
-    const waiting = this.#awaited.get(seq);
-    if (!waiting) return;
-    this.#awaited.delete(seq);
-    this.#failed.set(seq, "");
-    for (const child of waiting) {
-      if (!this.#tasks.has(child.seq)) continue;
-      this.#waiting--;
-      this.#dependencyFailures.push({ task: child, because: seq });
-      this.#finish(child, false);
-    }
+    this.#dependencies.forgetAwaitedExcept(outstanding);
   }
 
   /** Tasks failed because a dependency did not succeed, since the last call. */
   takeDependencyFailures(): DependencyFailure[] {
-    const out = this.#dependencyFailures;
-    if (out.length > 0) this.#dependencyFailures = [];
-    return out;
+    return this.#dependencies.takeFailures();
   }
 
   /** The id (or "" for a generated one) of a failed seq still remembered. */
   failedId(seq: number): string | undefined {
-    return this.#failed.get(seq);
+    return this.#dependencies.failedId(seq);
   }
 
   /**
@@ -375,7 +200,7 @@ export class Scheduler {
     for (const seq of seqs) {
       const task = this.#tasks.get(seq);
       if (!task) {
-        this.#failAwaiting(seq);
+        this.#dependencies.neverArrives(seq);
         continue;
       }
       if (task.withdrawn) continue;
@@ -386,7 +211,7 @@ export class Scheduler {
         list.push(seq);
         running.set(task.worker, list);
       } else {
-        if (task.waitingOn > 0) this.#waiting--;
+        if (task.waitingOn > 0) this.#dependencies.withdrawn(task);
         else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
         else this.#withdrawnInQueue++;
         this.#finish(task, false);
@@ -433,44 +258,13 @@ export class Scheduler {
     return failed;
   }
 
-  /**
-   * Workers whose event loop is stuck, so they cannot answer for themselves. A worker announces the
-   * start of every task with a timeout (see docs/protocol.md), so a task past `timeout + graceMs`
-   * since its announced start, from a worker silent for `graceMs`, is stuck: it fails with a
-   * TimeoutError. A worker silent for `graceMs` after a Cancel, whose possibly running tasks (the
-   * first `concurrency` it holds, in the order it starts them) are all cancelled, is stuck on
-   * cancelled work. Tasks that never started are never blamed. The stuck tasks are taken out of the
-   * worker's hands; the broker then fails them and drops the worker (its other tasks are requeued).
-   */
+  /** Workers stuck on a task past its timeout, or on cancelled work (see stuck.ts); their stuck tasks are finished. */
   wedged(now: number, graceMs: number): Wedged[] {
-    const out: Wedged[] = [];
-    for (const w of this.#workers.values()) {
-      if (now - w.lastHeard <= graceMs) continue;
-      let timedOut: Task[] | undefined;
-      let cancelled = false;
-      for (const t of w.inFlight.values()) {
-        if (t.startedAt > 0 && t.timeout > 0 && now - t.startedAt > t.timeout + graceMs) (timedOut ??= []).push(t);
-        else if (t.cancelledAt > 0 && now - t.cancelledAt > graceMs) cancelled = true;
-      }
-      if (timedOut) {
-        for (const t of timedOut) {
-          w.inFlight.delete(t.seq);
-          w.timed--;
-          this.#finish(t, false);
-        }
-        out.push({ worker: w, timedOut, why: "stuck past a task's timeout" });
-      } else if (cancelled && this.#runsOnlyCancelled(w)) {
-        out.push({ worker: w, timedOut: [], why: "stuck on a cancelled task" });
-      }
-    }
-    return out;
-  }
-
-  /** Whether every task `w` may be running now (its first `concurrency`, in start order) is withdrawn. */
-  #runsOnlyCancelled(w: WorkerSlot): boolean {
-    const held = w.inFlight.values().sort((a, b) => a.dispatchOrder - b.dispatchOrder);
-    for (let i = 0; i < held.length && i < w.concurrency; i++) if (!held[i]!.withdrawn) return false;
-    return held.length > 0;
+    return findStuck(this.#workers.values(), now, graceMs, (w, task) => {
+      w.inFlight.delete(task.seq);
+      w.timed--;
+      this.#finish(task, false);
+    });
   }
 
   /**
@@ -577,46 +371,11 @@ export class Scheduler {
     }
   }
 
-  /**
-   * A task whose dependencies just succeeded goes to the front: work on an item is finished
-   * before new items start (no stage barrier), and intermediate results are freed sooner.
-   */
-  #release(task: Task): void {
-    this.#queue.unshift(task);
-  }
-
-  #unlinkFromParents(task: Task, after: readonly number[]): void {
-    for (const dep of after) {
-      const list = this.#tasks.get(dep)?.dependents ?? this.#awaited.get(dep);
-      const at = list ? list.indexOf(task) : -1;
-      if (at >= 0) list!.splice(at, 1);
-    }
-    task.waitingOn = 0;
-  }
-
-  /** The task's outcome is final: release its dependents, or fail them (and theirs) if it failed. */
+  /** The task's outcome is final: its dependents are released, or fail (and theirs) if it failed. */
   #finish(task: Task, ok: boolean): void {
     this.#tasks.delete(task.seq);
     if (task.seq < JOB_SEQ_BASE) this.#finished.add(task.seq);
     task.worker = undefined;
-    if (!ok) {
-      this.#failed.set(task.seq, task.id);
-    }
-    const dependents = task.dependents;
-    if (!dependents) return;
-    task.dependents = undefined;
-    for (const child of dependents) {
-      if (!this.#tasks.has(child.seq)) continue; // already failed through another parent
-      if (ok) {
-        if (--child.waitingOn === 0) {
-          this.#waiting--;
-          this.#release(child);
-        }
-      } else {
-        this.#waiting--;
-        this.#dependencyFailures.push({ task: child, because: task });
-        this.#finish(child, false);
-      }
-    }
+    this.#dependencies.finished(task, ok);
   }
 }

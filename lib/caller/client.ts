@@ -3,114 +3,29 @@
 // and are routed to the map or mailbox that asked for them. A task stays outstanding here until its
 // result arrives: that record is what lets the caller see each result exactly once.
 import * as zmq from "zeromq";
-import { BodyWriter } from "../wire/body-writer.js";
-import type { BrokerStats } from "../wire/stats.js";
-import { appendValue, ValueReader } from "../wire/codec.js";
+import { BoundedMap } from "../shared/bounded-map.js";
 import { logger } from "../shared/debug.js";
-import {
-  CancelledError, DependencyError, ProtocolError, TaskError, TimeoutError, WorkerExitError,
-  type ZerolbError,
-} from "../shared/errors.js";
-import { deserializeError } from "../wire/error-wire.js";
-import { Outbox, type Frames } from "../wire/outbox.js";
-import {
-  at, BodyRanges, checkColumn, ColumnBuilder, readResultBatch, decodeHeader, encodeHeader, EMPTY, Kind, seqColumn, Status, type Column, type Header,
-} from "../wire/protocol.js";
-import type { PipelineWire } from "../wire/protocol.js";
+import { CancelledError, DependencyError, ProtocolError, TaskError, type ZerolbError } from "../shared/errors.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
-import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
-import { BoundedMap } from "../shared/bounded-map.js";
 import { Spares } from "../shared/spares.js";
 import { Waiters } from "../shared/waiters.js";
+import { EMPTY } from "../wire/body-ranges.js";
+import { ValueReader } from "../wire/codec.js";
+import { at, checkColumn, seqColumn, type Column } from "../wire/columns.js";
+import { Outbox, type Frames } from "../wire/outbox.js";
+import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
+import { readResultBatch } from "../wire/result-batch.js";
+import type { BrokerStats } from "../wire/stats.js";
+import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
+import { taskErrorFromWire } from "./outcomes.js";
+import { PendingTask, type TaskSink } from "./pending-task.js";
+import { SubmitBatch, type FailedDependency, type Outcomes } from "./submit-batch.js";
 
 const log = logger("caller");
 
 /** How many delivered tasks the client keeps for reuse (a map's default window, or more). */
 const SPARE_TASKS = 8192;
-
-/** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
-export interface TaskSink {
-  settle(task: PendingTask): void;
-}
-
-/** The sink of a task waiting in the spare list: nobody. */
-const NO_SINK: TaskSink = { settle() {} };
-
-export class PendingTask {
-  /** Set when the outcome arrives. */
-  ok = false;
-  value: unknown = undefined;
-  /**
-   * Where the encoded input went out (a sent Submit body and its range), kept until the outcome
-   * arrives so it can be sent again to a restarted broker. No view is made unless that happens.
-   */
-  sentIn: Uint8Array | undefined;
-  sentStart = 0;
-  sentEnd = 0;
-  withdrawn = false;
-  /** In the batch not yet handed to the socket (after a broker restart its result may come first). */
-  queued = false;
-  /** Runs of this task whose worker died (reported by the broker; re-sent after a broker restart). */
-  deaths = 0;
-  /** Size of the encoded input: a map's and send()'s `highWaterMarkBytes` count it until the outcome. */
-  bytes = 0;
-  /** Size of the encoded outcome (0 if it was made here): a map counts it until the result is yielded. */
-  resultBytes = 0;
-  /** Called once when the outcome arrives (a send's abort listener is removed here). */
-  onSettled: (() => void) | undefined;
-  // Not readonly: a map hands its delivered tasks back to the client for reuse (Client.recycle).
-  constructor(
-    public seq: number,
-    public customId: string | undefined,
-    public index: number,
-    public sink: TaskSink,
-    public fn: string,
-    public timeout: number,
-    /** Seqs this task runs after (send's `after`), or undefined. */
-    public after: number[] | undefined = undefined,
-    /** Pipeline id (map's `pipeline`), or 0. */
-    public pipeline = 0,
-  ) {}
-
-  /** A recycled task made a new one: what the constructor sets (clear() reset the rest). */
-  renew(seq: number, customId: string | undefined, index: number, sink: TaskSink, fn: string, timeout: number, after: number[] | undefined, pipeline: number): this {
-    this.seq = seq;
-    this.customId = customId;
-    this.index = index;
-    this.sink = sink;
-    this.fn = fn;
-    this.timeout = timeout;
-    this.after = after;
-    this.pipeline = pipeline;
-    return this;
-  }
-
-  /** Back to a fresh task's state, holding no reference to its outcome, input or sink. */
-  clear(): void {
-    this.ok = false;
-    this.value = undefined;
-    this.sentIn = undefined;
-    this.resultBytes = 0;
-    this.withdrawn = false;
-    this.deaths = 0;
-    this.onSettled = undefined;
-    this.customId = undefined;
-    this.after = undefined;
-    this.sink = NO_SINK;
-  }
-
-  get id(): string {
-    return this.customId ?? String(this.seq);
-  }
-
-  resolve(ok: boolean, value: unknown): void {
-    this.ok = ok;
-    this.value = value;
-    this.sentIn = undefined;
-    this.sink.settle(this);
-  }
-}
 
 export interface ClientCounters {
   submitted: number;
@@ -130,28 +45,14 @@ export class Client {
   readonly #spare = new Spares<PendingTask>(SPARE_TASKS);
   readonly #finished = new SeqSet();
   #nextSeq = 0;
-  #body = new BodyWriter(16 * 1024);
-  /**
-   * Tasks not yet handed to the socket: the first `#batchLength` entries of a list kept for the
-   * client's life (a list per batch would be alive, and copied by the young-generation GC, whenever
-   * a collection ran while a batch was being filled, which is most of the time).
-   */
-  readonly #batch: (PendingTask | undefined)[] = [];
-  #batchLength = 0;
-  #batchWithdrawn = 0;
+  /** Tasks not yet handed to the socket. */
+  readonly #batch = new SubmitBatch();
   #withdrawals: number[] = [];
-  /**
-   * The next Submit lists every outstanding task (`sync`): the connection to the broker was made
-   * again (a freeze of either side, or a new broker), and whatever was on its way either way may
-   * be lost, so the broker is told exactly what the caller still waits for.
-   */
-  #syncDue = false;
   #handshakes = 0;
   readonly #idle = new Waiters();
   #closed: ZerolbError | undefined;
   readonly #pipelines = new Map<number, PipelineWire>();
   #nextPipelineId = 1;
-  /** Seqs that failed, remembered (bounded) so a later `after` on them fails at once. */
   /** Seqs that failed (bounded): a task after one of them fails here, without going to the broker. */
   readonly #failedSeqs = new BoundedMap<number, true>(100_000);
   brokerStats: BrokerStats | undefined;
@@ -197,14 +98,12 @@ export class Client {
     customId?: string, after?: number[], pipeline = 0,
   ): PendingTask {
     if (this.#closed) throw this.#closed;
-    const start = this.#body.byteLength;
-    appendValue(this.#body, data, "input");
+    const bytes = this.#batch.appendInput(data);
     const seq = this.#nextSeq++;
     const task = this.#spare.take()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
-    task.bytes = this.#body.byteLength - start;
-    task.queued = true;
-    this.#batch[this.#batchLength++] = task;
+    task.bytes = bytes;
+    this.#batch.add(task);
     this.#outstanding.set(task.seq, task);
     this.counters.submitted++;
     this.#outbox.wake();
@@ -229,7 +128,7 @@ export class Client {
       this.#finished.add(task.seq);
       this.#rememberFailed(task.seq);
       if (task.sentIn) this.#withdrawals.push(task.seq);
-      else this.#batchWithdrawn++;
+      else this.#batch.withdrawn();
       this.counters.cancelled++;
       task.resolve(false, new CancelledError(`task ${task.id} was cancelled: ${reason}`, { id: task.id, index: task.index }));
     }
@@ -273,14 +172,8 @@ export class Client {
   #resync(): void {
     log("connected to the broker again: re-sending %d outstanding tasks", this.#outstanding.size);
     for (const [id, pipeline] of this.#pipelines) this.#outbox.push([encodeHeader(Kind.DefinePipeline, { id, pipeline })]);
-    for (const task of this.#outstanding.values()) {
-      if (!task.sentIn) continue; // still in the unsent batch
-      this.#body.append(task.sentIn.subarray(task.sentStart, task.sentEnd));
-      task.sentIn = undefined;
-      task.queued = true;
-      this.#batch[this.#batchLength++] = task;
-    }
-    this.#syncDue = true;
+    for (const task of this.#outstanding.values()) if (task.sentIn) this.#batch.resend(task); // else still in the unsent batch
+    this.#batch.markSync();
     this.#outbox.wake();
   }
 
@@ -328,7 +221,7 @@ export class Client {
   }
 
   #produce(): Frames | undefined {
-    if (this.#batchLength > 0 || this.#syncDue) return this.#produceSubmit();
+    if (this.#batch.pending) return this.#produceSubmit();
     if (this.#withdrawals.length > 0) {
       const seq = this.#withdrawals;
       this.#withdrawals = [];
@@ -338,82 +231,23 @@ export class Client {
   }
 
   #produceSubmit(): Frames {
-    const batch = this.#batch;
-    const n = this.#batchLength;
-    this.#batchLength = 0;
-    const sync = this.#syncDue;
-    this.#syncDue = false;
-    // A task whose dependency has failed does not go: it fails here (after the message is built,
-    // since settling it runs its sink's code).
-    const failed = this.#failedDependencies(batch, n);
-    const { body, lengths } = this.#body.take();
-    // Tasks withdrawn (or failed) before they left are cut out of the body; otherwise it goes as it is.
-    const withdrawn = this.#batchWithdrawn + (failed?.length ?? 0);
-    this.#batchWithdrawn = 0;
-    const seq: number[] = [];
-    const len: number[] = withdrawn > 0 ? [] : lengths;
-    const fn = new ColumnBuilder<string>();
-    const to = new ColumnBuilder<number>();
-    const att = new ColumnBuilder<number>();
-    const id = new ColumnBuilder<string>();
-    const pipe = new ColumnBuilder<number>();
-    let after: (number[] | null)[] | undefined;
-    const kept = withdrawn > 0 ? new BodyRanges() : undefined;
-    let offset = 0;
-    for (let i = 0; i < n; i++) {
-      const task = batch[i]!;
-      batch[i] = undefined;
-      const start = offset;
-      offset += lengths[i]!;
-      task.queued = false;
-      if (task.withdrawn || task.sentStart < 0) continue;
-      task.sentIn = body;
-      task.sentStart = start;
-      task.sentEnd = offset;
-      seq.push(task.seq);
-      fn.push(task.fn);
-      to.push(task.timeout);
-      att.push(task.deaths);
-      id.push(task.customId ?? "");
-      pipe.push(task.pipeline);
-      if (task.after) {
-        // Only dependencies still outstanding go to the broker: those that succeeded are done with.
-        after ??= seq.slice(0, -1).map(() => null);
-        after.push(task.after.filter((s) => this.#outstanding.has(s)));
-      } else after?.push(null);
-      if (kept) {
-        len.push(offset - start);
-        kept.add(body, start, offset);
-      }
-    }
-    const fields: Record<string, unknown> = { seq, len, fn: fn.take(), to: to.take(), att: att.take(), id: id.take(), pipe: pipe.take() };
-    if (after) fields.after = after;
-    if (sync) fields.sync = true;
+    const { frames, failed } = this.#batch.take(this.#outcomes);
     if (failed) queueMicrotask(() => this.#failForDependency(failed));
-    return [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body];
+    return frames;
   }
 
-  /**
-   * Tasks of the batch with a dependency that has failed: taken out of the outstanding set and
-   * marked to be cut from the body (sentStart -1); settled by #failForDependency once the message is built.
-   */
-  #failedDependencies(batch: (PendingTask | undefined)[], n: number): { task: PendingTask; dependency: number }[] | undefined {
-    let failed: { task: PendingTask; dependency: number }[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const task = batch[i]!;
-      if (!task.after || task.withdrawn) continue;
-      const dependency = task.after.find((s) => this.#failedSeqs.has(s));
-      if (dependency === undefined) continue;
+  /** What the Submit batch asks of the caller's records while it builds a message. */
+  readonly #outcomes: Outcomes = {
+    isOutstanding: (seq) => this.#outstanding.has(seq),
+    hasFailed: (seq) => this.#failedSeqs.has(seq),
+    dropForDependency: (task) => {
       this.#outstanding.delete(task.seq);
       this.#finished.add(task.seq);
       this.#rememberFailed(task.seq);
-      task.sentStart = -1;
-      (failed ??= []).push({ task, dependency });
-    }
-    return failed;
-  }
+    },
+  };
 
-  #failForDependency(failed: { task: PendingTask; dependency: number }[]): void {
+  #failForDependency(failed: FailedDependency[]): void {
     for (const { task, dependency } of failed) {
       task.sentStart = 0;
       this.counters.failed++;
@@ -519,29 +353,5 @@ export class Client {
 
   #checkIdle(): void {
     if (this.#outstanding.size === 0) this.#idle.wake();
-  }
-}
-
-/** The error class a failed task's caller sees, by status. */
-export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }): TaskError {
-  // A pipeline item fails as { job, error }: the first job that failed, and its error.
-  const job = typeof info === "object" && info !== null && "job" in info && "error" in info ? String((info as { job: unknown }).job) : undefined;
-  const cause = deserializeError(job === undefined ? info : (info as { error: unknown }).error);
-  if (job !== undefined) {
-    (cause as Error & { job?: string }).job = job;
-    cause.message = `job "${job}" failed: ${cause.message}`;
-  }
-  const init = { id: task.id, index: task.index >= 0 ? task.index : undefined, cause };
-  switch (status) {
-    case Status.Timeout:
-      return new TimeoutError(cause.message, init);
-    case Status.WorkerExit:
-      return new WorkerExitError(`task ${task.id} failed: ${cause.message}`, init);
-    case Status.Dependency:
-      return new DependencyError(cause.message, init);
-    case Status.Cancelled:
-      return new CancelledError(cause.message, init);
-    default:
-      return new TaskError(`task ${task.id} failed: ${cause.name}: ${cause.message}`, init);
   }
 }

@@ -2,7 +2,8 @@
 // (processes) and the map/mailbox (iteration). Its one lifecycle: starting → ready → closing →
 // closed, or failed when start-up fails or the broker dies.
 import type { BrokerConfig } from "../wire/child-messages.js";
-import { Client, type PendingTask } from "./client.js";
+import { Client } from "./client.js";
+import { type PendingTask } from "./pending-task.js";
 import { logger } from "../shared/debug.js";
 import { BrokerError, CancelledError, ClosedError, InvalidOptionError, TaskError, type ZerolbError } from "../shared/errors.js";
 import { MapRun } from "./map.js";

@@ -1,7 +1,8 @@
 // lb.send() / lb.receive(): manual control. send() waits while `highWaterMark` tasks are sent
 // and not yet received (backpressure); receive() hands out outcomes in completion order.
 import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError } from "../shared/errors.js";
-import { PendingTask, type Client, type TaskSink } from "./client.js";
+import { type Client } from "./client.js";
+import { PendingTask, type TaskSink } from "./pending-task.js";
 import { ResultSizes } from "./result-sizes.js";
 import { Deque } from "../shared/ring.js";
 import { BoundedMap } from "../shared/bounded-map.js";

@@ -4,7 +4,8 @@
 // results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
 import { TaskError, ZerolbError } from "../shared/errors.js";
 import { ResultSizes } from "./result-sizes.js";
-import { PendingTask, type Client, type TaskSink } from "./client.js";
+import { type Client } from "./client.js";
+import { PendingTask, type TaskSink } from "./pending-task.js";
 import type { Pipeline } from "./pipeline.js";
 import { Deque } from "../shared/ring.js";
 
@@ -83,7 +84,12 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   readonly #settings: MapSettings;
   readonly #source: Iterable<unknown> | AsyncIterable<unknown>;
   #clientReady: Client | undefined;
-  #started = false;
+  /**
+   * Its lifecycle: not yet iterated ("new"); taking items from the source ("pulling"); the source
+   * has ended, or close() cut it short, and the tasks out are still coming back ("drained");
+   * ended, by running out, a failure, `break` or an abort ("stopped").
+   */
+  #state: "new" | "pulling" | "drained" | "stopped" = "new";
   #pipelineId = 0;
   #iterator: AnyIterator | undefined;
   #isAsync = false;
@@ -105,9 +111,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #cutShort: ZerolbError | undefined;
   readonly #slots: (PendingTask | undefined)[];
   readonly #arrivals = new Deque<PendingTask>();
+  /** A pull from the source is under way (an async source's next() may take a while). */
   #pumping = false;
-  #sourceDone = false;
-  #stopped = false;
   #failure: { error: unknown } | undefined;
   #waiter: (() => void) | undefined;
   #done = 0;
@@ -131,7 +136,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
 
   next(): Promise<IteratorResult<unknown>> {
     // The common case, a result already here, without an async function's frame per item.
-    if (this.#calls === 0 && this.#started && this.#failure === undefined) {
+    if (this.#calls === 0 && this.#state !== "new" && this.#failure === undefined) {
       const task = this.#take();
       if (task) {
         try {
@@ -153,20 +158,20 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
    * iterator throws `error` (a ClosedError), so the consumer knows the map did not run to its end.
    */
   endSource(error: ZerolbError): void {
-    if (this.#stopped || this.#sourceDone) return;
+    if (this.#state !== "pulling") return;
     this.#cutShort = error;
-    this.#sourceDone = true;
+    this.#state = "drained";
     this.#closeIterator();
     this.#wake();
   }
 
   async #next(): Promise<IteratorResult<unknown>> {
-    if (!this.#started) await this.#start();
+    if (this.#state === "new") await this.#start();
     for (;;) {
       if (this.#failure) return this.#throwFailure();
       const task = this.#take();
       if (task) return this.#deliver(task);
-      if (this.#stopped || (this.#sourceDone && this.#pending === 0)) {
+      if (this.#state === "stopped" || (this.#state === "drained" && this.#pending === 0)) {
         this.#stop("the map ended");
         const cutShort = this.#cutShort;
         this.#cutShort = undefined;
@@ -189,7 +194,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   settle(task: PendingTask): void {
-    if (task.withdrawn && this.#stopped) return;
+    if (task.withdrawn && this.#state === "stopped") return;
     this.#pending--;
     this.#bytesHeld += task.resultBytes - task.bytes;
     this.#resultSizes.add(task.resultBytes);
@@ -203,7 +208,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   async #start(): Promise<void> {
-    this.#started = true;
+    this.#state = "pulling";
     this.#startedAt = this.#progressAt = performance.now();
     const signal = this.#settings.signal;
     try {
@@ -265,7 +270,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   #canPull(): boolean {
-    return !this.#pumping && !this.#sourceDone && !this.#stopped && this.#iterator !== undefined && this.#hasRoom();
+    return !this.#pumping && this.#state === "pulling" && this.#iterator !== undefined && this.#hasRoom();
   }
 
   /**
@@ -280,7 +285,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   #pump(): void {
-    if (this.#pumping || this.#sourceDone || this.#stopped || !this.#iterator) return;
+    if (this.#pumping || this.#state !== "pulling" || !this.#iterator) return;
     if (this.#isAsync) void this.#pumpAsync();
     else this.#pumpSync();
   }
@@ -289,10 +294,10 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as Iterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && !this.#sourceDone && this.#hasRoom()) {
+      while (this.#state === "pulling" && this.#hasRoom()) {
         const r = iterator.next();
         if (r.done) {
-          this.#sourceDone = true;
+          this.#state = "drained";
           break;
         }
         this.#submit(r.value);
@@ -309,11 +314,11 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const iterator = this.#iterator as AsyncIterator<unknown>;
     this.#pumping = true;
     try {
-      while (!this.#stopped && !this.#sourceDone && this.#hasRoom()) {
+      while (this.#state === "pulling" && this.#hasRoom()) {
         const r = await iterator.next();
-        if (this.#stopped || this.#sourceDone) break; // stopped or closed meanwhile: that item is not taken
+        if (this.#state !== "pulling") break; // stopped or closed meanwhile: that item is not taken
         if (r.done) {
-          this.#sourceDone = true;
+          this.#state = "drained";
           break;
         }
         this.#submit(r.value);
@@ -364,9 +369,10 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   }
 
   #stop(reason: string): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    if (this.#settings.onProgress && this.#started) this.#progress(true);
+    if (this.#state === "stopped") return;
+    const started = this.#state !== "new";
+    this.#state = "stopped";
+    if (this.#settings.onProgress && started) this.#progress(true);
     this.#settings.signal?.removeEventListener("abort", this.#onAbort);
     if (this.#clientReady && this.#pending > 0) {
       this.#clientReady.withdraw(this.#clientReady.tasksOf(this), reason);

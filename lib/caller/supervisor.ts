@@ -82,8 +82,12 @@ export class Supervisor {
   readonly #slots: WorkerSlot[] = [];
   #workerConfig: WorkerConfig | undefined;
   #workerFlags: string[] = [];
-  #everReady = false;
-  #stopping = false;
+  /**
+   * Its lifecycle: no worker has been ready yet ("starting": a start-up failure fails the pool at
+   * once); one has ("running": a slot is given up only after repeated failures); stop() began
+   * ("stopping": children that end are not restarted, a broker that ends is not reported).
+   */
+  #state: "starting" | "running" | "stopping" = "starting";
   /** How the last local children ended, by pid (for WorkerExitError messages). */
   readonly #exits = new BoundedMap<number, string>(1024);
   readonly #exitWaiters = new Map<number, ((description: string | undefined) => void)[]>();
@@ -142,7 +146,7 @@ export class Supervisor {
       child.once("exit", (code, signal) => {
         const description = exitDescription(code, signal);
         if (!started) reject(new StartupError(`the broker exited during start-up (${description})`));
-        else if (!this.#stopping) this.#events.brokerExited(description);
+        else if (this.#state !== "stopping") this.#events.brokerExited(description);
       });
     });
   }
@@ -160,7 +164,7 @@ export class Supervisor {
 
   #spawnWorker(slot: WorkerSlot): void {
     slot.timer = undefined;
-    if (this.#stopping) return;
+    if (this.#state === "stopping") return;
     const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags);
     slot.child = child;
     slot.startedAt = Date.now();
@@ -171,14 +175,14 @@ export class Supervisor {
         ready = true;
         slot.startFailures = 0;
         slot.killedStarts = 0;
-        this.#everReady = true;
+        if (this.#state === "starting") this.#state = "running";
         this.#events.workerReady();
       } else if (m.type === "fatal") fatal = deserializeError(m.error);
     });
     child.once("exit", (code, signal) => {
       const description = exitDescription(code, signal);
       this.#recordExit(child.pid, description);
-      if (this.#stopping) return;
+      if (this.#state === "stopping") return;
       log("worker %d exited (%s)", child.pid, description);
       const outside = killedFromOutside(signal) && !fatal;
       if (!ready && !this.#startFailed(slot, outside, description, fatal)) return;
@@ -209,8 +213,9 @@ export class Supervisor {
     slot.startFailures++;
     slot.killedStarts = 0;
     const cause = fatal ?? new Error(`a worker exited during start-up (${description})`);
-    if (this.#everReady && slot.startFailures < MAX_START_FAILURES) return true;
-    if (!this.#everReady || this.#slots.every((s) => s.startFailures >= MAX_START_FAILURES)) {
+    const everReady = this.#state === "running";
+    if (everReady && slot.startFailures < MAX_START_FAILURES) return true;
+    if (!everReady || this.#slots.every((s) => s.startFailures >= MAX_START_FAILURES)) {
       this.#events.fatal(fatal ? new StartupError(cause.message, { cause }) : new StartupError(cause.message));
       return false;
     }
@@ -223,7 +228,7 @@ export class Supervisor {
    * all of them to exit.
    */
   async stop(graceMs: number): Promise<void> {
-    this.#stopping = true;
+    this.#state = "stopping";
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
     // Workers first: while they finish, the broker still forwards their results and any cancels.
     const workers = this.#slots.map((s) => s.child).filter((c): c is ChildProcess => c !== undefined);

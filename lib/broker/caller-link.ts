@@ -1,0 +1,126 @@
+// The broker's side of its caller: one ROUTER (the frontend), whose single writer sends the
+// results gathered since the last send as one Results message, and the broker's counts: on the
+// results, at most every STATS_EVERY_MS, and on their own when they changed and no result flows.
+import { performance } from "node:perf_hooks";
+import type * as zmq from "zeromq";
+import { logger } from "../shared/debug.js";
+import { BodyRanges } from "../wire/body-ranges.js";
+import { column } from "../wire/columns.js";
+import { Outbox, type Frames } from "../wire/outbox.js";
+import { encodeHeader, Kind } from "../wire/protocol.js";
+import type { BrokerStats } from "../wire/stats.js";
+
+const log = logger("broker");
+
+/** The routing id of the caller's DEALER: the only peer the frontend takes messages from. */
+export const CALLER_ID = "caller";
+/** Stats ride on result messages at most this often (and always when the broker goes idle). */
+const STATS_EVERY_MS = 250;
+
+/** Results waiting to go to the caller, as columns. Pipelines write an item's result through it. */
+export class ResultBatch {
+  seq: number[] = [];
+  st: number[] = [];
+  len: number[] = [];
+  readonly body = new BodyRanges();
+
+  /** Result `seq`: bytes [start, end) of `buffer`. */
+  add(seq: number, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
+    this.seq.push(seq);
+    this.st.push(status);
+    this.len.push(end - start);
+    this.body.add(buffer, start, end);
+  }
+
+  /** Appends bytes [start, end) of `buffer` to the result added last. */
+  extend(buffer: Uint8Array, start: number, end: number): void {
+    this.len[this.len.length - 1]! += end - start;
+    this.body.add(buffer, start, end);
+  }
+}
+
+export class CallerLink {
+  readonly #outbox: Outbox;
+  readonly #id = Buffer.from(CALLER_ID);
+  readonly #stats: () => BrokerStats;
+  readonly #idle: () => boolean;
+  #results = new ResultBatch();
+  #statsDue = false;
+  #statsSentAt = 0;
+  /** Sends the counts when STATS_EVERY_MS have passed since the last ones (one timer, not one per change). */
+  #statsTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  /** `stats()`: the broker's counts now; `idle()`: nothing queued or in flight (the counts then go with the last result). */
+  constructor(socket: zmq.Router, stats: () => BrokerStats, idle: () => boolean) {
+    this.#stats = stats;
+    this.#idle = idle;
+    this.#outbox = new Outbox(socket, (err) => log("send to caller failed: %O", err), () => this.#produce());
+  }
+
+  /** Where outcomes for the caller are written (several per message). */
+  get results(): ResultBatch {
+    return this.#results;
+  }
+
+  /** Outcomes were written: send them when the socket is free. */
+  wake(): void {
+    this.#outbox.wake();
+  }
+
+  /** Tasks that lost their worker and were queued again, with their deaths so far (the caller keeps them). */
+  retried(seq: number[], att: number[]): void {
+    this.#outbox.push([this.#id, encodeHeader(Kind.Retried, { seq, att })]);
+  }
+
+  /** The answer to a StatsRequest. */
+  sendStats(): void {
+    this.#outbox.push([this.#id, encodeHeader(Kind.Stats, { stats: this.#stats() })]);
+  }
+
+  /** The counts changed in a way the caller must see soon (a worker joined or left): send them now. */
+  statsDue(): void {
+    this.#statsDue = true;
+    this.#outbox.wake();
+  }
+
+  /**
+   * Counts the caller shows changed (tasks dispatched while no results flow, say, so none carry
+   * stats): they reach the caller within STATS_EVERY_MS, in one message however many changes.
+   */
+  statsChanged(): void {
+    if (this.#statsDue || this.#statsTimer || this.#closed) return;
+    const wait = STATS_EVERY_MS - (performance.now() - this.#statsSentAt);
+    if (wait <= 0) return this.statsDue();
+    this.#statsTimer = setTimeout(() => {
+      this.#statsTimer = undefined;
+      this.statsDue();
+    }, wait);
+    this.#statsTimer.unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#statsTimer);
+  }
+
+  #produce(): Frames | undefined {
+    const batch = this.#results;
+    if (batch.seq.length === 0) {
+      if (!this.#statsDue) return undefined;
+      this.#statsDue = false;
+      this.#statsSentAt = performance.now();
+      return [this.#id, encodeHeader(Kind.Stats, { stats: this.#stats() })];
+    }
+    this.#results = new ResultBatch();
+    const fields: Record<string, unknown> = { seq: batch.seq, st: column(batch.st), len: batch.len };
+    // When the broker goes idle, the caller gets exact counts in the same message as the last result.
+    const now = performance.now();
+    if (this.#statsDue || now - this.#statsSentAt >= STATS_EVERY_MS || this.#idle()) {
+      this.#statsDue = false;
+      this.#statsSentAt = now;
+      fields.stats = this.#stats();
+    }
+    return [this.#id, encodeHeader(Kind.Results, fields), batch.body.take()];
+  }
+}
