@@ -1,41 +1,20 @@
 // `zerolb map <module> [FILE…]`: JSON Lines in (files or stdin, streamed), one JSON line per
 // result out, through a LoadBalancer.
-import { accessSync, constants, createReadStream, existsSync, statSync, type ReadStream } from "node:fs";
+import { createReadStream, type ReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Option } from "commander";
 import { logger } from "../shared/debug.js";
 import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../caller/jsonl.js";
 import { LoadBalancer } from "../caller/load-balancer.js";
-import type { LoadBalancerOptions } from "../caller/options.js";
 import type { SettledResult } from "../caller/map.js";
+import { Option } from "commander";
 import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
+import { checkArguments, lbOptions, type MapCommandOptions } from "./map-options.js";
 import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
-import { parseEndpoint } from "../wire/transport.js";
-import { readKeyPair, readPublicKey } from "./key-files.js";
 import { Pacer } from "./pacer.js";
 import { Progress } from "./progress.js";
 
 const log = logger("cli");
-
-export interface MapCommandOptions {
-  fn?: string;
-  workers?: number;
-  concurrency?: number;
-  unordered?: boolean;
-  settled?: boolean;
-  timeout?: number;
-  endpoint?: string;
-  curveKeyFile?: string;
-  allow?: string[];
-  insecure?: boolean;
-  highWaterMark?: number;
-  workerData?: unknown;
-  grace: number;
-  progress?: boolean;
-  quiet?: boolean;
-}
 
 /** Where an item came from. */
 interface Location {
@@ -47,6 +26,15 @@ interface Location {
 
 /** Invalid lines waiting (ordered --settled) for the results of the lines before them. */
 const MAX_WAITING_INVALID = 4096;
+
+
+
+/** Checks the command line before anything starts. */
+
+function isOptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "ERR_ZEROLB_INVALID_OPTION" || (err instanceof Error && /not supported/i.test(err.message));
+}
 
 const HELP_AFTER = `
 Input and output:
@@ -115,61 +103,6 @@ export const registerMap: CommandModule = (program, run) => {
     .addHelpText("after", HELP_AFTER)
     .action((module: string, files: string[], options: MapCommandOptions) => run(() => mapCommand(module, files, options)));
 };
-
-/** Checks the command line before anything starts. */
-function checkArguments(module: string, files: string[]): void {
-  if (!module.startsWith("file:") && !existsSync(resolve(module))) throw new UsageError(`cannot find the handler module ${module}`);
-  if (files.filter((f) => f === "-").length > 1) throw new UsageError("stdin ('-') can be read only once");
-  for (const file of files) {
-    if (file === "-") continue;
-    try {
-      accessSync(file, constants.R_OK);
-      if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not a JSON Lines file`);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
-}
-
-/**
- * The remote endpoint's security from --curve-key-file, --allow and --insecure, checked here so
- * the message names the flags (the LoadBalancer's would name its options).
- */
-function remoteOptions(o: MapCommandOptions, warn: (line: string) => void): Pick<LoadBalancerOptions, "curve" | "insecure"> {
-  if (o.endpoint === undefined) {
-    const flag = o.curveKeyFile !== undefined ? "--curve-key-file" : o.allow !== undefined ? "--allow" : o.insecure ? "--insecure" : undefined;
-    if (flag) throw new UsageError(`${flag} applies to the remote endpoint: add --endpoint (e.g. --endpoint tcp://0.0.0.0:5555)`);
-    return {};
-  }
-  if (o.allow !== undefined && o.curveKeyFile === undefined) throw new UsageError("--allow needs --curve-key-file: the allow-list is checked in the Curve handshake");
-  const parsed = parseEndpoint(o.endpoint);
-  if (parsed && !parsed.loopback && o.curveKeyFile === undefined && !o.insecure) {
-    throw new UsageError(
-      `--endpoint ${o.endpoint} is not a loopback address: encrypt it with --curve-key-file (a key pair from \`zerolb keygen --out broker.key.json\`) ` +
-        "and --allow the workers' public keys, or pass --insecure to accept plain-text workers anyway",
-    );
-  }
-  if (o.curveKeyFile === undefined) return o.insecure ? { insecure: true } : {};
-  const pair = readKeyPair(o.curveKeyFile, "--curve-key-file", warn);
-  const allow = o.allow?.map((key) => readPublicKey(key, "--allow", "a worker's public key; put input files before --allow"));
-  return { curve: { ...pair, ...(allow ? { allow } : {}) }, ...(o.insecure ? { insecure: true } : {}) };
-}
-
-function lbOptions(module: string, o: MapCommandOptions, warn: (line: string) => void): LoadBalancerOptions {
-  const options: LoadBalancerOptions = { worker: module.startsWith("file:") ? new URL(module) : module };
-  if (o.workers !== undefined) options.workers = o.workers;
-  if (o.concurrency !== undefined) options.concurrency = o.concurrency;
-  if (o.highWaterMark !== undefined) options.highWaterMark = o.highWaterMark;
-  if (o.endpoint !== undefined) options.endpoint = o.endpoint;
-  if (o.workerData !== undefined) options.workerData = o.workerData;
-  return { ...options, ...remoteOptions(o, warn) };
-}
-
-function isOptionError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return code === "ERR_ZEROLB_INVALID_OPTION" || (err instanceof Error && /not supported/i.test(err.message));
-}
 
 export async function mapCommand(module: string, files: string[], o: MapCommandOptions): Promise<number> {
   checkArguments(module, files);
