@@ -3,7 +3,7 @@ export { LoadBalancer, type WorkerPids } from "./caller/load-balancer.js";
 export { type MapOptions, type SendOptions, type CloseOptions } from "./caller/call-options.js";
 export type { LoadBalancerOptions, CurveOptions } from "./caller/options.js";
 export type { Result } from "./caller/mailbox.js";
-export type { SettledResult, MapProgress } from "./caller/map.js";
+export type { SettledResult, MapProgress } from "./caller/map-types.js";
 export type { Stats } from "./caller/stats.js";
 export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job } from "./caller/pipeline.js";

@@ -2,7 +2,7 @@
 // names and what each must be, checked with the shared checkers of validate.ts, so every call
 // refuses a misspelled or mistyped option the same way, with the same error class and code.
 import { Pipeline } from "./pipeline.js";
-import type { MapProgress } from "./map.js";
+import type { MapProgress } from "./map-types.js";
 import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "../shared/validate.js";
 
 /** The names `map()` takes. */

@@ -1,6 +1,6 @@
 // lb.map(): pulls items lazily from any (async) iterable, keeps at most `highWaterMark` of them
-// between the source and the consumer (and stops pulling early while the encoded inputs of the
-// unfinished ones and the encoded results not yet yielded pass `highWaterMarkBytes`), and yields
+// between the source and the consumer (and stops pulling early while the bytes it holds pass
+// `highWaterMarkBytes`: inputs out, results not yet yielded, results still to come), and yields
 // results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
 import { TaskError, ZerolbError } from "../shared/errors.js";
 import { ResultSizes } from "./result-sizes.js";
@@ -8,45 +8,7 @@ import { type Client } from "./client.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
 import type { Pipeline } from "./pipeline.js";
 import { Deque } from "../shared/ring.js";
-
-/** One row of a `settled: true` map. */
-export type SettledResult<T = unknown> =
-  | {
-      /** Position of the item in the input. */
-      index: number;
-      /** The task id. */
-      id: string;
-      /** It succeeded. */
-      ok: true;
-      /** The handler's result. */
-      value: T;
-    }
-  | {
-      /** Position of the item in the input. */
-      index: number;
-      /** The task id. */
-      id: string;
-      /** It failed. */
-      ok: false;
-      /** Why: a TaskError (or subclass) with a stable `code`. */
-      error: Error;
-    };
-
-/** What `onProgress` receives. */
-export interface MapProgress {
-  /** Items that finished successfully. */
-  done: number;
-  /** Items that failed. */
-  failed: number;
-  /** Items pulled from the source so far. */
-  pulled: number;
-  /** Items submitted and not yet finished. */
-  pending: number;
-  /** Milliseconds since the map started. */
-  elapsedMs: number;
-  /** True on the last call, when the map has ended. */
-  final: boolean;
-}
+import type { MapProgress } from "./map-types.js";
 
 /** `onProgress` is called at most this often (plus once at the end). */
 export const PROGRESS_INTERVAL_MS = 100;

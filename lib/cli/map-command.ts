@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { logger } from "../shared/debug.js";
 import { countJsonLines, jsonLineRecords, type JsonLinesError } from "../caller/jsonl.js";
 import { LoadBalancer } from "../caller/load-balancer.js";
-import type { SettledResult } from "../caller/map.js";
+import type { SettledResult } from "../caller/map-types.js";
 import { Option } from "commander";
 import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { checkArguments, lbOptions, type MapCommandOptions } from "./map-options.js";
