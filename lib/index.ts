@@ -9,12 +9,12 @@ export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job } from "./caller/pipeline.js";
 export { createTransform, type TransformOptions, type MapSource } from "./caller/transform.js";
 export {
-  parseJsonLines, jsonLineRecords, countJsonLines, JsonLinesError,
+  parseJsonLines, jsonLineRecords, countJsonLines,
   type JsonLinesOptions, type JsonLine, type JsonLineValue, type JsonLineInvalid, type TextSource,
 } from "./caller/jsonl.js";
 export { TaskContext, type SetupContext } from "./worker/task-context.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,
-  StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError,
+  StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError, JsonLinesError,
 } from "./shared/errors.js";
 export type { RemoteError } from "./wire/error-wire.js";

@@ -4,7 +4,7 @@
 import t from "tap";
 import { TaskError, WorkerExitError } from "../dist/index.js";
 import { decodeValue, encodeValue } from "../dist/wire/codec.js";
-import { deserializeError, serializeError } from "../dist/shared/errors.js";
+import { deserializeError, serializeError } from "../dist/wire/error-wire.js";
 import { collect, createLb, fixture } from "./helpers.js";
 
 /** What the caller gets for `err` thrown in a worker: serialized, sent as MessagePack, rebuilt. */

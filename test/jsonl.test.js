@@ -3,7 +3,7 @@ import { createReadStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import t from "tap";
-import { countJsonLines, jsonLineRecords, JsonLinesError, parseJsonLines } from "../dist/caller/jsonl.js";
+import { countJsonLines, jsonLineRecords, JsonLinesError, parseJsonLines } from "../dist/index.js";
 import { collect, tmpDir } from "./helpers.js";
 
 t.test("parseJsonLines: one value per line, from a file stream", async (t) => {

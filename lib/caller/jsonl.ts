@@ -1,24 +1,9 @@
 // JSON Lines (one JSON value per line) read from a stream, one line at a time: never the whole
 // input in memory. A line that is not JSON is reported with its line number and file name.
+import { JsonLinesError } from "../shared/errors.js";
 import { StringDecoder } from "node:string_decoder";
 import { describe, fail as invalidOption, integer, knownNames, optionsObject } from "../shared/validate.js";
 
-/** A line of JSON Lines input that is not valid JSON (or is longer than `maxLineLength`). */
-export class JsonLinesError extends SyntaxError {
-  /** Stable error code. */
-  readonly code = "ERR_ZEROLB_JSONL";
-  /** The file name given in the options, or `undefined`. */
-  readonly file: string | undefined;
-  /** 1-based line number within the source. */
-  readonly line: number;
-
-  constructor(message: string, init: { file: string | undefined; line: number; cause?: unknown }) {
-    super(message, { cause: init.cause });
-    this.name = "JsonLinesError";
-    this.file = init.file;
-    this.line = init.line;
-  }
-}
 
 /** Options of {@link parseJsonLines} and {@link jsonLineRecords}. */
 export interface JsonLinesOptions {

@@ -1,4 +1,5 @@
 // What the commands of the zerolb CLI share: exit codes, usage errors, option parsers.
+import { ZerolbError } from "../shared/errors.js";
 import { InvalidArgumentError, type Command } from "commander";
 
 /** Exit codes of the CLI. */
@@ -16,8 +17,9 @@ export const EXIT = Object.freeze({
 });
 
 /** A mistake in the command line: printed with a hint to --help, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
+export class UsageError extends ZerolbError {
+  /** Stable code: `ERR_ZEROLB_USAGE`. */
+  override readonly code = "ERR_ZEROLB_USAGE";
 }
 
 /**

@@ -1,26 +1,44 @@
-// Every error zerolb raises, each with a stable `code`. Classes are branded with
-// Symbol.for() so `instanceof` still works when two copies of zerolb are loaded.
-
+// Every error zerolb raises, each with a stable `code`. Every class is branded with Symbol.for(),
+// so `instanceof` works for each of them (and for ZerolbError, which they all are) when two copies
+// of zerolb are loaded: a TimeoutError from one copy is an instanceof TaskError of the other.
 
 const brand = Symbol.for("zerolb.error");
 
-/** Base class of every zerolb error. */
+/**
+ * The zerolb classes an error is an instance of, by name, most derived first (ZerolbError always
+ * last): what `instanceof` checks across copies. Read only by such a check, so not kept.
+ */
+function kindsOf(error: object): string[] {
+  const kinds: string[] = [];
+  for (let proto = Object.getPrototypeOf(error) as object | null; proto && Object.prototype.hasOwnProperty.call(proto, brand); proto = Object.getPrototypeOf(proto)) {
+    kinds.push((proto as { constructor: { name: string } }).constructor.name);
+  }
+  if (!kinds.includes("ZerolbError")) kinds.push("ZerolbError");
+  return kinds;
+}
+
+/** `instanceof` for a zerolb class: its own prototype chain, or the brand of another copy's error. */
+function isInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+  if (typeof value !== "object" || value === null || !(brand in value)) return false;
+  const kinds = (value as Record<symbol, unknown>)[brand];
+  return Array.isArray(kinds) && kinds.includes(this.name);
+}
+
+/** Brands a class (and so its subclasses' instances) as a zerolb error, for isInstance(). */
+function branded<T extends abstract new (...args: never[]) => object>(cls: T): T {
+  Object.defineProperty(cls.prototype, brand, { get(this: object) { return kindsOf(this); }, configurable: true });
+  Object.defineProperty(cls, Symbol.hasInstance, { value: isInstance, configurable: true });
+  return cls;
+}
+
+/** Base class of every zerolb error (those that are TypeErrors or SyntaxErrors too are branded as one). */
 export class ZerolbError extends Error {
   /** Stable code: `ERR_ZEROLB`. */
   readonly code: string = "ERR_ZEROLB";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
-  }
-  /** @internal */
-  get [brand](): string {
-    return this.name;
-  }
-  /** @internal `instanceof` that also recognises errors from another copy of zerolb. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this === ZerolbError) return typeof value === "object" && value !== null && brand in value;
-    return Function.prototype[Symbol.hasInstance].call(this, value) ||
-      (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === this.name);
   }
 }
 
@@ -112,3 +130,25 @@ export class InvalidOptionError extends TypeError {
     this.name = "TypeError";
   }
 }
+
+/** A JSON Lines line that is not JSON: names the file and the line. */
+export class JsonLinesError extends SyntaxError {
+  /** Stable code: `ERR_ZEROLB_JSONL`. */
+  readonly code = "ERR_ZEROLB_JSONL";
+  /** The file name given in the options, or `undefined`. */
+  readonly file: string | undefined;
+  /** 1-based line number within the source. */
+  readonly line: number;
+
+  constructor(message: string, init: { file: string | undefined; line: number; cause?: unknown }) {
+    super(message, { cause: init.cause });
+    this.name = "JsonLinesError";
+    this.file = init.file;
+    this.line = init.line;
+  }
+}
+
+for (const cls of [
+  ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError, StartupError, BrokerError,
+  ProtocolError, UnsupportedValueError, InvalidOptionError, JsonLinesError,
+]) branded(cls);
