@@ -1,8 +1,7 @@
 // The live progress line of `zerolb map` on stderr: done/total (when known), a bar, the rate over
-// the last seconds, the ETA and the failures. Drawn by cli-progress on its own timer (10 per
-// second on a terminal, a new line every 2 s when forced onto a file or pipe), so counting a
+// the last seconds, the ETA and the failures. Redrawn on a timer of its own (10 times a second on a
+// terminal, in place with \r; a new line every 2 s when forced onto a file or pipe), so counting a
 // result costs one addition.
-import cliProgress from "cli-progress";
 import type { WorkerInfo } from "../wire/stats.js";
 
 export interface ProgressOptions {
@@ -17,9 +16,15 @@ interface Sample {
 }
 
 const RATE_WINDOW_MS = 5000;
+/** Redraws per second on a terminal; off one, a line every NOT_TTY_EVERY_MS. */
+const TTY_EVERY_MS = 100;
+const NOT_TTY_EVERY_MS = 2000;
+/** Terminal control: hide and show the cursor, clear to the end of the line. */
+const HIDE_CURSOR = "\x1b[?25l";
+const SHOW_CURSOR = "\x1b[?25h";
+const CLEAR_TO_END = "\x1b[K";
 
 export class Progress {
-  readonly #bar: cliProgress.SingleBar;
   readonly #stream: NodeJS.WriteStream;
   readonly #label: string;
   readonly #tty: boolean;
@@ -29,7 +34,7 @@ export class Progress {
   #startedAt = 0;
   #samples: Sample[] = [];
   #note = "";
-  #active = false;
+  #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: ProgressOptions) {
@@ -38,38 +43,29 @@ export class Progress {
     this.#stream = options.stream;
     this.#label = options.label;
     this.#tty = options.stream.isTTY === true;
-    this.#bar = new cliProgress.SingleBar({
-      stream: options.stream,
-      format: (_options, params) => (this.#tty ? this.#format(params.maxWidth) : `${this.#format(0)}\n`),
-      fps: 10,
-      forceRedraw: true, // results written to the same terminal may have scrolled the line away
-      hideCursor: true,
-      linewrap: false,
-      gracefulExit: false, // zerolb map handles SIGINT itself
-      noTTYOutput: !this.#tty,
-      notTTYSchedule: 2000,
-      etaBuffer: 1,
-    });
-    // cli-progress saves the cursor position at start() and restores it at stop(): an absolute
-    // screen position, wrong once results written to the same terminal have scrolled it. The
-    // line is redrawn in place with \r anyway, so both are turned off.
-    // Off a terminal, each state is a line of its own: ended by #format, not by a second newline.
-    const terminal = (this.#bar as unknown as { terminal: Record<"cursorSave" | "cursorRestore" | "newline", () => void> }).terminal;
-    terminal.cursorSave = terminal.cursorRestore = () => {};
-    if (!this.#tty) terminal.newline = () => {};
   }
 
   /** Starts drawing (counting starts at construction). */
   start(): void {
-    if (this.#active || this.#stopped) return;
-    this.#active = true;
-    this.#bar.start(this.#total ?? 0, 0);
+    if (this.#timer || this.#stopped) return;
+    if (this.#tty) this.#stream.write(HIDE_CURSOR);
+    this.#draw();
+    this.#timer = setInterval(() => this.#draw(), this.#tty ? TTY_EVERY_MS : NOT_TTY_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  /**
+   * One frame: on a terminal the line is redrawn where it is (results written to the same terminal
+   * may have scrolled it, so no saved cursor position is used), cut to the terminal's width.
+   */
+  #draw(): void {
+    if (this.#tty) this.#stream.write(`\r${this.#format(this.#stream.columns ?? 0)}${CLEAR_TO_END}`);
+    else this.#stream.write(`${this.#format(0)}\n`);
   }
 
   /** The number of items, once known (counted while the run goes). */
   setTotal(total: number): void {
     this.#total = total;
-    this.#bar.setTotal(total);
   }
 
   /** Counts one finished item. */
@@ -97,17 +93,18 @@ export class Progress {
 
   /** Wipes the line so that text written to the same terminal starts on a clean line. */
   clearLine(): void {
-    if (this.#active && this.#tty) this.#stream.write("\r\x1b[K");
+    if (this.#timer && this.#tty) this.#stream.write(`\r${CLEAR_TO_END}`);
   }
 
   /** Draws the last state, ends the line and prints the summary with the per-worker split. */
   stop(workers: WorkerInfo[] | undefined): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#active) {
-      this.#active = false;
-      this.#bar.update(this.#done);
-      this.#bar.stop();
+    if (this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      this.#draw(); // the last state
+      if (this.#tty) this.#stream.write(`\n${SHOW_CURSOR}`);
     }
     this.#stream.write(summary(this.#label, this.#done, this.#failed, this.elapsedMs, workers));
   }
