@@ -57,8 +57,10 @@ export class LoadBalancer implements AsyncDisposable {
   #brokerRestarts: number[] = [];
   /** Maps between their start and their end: close() stops them taking items. */
   readonly #maps = new Set<MapRun>();
-  /** Ends close()'s wait for tasks in flight early: close({ force: true }) again, or the broker died. */
+  /** Ends close()'s wait for tasks in flight early (close({ force: true }) again, or the broker cannot be restarted); set while it waits. */
   #stopWaiting: (() => void) | undefined;
+  /** Kills the children at once while close() stops them gracefully (close({ force: true }) again). */
+  #killNow: (() => void) | undefined;
 
   constructor(options: LoadBalancerOptions) {
     this.#options = resolveOptions(options);
@@ -212,17 +214,20 @@ export class LoadBalancer implements AsyncDisposable {
    * BrokerError.
    */
   async #restartBroker(how: string): Promise<void> {
-    // Closing: the tasks in flight cannot finish without a broker; close() need not wait for them.
-    if (this.#state === "closing") return this.#stopWaiting?.();
-    for (let attempt = 0; this.#state === "ready" || this.#state === "starting"; attempt++) {
+    // While close() waits, the tasks in flight still need a broker to finish: it is restarted too.
+    const running = () => this.#state === "ready" || this.#state === "starting" || (this.#state === "closing" && this.#stopWaiting !== undefined);
+    for (let attempt = 0; running(); attempt++) {
       const now = Date.now();
       this.#brokerRestarts.push(now);
       const recent = this.#brokerRestarts.filter((t) => now - t < BROKER_RESTART_WINDOW_MS).length;
       if (recent > MAX_BROKER_RESTARTS) {
-        return this.#fail(new BrokerError(`the broker process died (${how}), ${recent} times in ${BROKER_RESTART_WINDOW_MS / 1000} s; giving up`));
+        const error = new BrokerError(`the broker process died (${how}), ${recent} times in ${BROKER_RESTART_WINDOW_MS / 1000} s; giving up`);
+        if (this.#state === "closing") return this.#stopWaiting?.(); // what is left fails as close() ends
+        return this.#fail(error);
       }
       log("broker died (%s); starting a new one, then re-sending %d tasks", how, this.#client.outstanding);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      if (!running()) break;
       try {
         await this.#supervisor.startBroker(this.#brokerConfig());
         return;
@@ -246,7 +251,10 @@ export class LoadBalancer implements AsyncDisposable {
       return Promise.reject(err);
     }
     if (this.#closing) {
-      if (force) this.#stopWaiting?.();
+      if (force) {
+        this.#stopWaiting?.();
+        this.#killNow?.();
+      }
       return this.#closing;
     }
     this.#closing = this.#close(force);
@@ -279,9 +287,9 @@ export class LoadBalancer implements AsyncDisposable {
     this.#mailbox.close(this.#failure ?? closed);
     await this.#client.flush(); // cancels of tasks withdrawn just before close() reach the broker
     const stopped = this.#supervisor.stop(force ? 0 : 5000);
-    this.#stopWaiting = () => void this.#supervisor.stop(0); // a forced close() now kills what is left
+    this.#killNow = () => void this.#supervisor.stop(0); // a forced close() now kills what is left
     await stopped;
-    this.#stopWaiting = undefined;
+    this.#killNow = undefined;
     this.#client.close();
     this.#dir.remove();
     if (this.#state !== "failed") this.#state = "closed";

@@ -2,7 +2,7 @@
 // between the source and the consumer (and stops pulling early while the bytes it holds pass
 // `highWaterMarkBytes`: inputs out, results not yet yielded, results still to come), and yields
 // results in input order (a reorder ring of `highWaterMark` slots) or in completion order.
-import { TaskError, ZerolbError } from "../shared/errors.js";
+import { TaskError, UnsupportedValueError, type ZerolbError } from "../shared/errors.js";
 import { ResultSizes } from "./result-sizes.js";
 import { type Client } from "./client.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
@@ -300,7 +300,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     try {
       this.#bytesHeld += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId).bytes;
     } catch (err) {
-      if (err instanceof ZerolbError) {
+      if (!(err instanceof UnsupportedValueError)) {
+        // The client refuses tasks (the LoadBalancer failed or closed): the map ends with that.
         this.#pending--;
         this.#pulled--;
         throw err;

@@ -131,6 +131,7 @@ export class Supervisor {
 
   /** Starts the broker; resolves once it has bound its sockets, to its remote endpoint (port resolved) if it has one. */
   startBroker(config: BrokerConfig): Promise<string | undefined> {
+    if (this.#state === "stopping") return Promise.reject(new StartupError("the LoadBalancer is stopping its processes"));
     const child = this.#fork(BROKER_ENTRY, config);
     this.#broker = child;
     this.brokerReadyAt = 0;

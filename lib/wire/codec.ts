@@ -128,15 +128,32 @@ function constructorName(value: unknown): string {
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
+/**
+ * The value encoder. @msgpack/msgpack 3.1 writes a bigint outside 64 bits wrapped around, silently
+ * (no option says otherwise, and bigints never reach an extension codec): its encodeBigInt64 is
+ * wrapped here to refuse them. That method is the library's own, not its public API, so the
+ * version is pinned (~3.1) and checked when this module loads: if the wrap does not hold, zerolb
+ * says so at once rather than send wrong numbers.
+ */
 function makeEncoder(): Encoder {
   const encoder = new Encoder({ useBigInt64: true, extensionCodec: codec, ignoreUndefined: false });
-  // The library wraps out-of-range bigints silently; make that an error instead.
-  const target = encoder as unknown as { encodeBigInt64(value: bigint): void };
-  const encodeBigInt64 = target.encodeBigInt64.bind(encoder);
-  target.encodeBigInt64 = (value: bigint) => {
-    if (value < INT64_MIN || value > UINT64_MAX) throw new RangeError(`bigint ${value} does not fit in 64 bits`);
-    encodeBigInt64(value);
-  };
+  const target = encoder as unknown as { encodeBigInt64?: (value: bigint) => void };
+  const encodeBigInt64 = target.encodeBigInt64;
+  if (typeof encodeBigInt64 === "function") {
+    target.encodeBigInt64 = (value: bigint) => {
+      if (value < INT64_MIN || value > UINT64_MAX) throw new RangeError(`bigint ${value} does not fit in 64 bits`);
+      encodeBigInt64.call(encoder, value);
+    };
+  }
+  let refused = false;
+  try {
+    encoder.encode(2n ** 64n);
+  } catch {
+    refused = true;
+  }
+  if (!refused) {
+    throw new Error("zerolb cannot check bigints with this version of @msgpack/msgpack (a bigint past 64 bits would be sent wrapped around): install the version zerolb's package.json names (~3.1)");
+  }
   return encoder;
 }
 
@@ -163,7 +180,24 @@ interface EncoderInternals {
   pos: number;
 }
 const internals = encoder as unknown as EncoderInternals;
-const encodesInPlace = typeof internals.reinitializeState === "function" && typeof internals.doEncode === "function";
+/**
+ * Whether the encoder can write a value into its own scratch buffer for us to copy from, without
+ * the view encodeSharedRef() makes per value. Those are the library's own methods, not its public
+ * API: checked once here, with a value encoded both ways; if they differ, the public path is used.
+ */
+const encodesInPlace = (() => {
+  if (typeof internals.reinitializeState !== "function" || typeof internals.doEncode !== "function") return false;
+  try {
+    const sample = { a: [1, -2, 3.5, "x", null, true], b: new Uint8Array([1, 2]), c: 2n ** 40n };
+    const expected = encoder.encode(sample);
+    internals.reinitializeState();
+    internals.doEncode(sample, 1);
+    const got = internals.bytes.subarray(0, internals.pos);
+    return got.length === expected.length && got.every((byte, i) => byte === expected[i]);
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * Encodes a user value straight onto the end of `body` (through the encoder's scratch buffer, with
@@ -197,7 +231,27 @@ interface DecoderInternals {
   pos: number;
 }
 const batch = batchDecoder as unknown as DecoderInternals;
-const decodesInPlace = typeof batch.reinitializeState === "function" && typeof batch.setBuffer === "function" && typeof batch.doDecodeSync === "function";
+/**
+ * Whether one decoder can be pointed at a whole body and read a value at a chosen position (the
+ * library's own methods, not its public API): checked once here on a body of two values; if it
+ * does not read them back, each value is decoded from its own view instead.
+ */
+const decodesInPlace = (() => {
+  if (typeof batch.reinitializeState !== "function" || typeof batch.setBuffer !== "function" || typeof batch.doDecodeSync !== "function") return false;
+  try {
+    const first = encoder.encode({ n: 1 });
+    const body = new Uint8Array([...first, ...encoder.encode([2, "two"])]);
+    batch.reinitializeState();
+    batch.setBuffer(body);
+    batch.pos = first.length;
+    const value = batch.doDecodeSync() as unknown[];
+    const ok = batch.pos === body.length && Array.isArray(value) && value[0] === 2 && value[1] === "two";
+    batch.setBuffer(new Uint8Array(0));
+    return ok;
+  } catch {
+    return false;
+  }
+})();
 /** The reader the batch decoder is pointed at (readers may interleave; each re-points it). */
 let batchOwner: ValueReader | undefined;
 
