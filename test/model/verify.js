@@ -1,0 +1,124 @@
+// The checks made once a run is over (closed, drained), against the whole execution log: what ran,
+// how often, in which order, and whether anything ran after its cancellation had reached it.
+import { CODE } from "./model.js";
+
+/**
+ * Steps around a broker kill whose cancellations are not judged: a broker restart re-sends tasks
+ * and resets workers, so "the cancellation reached the worker before X" no longer follows from
+ * message order there (see the README of the model test).
+ */
+const BROKER_KILL_SHADOW = 3;
+
+/** @returns {string[]} contract breaches, each naming the tasks and steps involved */
+export function verifyRun(model, entries) {
+  const problems = [];
+  const starts = new Map();
+  const ends = new Map();
+  for (const e of entries) {
+    const into = e.type === "S" ? starts : ends;
+    if (!into.has(e.key)) into.set(e.key, []);
+    into.get(e.key).push(e);
+  }
+  const firstStart = (key) => starts.get(key)?.[0];
+  const firstDone = (key) => ends.get(key)?.find((e) => e.how === "done");
+  const where = (e) => `pid ${e.pid}, step ${model.stepAt(e.offset)}`;
+
+  // At-least-once execution is allowed only when something died: a task's second start must
+  // follow a worker or broker kill.
+  for (const [key, list] of starts) {
+    for (const again of list.slice(1)) {
+      if (!model.kills.some((k) => k.offset <= again.offset)) {
+        problems.push(`task ${key} started ${list.length} times (${list.map(where).join("; ")}) although nothing had died`);
+        break;
+      }
+    }
+  }
+
+  for (const rec of model.sends) {
+    const label = `send #${rec.n} (${rec.key}${rec.id ? `, id "${rec.id}"` : ""}, step ${rec.step})`;
+    if (["deduped", "refused", "aborted-blocked", "closed-blocked"].includes(rec.state)) {
+      if (starts.has(rec.key)) problems.push(`${label} was ${rec.state} yet its input ran (${where(firstStart(rec.key))})`);
+      continue;
+    }
+    if (rec.state !== "accepted") continue;
+    if (!rec.result) {
+      problems.push(`${label}: its result never arrived, not even after close()`);
+      continue;
+    }
+    const r = rec.result;
+    const start = firstStart(rec.key);
+    if (r.ok && !firstDone(rec.key)) problems.push(`${label} succeeded but its handler never finished (no END in the log)`);
+    if (!r.ok && r.code === CODE.dependency) {
+      if (start) problems.push(`${label} failed with a DependencyError but ran (${where(start)})`);
+      const failedDep = rec.deps.find((d) => d.aborted || !d.result || !d.result.ok);
+      if (!failedDep) {
+        problems.push(`${label} failed with a DependencyError although every task it runs after succeeded (${rec.deps.map((d) => d.id).join(", ")}): ${r.error?.message}`);
+      }
+    }
+    if (r.ok || r.code === CODE.failed) {
+      for (const dep of rec.deps) {
+        if (dep.aborted) continue; // aborted after it had finished at the broker: either is right
+        if (!dep.result?.ok) {
+          problems.push(`${label} ran (${r.ok ? "succeeded" : "failed"}) although task "${dep.id}" it runs after ${dep.result ? `failed (${dep.result.code})` : "has no result"}`);
+          continue;
+        }
+        const depDone = firstDone(dep.key);
+        if (start && (!depDone || start.offset < depDone.offset)) {
+          problems.push(`${label} started (${where(start)}) before task "${dep.id}" (${dep.key}) it runs after had finished`);
+        }
+      }
+    }
+  }
+
+  for (const rec of model.maps) {
+    for (const index of rec.yielded) {
+      const key = rec.keys[index];
+      if (!starts.has(key)) problems.push(`map #${rec.n} yielded item ${index} (${key}) whose handler never started`);
+    }
+    if (rec.endedNaturally && rec.yielded.size !== rec.keys.length) {
+      problems.push(`map #${rec.n} ended with ${rec.yielded.size} of ${rec.keys.length} items yielded`);
+    }
+  }
+
+  problems.push(...verifyCancellations(model, entries));
+  return problems;
+}
+
+/**
+ * Nothing cancelled before it started may start once the cancellation has reached its worker.
+ * The test cannot see a message arrive, so it uses two events that can only happen after it:
+ * (a) another task of the same cancellation ended on that worker because its ctx.signal was
+ *     aborted (one Cancel message carries every task of that worker), and
+ * (b) a task submitted by a later command started on that worker (the broker withdrew the task
+ *     before it dispatched the later one, and a worker reads its messages in order).
+ * A task still unstarted at the cancellation that starts on that worker after either event ran
+ * after its cancellation had reached the process holding it.
+ */
+function verifyCancellations(model, entries) {
+  const problems = [];
+  const brokerKillSteps = model.kills.filter((k) => k.kind === "broker").map((k) => k.step);
+  const closeOffset = model.closing ? model.steps[model.steps.length - 1].offset : Infinity;
+  for (const c of model.cancellations) {
+    if (c.notStarted.size === 0) continue;
+    const shadowed = (offset) => brokerKillSteps.some((b) => b >= c.step - BROKER_KILL_SHADOW && b <= model.stepAt(offset));
+    // The first marker per worker pid after the cancellation.
+    const markers = new Map();
+    for (const e of entries) {
+      if (e.offset < c.offset || markers.has(e.pid)) continue;
+      const aborted = e.type === "E" && e.how === "abort" && c.keys.has(e.key) && e.offset < closeOffset;
+      const later = e.type === "S" && (model.tasks.get(e.key)?.step ?? -1) > c.step;
+      if (aborted) markers.set(e.pid, { e, why: `${e.key} of the same cancellation ended aborted there` });
+      else if (later) markers.set(e.pid, { e, why: `${e.key}, sent at step ${model.tasks.get(e.key).step}, started there` });
+    }
+    for (const e of entries) {
+      if (e.type !== "S" || !c.notStarted.has(e.key) || e.offset < c.offset) continue;
+      const marker = markers.get(e.pid);
+      if (!marker || e.offset < marker.e.offset || shadowed(e.offset)) continue;
+      problems.push(
+        `task ${e.key} started on pid ${e.pid} at step ${model.stepAt(e.offset)} although it was cancelled (${c.kind}) at step ${c.step} ` +
+          `before it had started, and the cancellation had reached that worker (${marker.why}, step ${model.stepAt(marker.e.offset)})`,
+      );
+    }
+  }
+  return problems;
+}
