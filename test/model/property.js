@@ -27,8 +27,8 @@ export async function checkModel({ runs, seed, path, replayPath, ids = "all", ma
   let firstFailureAt;
   const property = fc.asyncProperty(
     fc.commands(commandArbitraries, { maxCommands, size: "max", replayPath }),
-    fc.boolean(),
-    async (commands, force) => {
+    fc.record({ force: fc.boolean(), quiet: fc.boolean() }),
+    async (commands, close) => {
       // Shrinking runs real processes; past its budget, candidates count as passing so it stops.
       if (firstFailureAt !== undefined && Date.now() - firstFailureAt > shrinkMs) return true;
       // A replay runs the value at `path` once (fast-check would go on with its shrink siblings).
@@ -41,7 +41,7 @@ export async function checkModel({ runs, seed, path, replayPath, ids = "all", ma
         const ready = await settle(real.lb.ready, "lb.ready");
         if ("error" in ready) throw new Error(`lb.ready rejected: ${ready.error?.message}`);
         await fc.asyncModelRun(() => ({ model, real }), commands);
-        await closeAndVerify(model, real, force);
+        await closeAndVerify(model, real, close);
         log(`run ${n}: ${model.steps.length} steps, ${model.sends.length} sends, ${model.maps.length} maps, ${model.kills.length} kills, ${Date.now() - started} ms`);
       } catch (err) {
         firstFailureAt ??= Date.now();
@@ -77,7 +77,7 @@ export function describeFailure(f) {
   return [
     `model test failed (seed ${f.seed}, path "${f.path}", ${f.shrinks} shrinks):`,
     f.error,
-    `commands (shrunk), close by force?: ${f.commands}`,
+    `commands (shrunk), then close: ${f.commands}`,
     `replay: ${replayEnv(f)} npx tap test/model.test.js`,
     `   or: npm run test:model -- --seed ${f.seed} --path ${f.path} --replay-path '${f.replayPath ?? ""}'${f.ids === "all" ? "" : ` --ids ${f.ids}`}${f.maxCommands === MAX_COMMANDS ? "" : ` --max-commands ${f.maxCommands}`}`,
   ].join("\n");

@@ -4,8 +4,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 
 /**
- * @typedef {{ type: "S" | "E", pid: number, key: string, how: string, offset: number }} LogEntry
- *   `offset`: where the line starts in the file; `how`: the attempt for "S", "done" or "abort" for "E".
+ * @typedef {{ type: "S" | "A" | "E", pid: number, key: string, how: string, signal: string, offset: number }} LogEntry
+ *   `type`: start, ctx.signal aborted while running, end; `offset`: where the line starts in the
+ *   file; `how`: the attempt for "S", "done" or "abort" for "E"; `signal`: for "S", "fresh" or
+ *   "aborted" (ctx.signal was aborted before the handler ran).
  */
 
 export class RunLog {
@@ -29,8 +31,8 @@ export class RunLog {
       const start = offset;
       offset += Buffer.byteLength(line) + 1;
       if (line === "") continue;
-      const [type, pid, key, how] = line.split(" ");
-      out.push({ type, pid: Number(pid), key, how, offset: start });
+      const [type, pid, key, how, signal] = line.split(" ");
+      out.push({ type, pid: Number(pid), key, how, signal, offset: start });
     }
     return out;
   }

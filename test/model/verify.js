@@ -15,13 +15,22 @@ export function verifyRun(model, entries) {
   const starts = new Map();
   const ends = new Map();
   for (const e of entries) {
-    const into = e.type === "S" ? starts : ends;
+    const into = e.type === "S" ? starts : e.type === "E" ? ends : undefined;
+    if (!into) continue;
     if (!into.has(e.key)) into.set(e.key, []);
     into.get(e.key).push(e);
   }
   const firstStart = (key) => starts.get(key)?.[0];
   const firstDone = (key) => ends.get(key)?.find((e) => e.how === "done");
   const where = (e) => `pid ${e.pid}, step ${model.stepAt(e.offset)}`;
+
+  // A worker aborts ctx.signal when a task's cancellation reaches it (or its broker resets it):
+  // a task that starts with its signal already aborted ran after its cancellation had arrived.
+  for (const e of entries) {
+    if (e.type === "S" && e.signal === "aborted") {
+      problems.push(`task ${e.key} started (${where(e)}) with its ctx.signal already aborted: its cancellation had reached the worker, which ran it anyway`);
+    }
+  }
 
   // At-least-once execution is allowed only when something died: a task's second start must
   // follow a worker or broker kill.
@@ -87,8 +96,8 @@ export function verifyRun(model, entries) {
 /**
  * Nothing cancelled before it started may start once the cancellation has reached its worker.
  * The test cannot see a message arrive, so it uses two events that can only happen after it:
- * (a) another task of the same cancellation ended on that worker because its ctx.signal was
- *     aborted (one Cancel message carries every task of that worker), and
+ * (a) a running task of the same cancellation saw its ctx.signal aborted on that worker (one
+ *     Cancel message carries every task of that cancellation the worker holds), and
  * (b) a task submitted by a later command started on that worker (the broker withdrew the task
  *     before it dispatched the later one, and a worker reads its messages in order).
  * A task still unstarted at the cancellation that starts on that worker after either event ran
@@ -105,9 +114,9 @@ function verifyCancellations(model, entries) {
     const markers = new Map();
     for (const e of entries) {
       if (e.offset < c.offset || markers.has(e.pid)) continue;
-      const aborted = e.type === "E" && e.how === "abort" && c.keys.has(e.key) && e.offset < closeOffset;
+      const aborted = e.type === "A" && c.keys.has(e.key) && e.offset < closeOffset;
       const later = e.type === "S" && (model.tasks.get(e.key)?.step ?? -1) > c.step;
-      if (aborted) markers.set(e.pid, { e, why: `${e.key} of the same cancellation ended aborted there` });
+      if (aborted) markers.set(e.pid, { e, why: `${e.key} of the same cancellation saw its ctx.signal aborted there` });
       else if (later) markers.set(e.pid, { e, why: `${e.key}, sent at step ${model.tasks.get(e.key).step}, started there` });
     }
     for (const e of entries) {
