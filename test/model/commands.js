@@ -441,8 +441,8 @@ const mapArb = fc
 
 /** Each command's arbitrary, repeated by weight (fast-check picks among them evenly). */
 export const commandArbitraries = [
-  ...Array(5).fill(sendArb),
-  ...Array(4).fill(fc.constant(new Receive())),
+  ...Array(6).fill(sendArb),
+  ...Array(3).fill(fc.constant(new Receive())),
   ...Array(3).fill(mapArb),
   ...Array(2).fill(fc.tuple(pickArb, fc.integer({ min: 1, max: 4 })).map(([pick, count]) => new MapNext(pick, count))),
   pickArb.map((pick) => new TwoNexts(pick)),

@@ -10,9 +10,9 @@ import { TaskError } from "../../dist/index.js";
 export const LIMITS = Object.freeze({
   workers: 2,
   /** Small, so that send() and map() wait for room and their wake-ups are exercised. */
-  highWaterMark: 4,
+  highWaterMark: 3,
   /** Small, so that forgetting ids is exercised: more distinct caller-chosen ids than this are sent. */
-  idMemory: 4,
+  idMemory: 2,
   /** Above the most worker kills of a run: no task may fail with WorkerExitError. */
   maxAttempts: 5,
   workerKills: 4,
