@@ -115,10 +115,11 @@ export class Receive extends Step {
 
   async exec(m, r) {
     if (m.outstanding === 0) return; // no result is sure to come: receive() would rightly wait for ever
+    // Taken before: the slot receive() frees wakes one of these, maybe before receive() resolves.
+    const waiting = stillBlocked(m, r);
     const out = await settle(r.lb.receive(), "receive()");
     if ("error" in out) return m.violate(`receive() rejected: ${describeError(out.error)}`);
     m.onReceived(out.value, "receive");
-    const waiting = stillBlocked(m, r);
     if (waiting.length > 0) await settle(Promise.race(waiting), "a send() waiting for room, after receive() freed one");
   }
 }

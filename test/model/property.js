@@ -46,6 +46,7 @@ export async function checkModel({ runs, seed, path, replayPath, ids = "all", ma
       } catch (err) {
         firstFailureAt ??= Date.now();
         log(`run ${n}: FAILED after ${model.steps.length} steps (${Date.now() - started} ms): ${String(err.message).split("\n")[0]}`);
+        if (process.env.ZEROLB_MODEL_DEBUG) log(debugDump(model, real));
         throw err;
       } finally {
         await real.dispose();
@@ -79,7 +80,7 @@ export function describeFailure(f) {
     f.error,
     `commands (shrunk), then close: ${f.commands}`,
     `replay: ${replayEnv(f)} npx tap test/model.test.js`,
-    `   or: npm run test:model -- --seed ${f.seed} --path ${f.path} --replay-path '${f.replayPath ?? ""}'${f.ids === "all" ? "" : ` --ids ${f.ids}`}${f.maxCommands === MAX_COMMANDS ? "" : ` --max-commands ${f.maxCommands}`}`,
+    `   or: npm run test:model -- --seed=${f.seed} --path ${f.path} --replay-path '${f.replayPath ?? ""}'${f.ids === "all" ? "" : ` --ids ${f.ids}`}${f.maxCommands === MAX_COMMANDS ? "" : ` --max-commands ${f.maxCommands}`}`,
   ].join("\n");
 }
 
@@ -89,4 +90,13 @@ function replayEnv(f) {
   if (f.ids !== "all") vars.push(`ZEROLB_MODEL_IDS=${f.ids}`);
   if (f.maxCommands !== MAX_COMMANDS) vars.push(`ZEROLB_MODEL_MAX_COMMANDS=${f.maxCommands}`);
   return vars.join(" ");
+}
+
+/** ZEROLB_MODEL_DEBUG=1: what the model and the log held when a run failed, for triage. */
+function debugDump(model, real) {
+  const sends = model.sends.map((s) => `  send #${s.n} step ${s.step} ${s.key} ${JSON.stringify(s.spec)} id=${s.id ?? s.requestedId ?? "-"} state=${s.state}${s.aborted ? " aborted" : ""} deps=[${s.deps.map((d) => d.id)}] result=${s.result ? (s.result.ok ? "ok" : s.result.code) : "-"}`);
+  const maps = model.maps.map((m) => `  map #${m.n} step ${m.step} keys=${m.keys.join(",")} ${m.ordered ? "ordered" : "unordered"} state=${m.state} yielded=[${[...m.yielded]}]`);
+  const steps = model.steps.map((s, i) => `  step ${i} @${s.offset}: ${s.name}`);
+  const log = real.log.entries().map((e) => `  @${e.offset} ${e.type} ${e.pid} ${e.key} ${e.how ?? ""} ${e.signal ?? ""}`);
+  return ["steps:", ...steps, "sends:", ...sends, "maps:", ...maps, `outstanding (model): ${model.outstanding}`, "log:", ...log].join("\n");
 }
