@@ -9,7 +9,8 @@
 // (ordered or not, settled or not, partly or fully consumed, left open, `break`); next() on an open
 // map, two concurrent next() calls; abort of a map or of a send (also while send() waits for
 // room: highWaterMark is 3); SIGKILL of a worker (at most 4, below maxAttempts 5) or of the broker
-// (at most 2, within the restart budget); a wait until no task runs.
+// (at most 2, within the restart budget; then going on at once, once a new broker process exists,
+// or once it serves); a wait until no task runs.
 //
 // What must hold (a breach fails the run, naming the step):
 // - every task's result arrives exactly once, as the value the handler returns, or as a TaskError
@@ -25,7 +26,8 @@
 //   the worker); a task not started when its map or send was cancelled does not start on a worker
 //   after the cancellation has provably reached it: after another task of the same cancellation
 //   saw its signal aborted there, or after a task sent by a later step started there (message
-//   order). Steps within 3 of a broker kill are not judged so (a restart re-sends and resets);
+//   order). Cancellations from 3 steps before a broker kill to 5 s after it are not judged so
+//   (a restart re-sends tasks and resets workers, which breaks that order);
 // - no step hangs: every call is bounded (15 s; close(): closeTimeout + 15 s) and a hang fails
 //   naming the call; send() waiting for room resumes once receive() frees a slot;
 // - after close(): no broker or worker pid alive, no ipc directory left.
@@ -57,6 +59,8 @@ t.test("LoadBalancer - random sends, receives, maps, cancellations, kills and cl
     log: (line) => t.comment(line),
   });
   t.comment(`ZEROLB_MODEL_SEED=${result.seed}`);
-  if (result.failed) t.fail(describeFailure(result));
-  else t.pass(`${result.runs} random runs kept the model's promises`);
+  if (result.failed) {
+    for (const line of describeFailure(result).split("\n")) t.comment(line);
+    t.fail(`the LoadBalancer broke the model's promises: ${result.error.split("\n")[0]}`);
+  } else t.pass(`${result.runs} random runs kept the model's promises`);
 });

@@ -57,7 +57,7 @@ function outcomeOf(ok, valueOrError) {
 export class Model {
   /** Index of the command running now (0 is the first). */
   step = -1;
-  /** `{ name, offset }` per step: its description and the log's size when it began. */
+  /** `{ name, offset, time }` per step: its description, the log's size and Date.now() when it began. */
   steps = [];
   /** Contract breaches found, each naming its step. */
   violations = [];
@@ -74,9 +74,9 @@ export class Model {
   /** Ids send() generated, and caller-chosen ids it accepted for new tasks. */
   generatedIds = new Map();
   customIds = new Map();
-  /** `{ step, kind, task keys, notStarted keys, offset }`: map breaks and aborts, send aborts. */
+  /** `{ step, kind, task keys, notStarted keys, offset, time }`: map breaks and aborts, send aborts. */
   cancellations = [];
-  /** `{ step, kind: "worker" | "broker", offset }`. */
+  /** `{ step, kind: "worker" | "broker", offset, time }`. */
   kills = [];
   /** Set when close() is called: `{ force }`. */
   closing = undefined;
@@ -95,7 +95,7 @@ export class Model {
   /** Starts a step; returns its index. */
   beginStep(name, offset) {
     this.step = this.steps.length;
-    this.steps.push({ name, offset });
+    this.steps.push({ name, offset, time: Date.now() });
     return this.step;
   }
 
@@ -343,11 +343,11 @@ export class Model {
   /** A cancellation was issued: `keys` are its tasks, `started` those with a START line before `offset`. */
   addCancellation(kind, keys, started, offset) {
     const notStarted = new Set(keys.filter((k) => !started.has(k)));
-    this.cancellations.push({ step: this.step, kind, keys: new Set(keys), notStarted, offset });
+    this.cancellations.push({ step: this.step, kind, keys: new Set(keys), notStarted, offset, time: Date.now() });
   }
 
   addKill(kind, offset) {
-    this.kills.push({ step: this.step, kind, offset });
+    this.kills.push({ step: this.step, kind, offset, time: Date.now() });
   }
 
   killsOf(kind) {
