@@ -3,7 +3,8 @@
 // `npm test`) and test/model-run.js (long runs). A failure comes back with its seed, path and the
 // shrunk command sequence, replayable with ZEROLB_MODEL_SEED and ZEROLB_MODEL_PATH.
 import fc from "fast-check";
-import { closeAndVerify, commandArbitraries } from "./commands.js";
+import { commandArbitraries } from "./arbitraries.js";
+import { closeAndVerify } from "./close.js";
 import { CUSTOM_IDS, Model } from "./model.js";
 import { Real, settle } from "./real.js";
 
