@@ -1,5 +1,6 @@
 // map() and what a consumer does with its iterator (next(), two next() at once, break, abort),
 // as commands of the model test.
+import { judgeMapOutcome } from "./map-judge.js";
 import { describeError } from "./model.js";
 import { settle } from "./real.js";
 import { specText, Step } from "./step.js";
@@ -8,7 +9,7 @@ import { specText, Step } from "./step.js";
 async function nextOnce(m, r, rec, what) {
   const offset = r.log.size();
   const out = await settle(r.iterators.get(rec.n).next(), `map #${rec.n}: ${what}`);
-  if (m.onMapOutcome(rec, out, what)) m.addCancellation(`failure of map #${rec.n}`, rec.keys, r.log.startedBefore(offset), offset);
+  if (judgeMapOutcome(m, rec, out, what)) m.addCancellation(`failure of map #${rec.n}`, rec.keys, r.log.startedBefore(offset), offset);
 }
 
 export async function consume(m, r, rec, count, what) {
@@ -94,7 +95,7 @@ export class TwoNexts extends Step {
     outs.push(await settle(first, `map #${rec.n}: the first of two concurrent next() calls`));
     outs.push(await settle(second, `map #${rec.n}: the second of two concurrent next() calls`));
     for (const [i, out] of outs.entries()) {
-      if (m.onMapOutcome(rec, out, `concurrent next() #${i + 1}`)) m.addCancellation(`failure of map #${rec.n}`, rec.keys, r.log.startedBefore(offset), offset);
+      if (judgeMapOutcome(m, rec, out, `concurrent next() #${i + 1}`)) m.addCancellation(`failure of map #${rec.n}`, rec.keys, r.log.startedBefore(offset), offset);
     }
   }
 }
