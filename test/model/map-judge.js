@@ -63,12 +63,13 @@ function judgeMapValue(m, rec, value, label, forceClosed) {
   const key = rec.keys[index];
   const spec = rec.specs[index];
   if (outcome.ok) {
+    rec.ran.add(index);
     if (outcome.value !== `v:${key}`) return m.violate(`${label} item ${index} succeeded with ${JSON.stringify(outcome.value)}, expected "v:${key}"`);
     if (spec.fail) return m.violate(`${label} item ${index} (${key}) succeeded although its handler throws`);
     return;
   }
   if (!outcome.isTaskError) return m.violate(`${label} item ${index} failed with ${describeError(outcome.error)}: not a TaskError`);
-  if (outcome.code === CODE.failed && spec.fail) return;
+  if (outcome.code === CODE.failed && spec.fail) return void rec.ran.add(index);
   if (outcome.code === CODE.cancelled && forceClosed) return;
   m.violate(`${label} item ${index} (${key}) failed with an unexpected ${describeError(outcome.error)}`);
 }

@@ -257,7 +257,8 @@ export class Model {
       n: this.maps.length, step: this.step, keys, specs, ordered, settled, hasSignal,
       // open: results may come; aborted: the next next() must throw the signal's reason;
       // ended: done, or it threw; broken: return() was called.
-      state: "open", yielded: new Set(), nextIndex: 0, endedNaturally: false,
+      // yielded: indices yielded (ok or not); ran: those whose outcome says the handler ran.
+      state: "open", yielded: new Set(), ran: new Set(), nextIndex: 0, endedNaturally: false,
     };
     this.maps.push(rec);
     keys.forEach((key, i) => this.tasks.set(key, { key, spec: specs[i], step: this.step, kind: "map", rec, index: i }));

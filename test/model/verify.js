@@ -82,9 +82,9 @@ export function verifyRun(model, entries) {
   }
 
   for (const rec of model.maps) {
-    for (const index of rec.yielded) {
+    for (const index of rec.ran) {
       const key = rec.keys[index];
-      if (!starts.has(key)) problems.push(`map #${rec.n} yielded item ${index} (${key}) whose handler never started`);
+      if (!starts.has(key)) problems.push(`map #${rec.n} yielded the outcome of item ${index} (${key}), whose handler never started`);
     }
     if (rec.endedNaturally && rec.yielded.size !== rec.keys.length) {
       problems.push(`map #${rec.n} ended with ${rec.yielded.size} of ${rec.keys.length} items yielded`);
