@@ -225,7 +225,11 @@ export class Model {
 
   #judgeOutcome(rec, outcome, label, forceClosed) {
     if (outcome.ok) {
-      if (outcome.value !== `v:${rec.key}`) return this.violate(`${label} succeeded with ${JSON.stringify(outcome.value)}, expected "v:${rec.key}"`);
+      if (outcome.value !== `v:${rec.key}`) {
+        const repeat = this.sends.find((s) => s.original === rec && outcome.value === `v:${s.key}`);
+        if (repeat) return this.violate(`${label}: receive() yielded the result of send #${repeat.n} (${repeat.key}), which repeated the known id "${rec.id}" and must not have run`);
+        return this.violate(`${label} succeeded with ${JSON.stringify(outcome.value)}, expected "v:${rec.key}"`);
+      }
       if (rec.spec.fail) return this.violate(`${label} succeeded although its handler throws`);
       return;
     }
