@@ -4,7 +4,7 @@
 // signal abort and END with its pid) and a small model of what was sent and mapped
 // (test/model/model.js); a run always ends with close(), by force or not.
 //
-// Commands (test/model/commands.js): send() (generated or caller-chosen ids, ids already used,
+// Commands (test/model/*-commands.js): send() (generated or caller-chosen ids, ids already used,
 // digits that look like generated ids, `after` naming earlier tasks, a signal); receive(); map()
 // (ordered or not, settled or not, partly or fully consumed, left open, `break`); next() on an open
 // map, two concurrent next() calls; abort of a map or of a send (also while send() waits for

@@ -1,7 +1,8 @@
 // Runs the model test: random command sequences (fast-check `commands`), each against a fresh
 // LoadBalancer, closed and verified at the end. Shared by test/model.test.js (a few runs in
 // `npm test`) and test/model-run.js (long runs). A failure comes back with its seed, path and the
-// shrunk command sequence, replayable with ZEROLB_MODEL_SEED and ZEROLB_MODEL_PATH.
+// shrunk command sequence, replayable with ZEROLB_MODEL_SEED, ZEROLB_MODEL_PATH and
+// ZEROLB_MODEL_REPLAY_PATH (or the runner's --seed, --path and --replay-path).
 import fc from "fast-check";
 import { commandArbitraries } from "./arbitraries.js";
 import { closeAndVerify } from "./close.js";
