@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import t from "tap";
 import { TaskError } from "../dist/index.js";
 import { createTransform } from "../dist/transform.js";
-import { createLb, fixture, range, waitFor } from "./helpers.js";
+import { createLb, fixture, range, sharedLb, waitFor } from "./helpers.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,8 +22,12 @@ function sink(out, { delay = 0, highWaterMark = 1, onItem } = {}) {
   });
 }
 
+// LoadBalancers shared by the tests that leave nothing running.
+const twoWorkers = sharedLb(t, { workers: 2 });
+const window8 = sharedLb(t, { highWaterMark: 8 });
+
 t.test("createTransform: in stream.pipeline, results in input order", async (t) => {
-  const lb = createLb(t);
+  const lb = twoWorkers();
   const out = [];
   await pipeline(Readable.from(range(500)), createTransform(lb), sink(out));
   t.same(out, range(500, (i) => i * 2));
@@ -46,7 +50,7 @@ t.test("createTransform: map options pass through (fn, ordered: false, settled)"
 });
 
 t.test("createTransform: a slow sink keeps the items in flight bounded", async (t) => {
-  const lb = createLb(t, { highWaterMark: 8 });
+  const lb = window8();
   const N = 300;
   let pulled = 0;
   let consumed = 0;
@@ -92,7 +96,7 @@ t.test("createTransform: the writable side stops accepting when highWaterMark it
 });
 
 t.test("createTransform: a failing task destroys the stream with its TaskError", async (t) => {
-  const lb = createLb(t);
+  const lb = twoWorkers();
   const out = [];
   await t.rejects(pipeline(Readable.from([1, 2, { op: "throw", message: "kaput" }, 4]), createTransform(lb), sink(out)), {
     name: "TaskError", message: /kaput/, index: 2,
@@ -129,7 +133,7 @@ t.test("createTransform: a null result cannot travel in a stream: a clear error"
 });
 
 t.test("createTransform: an empty input ends at once; bad options throw", async (t) => {
-  const lb = createLb(t);
+  const lb = twoWorkers();
   const out = [];
   await pipeline(Readable.from([]), createTransform(lb), sink(out));
   t.same(out, []);
@@ -147,7 +151,7 @@ t.test("createTransform: abort signal ends the stream with the signal's reason",
 });
 
 t.test("lb.transform() - the public method: stream.pipeline with a slow sink stays bounded", async (t) => {
-  const lb = createLb(t, { highWaterMark: 8 });
+  const lb = window8();
   let pulled = 0;
   let consumed = 0;
   let maxAhead = 0;

@@ -1,10 +1,12 @@
 // Values that MessagePack cannot carry fail their own task and nothing else.
 import t from "tap";
 import { TaskError } from "../dist/index.js";
-import { collect, createLb } from "./helpers.js";
+import { collect, sharedLb } from "./helpers.js";
+
+const shared = sharedLb(t, { workers: 2 });
 
 t.test(".map() - an unencodable input fails that item alone", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const rows = await collect(lb.map([1, () => "no", 3, new Map([["k", 1]]), new Set([1]), { nested: { fn() {} } }, 2n ** 80n, 7], { settled: true }));
   t.same(rows.map((r) => r.index), [0, 1, 2, 3, 4, 5, 6, 7]);
   t.same(rows.map((r) => r.ok), [true, false, true, false, false, false, false, true]);
@@ -21,7 +23,7 @@ t.test(".map() - an unencodable input fails that item alone", async (t) => {
 });
 
 t.test(".map() - an unencodable input without settled throws a TaskError for that item", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const seen = [];
   let caught;
   try {
@@ -36,7 +38,7 @@ t.test(".map() - an unencodable input without settled throws a TaskError for tha
 });
 
 t.test(".map() - an unencodable result fails that task alone", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const rows = await collect(lb.map([{ op: "unencodable" }, 2, { op: "unencodable" }, 4], { settled: true }));
   t.same(rows.map((r) => r.ok), [false, true, false, true]);
   t.same([rows[1].value, rows[3].value], [4, 8]);
