@@ -32,9 +32,9 @@ t.test("progress: a live line on stderr under a pseudo-terminal, none when piped
   t.equal(quiet.status, 0);
   t.notMatch(quiet.stdout, /done|failed|ETA/, "--quiet: nothing");
 
-  const piped = await runCli(t, ["map", HANDLER, input, "--workers", "2"]);
+  const piped = await runCli(t, ["map", HANDLER, input, "--workers", "1"]);
   t.equal(piped.stderr, "", "piped stderr: nothing");
-  const forced = await runCli(t, ["map", HANDLER, input, "--workers", "2", "--progress"]);
+  const forced = await runCli(t, ["map", HANDLER, input, "--workers", "1", "--progress"]);
   t.equal(forced.code, 0);
   t.notMatch(forced.stderr, /\x1b/, "--progress off a terminal: plain lines, no escape codes");
   t.match(forced.stderr, /100% 30\/30/);
