@@ -90,7 +90,7 @@ t.test(".map() - break aborts ctx.signal of a task that is running", async (t) =
   await lb.ready;
   // The "signal" task only ends when its ctx.signal is aborted (it then writes to abortLog).
   await breakWhileSignalTaskRuns(t, lb);
-  await waitFor(() => lineCount(abortLog) > 0, { timeout: 5000, what: "the running task's signal to be aborted" }).catch((err) => t.fail(err.message));
+  await waitFor(() => lineCount(abortLog) > 0, { timeout: 30_000, what: "the running task's signal to be aborted" }).catch((err) => t.fail(err.message));
   t.match(existsSync(abortLog) ? readFileSync(abortLog, "utf8") : "", /CancelledError/, "aborted with a CancelledError as reason");
   t.same(await collect(lb.map([{ op: "sleep", ms: 1, value: "free" }, { op: "sleep", ms: 1, value: "again" }])), ["free", "again"], "the worker's slot is free again");
 });

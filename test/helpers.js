@@ -77,7 +77,7 @@ export const range = (n, f = (i) => i) => Array.from({ length: n }, (_, i) => f(
  * Resolves once `condition()` is truthy, checking every `interval` ms; rejects after `timeout` ms
  * naming `what`. For states that no event announces (a child's exit, a counter in stats()).
  */
-export async function waitFor(condition, { timeout = 10_000, interval = 10, what = "the condition" } = {}) {
+export async function waitFor(condition, { timeout = 30_000, interval = 10, what = "the condition" } = {}) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await condition();

@@ -1,13 +1,8 @@
 // Fault injection with real processes: every test asserts the exact multiset of results.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { existsSync, readFileSync } from "node:fs";
 import t from "tap";
 import { CancelledError, TimeoutError, WorkerExitError } from "../dist/index.js";
-import { alive, createLb, exactlyOnce, fixture, lineCount, range, tmpPath, waitFor, within } from "./helpers.js";
+import { alive, createLb, exactlyOnce, lineCount, range, tmpPath, waitFor } from "./helpers.js";
 
 t.test(".map() - SIGKILL of workers during a 20,000-task map loses and doubles nothing", async (t) => {
   const lb = createLb(t, { workers: 2 });
@@ -123,7 +118,7 @@ t.test(".map() - a handler stuck in a synchronous loop times out; its worker is 
   for await (const row of lb.map([{ op: "busy", ms: 120_000 }, 1, 2], { settled: true, timeout: 300 })) rows.push(row);
   t.ok(rows[0].error instanceof TimeoutError, "the stuck task fails with a TimeoutError");
   t.same(rows.slice(1).map((r) => r.value), [2, 4], "later tasks run on the replacement");
-  await waitFor(() => !alive(stuckPid), { timeout: 5000, what: "the stuck worker to be killed" });
+  await waitFor(() => !alive(stuckPid), { timeout: 30_000, what: "the stuck worker to be killed" });
   t.ok(lb.stats().workerRestarts >= 1);
 });
 
@@ -155,7 +150,7 @@ t.test(".send() - aborting a running task aborts its ctx.signal", async (t) => {
   t.equal(cancelled.id, id);
   t.notOk(cancelled.ok);
   t.ok(cancelled.error instanceof CancelledError);
-  await waitFor(() => existsSync(abortLog), { timeout: 5000, what: "the handler to see the abort" });
+  await waitFor(() => existsSync(abortLog), { timeout: 30_000, what: "the handler to see the abort" });
   t.match(readFileSync(abortLog, "utf8"), /^watched CancelledError/);
 });
 
@@ -193,57 +188,3 @@ t.test(".close() - waits for tasks in flight to finish", async (t) => {
   await lb.close();
   t.same(await lb.receive(), { id: "0", ok: true, value: "finished" });
 });
-
-/**
- * Starts a caller process with a LoadBalancer of two ops.js workers; once ready it sends `tasks`
- * (if any) and prints its pids and ipc directory. The test's teardown SIGKILLs, by pid, whatever
- * of the caller, its broker and its workers is still alive, so a failure here leaves nothing behind.
- */
-async function startCaller(t, tasks = []) {
-  const script = `import { LoadBalancer } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
-const lb = new LoadBalancer({ worker: ${JSON.stringify(fixture("ops.js"))}, workers: 2 });
-await lb.ready;
-for (const task of ${JSON.stringify(tasks)}) await lb.send(task);
-console.log(JSON.stringify(lb.pids));
-setInterval(() => {}, 1000);`;
-  const caller = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => caller.once("exit", resolve));
-  const pids = [caller.pid];
-  t.teardown(async () => {
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    await exited;
-  });
-  const [line] = await within(once(createInterface({ input: caller.stdout }), "line"), 60_000, "the caller's start");
-  const { broker, workers } = JSON.parse(line);
-  pids.push(broker, ...workers);
-  return { caller, exited, broker, workers };
-}
-
-/** ipc directories of the LoadBalancers of process `pid` (in $TMPDIR, or /tmp when that is long). */
-const ipcDirsOf = (pid) => [...new Set([tmpdir(), "/tmp"])].flatMap((d) => readdirSync(d).filter((name) => name.startsWith(`zlb-${pid}-`)).map((name) => join(d, name)));
-
-t.test("a caller killed with SIGKILL leaves no orphan process and no ipc directory", async (t) => {
-  const { caller, exited, broker, workers } = await startCaller(t);
-  const dirs = ipcDirsOf(caller.pid);
-  t.equal(dirs.length, 1, "the caller's ipc directory exists while it runs");
-  process.kill(caller.pid, "SIGKILL");
-  await exited;
-  const children = [broker, ...workers];
-  await waitFor(() => !children.some(alive), { timeout: 20_000, what: `processes ${children.filter(alive)} to exit` });
-  t.pass("the broker and both workers exited");
-  await waitFor(() => !existsSync(dirs[0]), { timeout: 20_000, what: `the ipc directory ${dirs[0]} to go` });
-  t.same(ipcDirsOf(caller.pid), [], "no ipc directory left");
-});
-
-t.test(
-  "a caller killed with SIGKILL while a worker runs a task that never settles leaves no orphan",
-  { todo: "issue 16: a caller SIGKILL orphans a worker that runs a never-settling task" },
-  async (t) => {
-    const { caller, exited, broker, workers } = await startCaller(t, [{ op: "hang" }, { op: "hang" }]);
-    process.kill(caller.pid, "SIGKILL");
-    await exited;
-    const children = [broker, ...workers];
-    await waitFor(() => !children.some(alive), { timeout: 20_000, what: "the children to exit" }).catch(() => {});
-    t.same(children.filter(alive), [], "the broker and both workers exited");
-  },
-);

@@ -21,7 +21,7 @@ export function startWorker(t, endpoint, { args = [], env = {}, module = fixture
     get stderr() {
       return stderr();
     },
-    waitForLog(re, timeout = 15_000) {
+    waitForLog(re, timeout = 60_000) {
       return waitFor(() => re.test(stderr()), { timeout, what: `${re} in the worker's stderr:\n${stderr()}` });
     },
   };
