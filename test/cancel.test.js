@@ -24,18 +24,30 @@ t.test(".map() - signal: aborting mid-map ends the iterator with the signal's re
   const n = 200;
   const controller = new AbortController();
   const reason = new Error("enough of this");
+  let pulled = 0;
+  function* items() {
+    for (const item of quickThenBlocking(5, n)) {
+      pulled++;
+      yield item;
+    }
+  }
   const seen = [];
+  let pulledAtAbort;
   let caught;
   try {
-    for await (const v of lb.map(quickThenBlocking(5, n), { signal: controller.signal })) {
+    for await (const v of lb.map(items(), { signal: controller.signal })) {
       seen.push(v);
-      if (seen.length === 5) controller.abort(reason);
+      if (seen.length === 5) {
+        controller.abort(reason);
+        pulledAtAbort = pulled;
+      }
     }
   } catch (err) {
     caught = err;
   }
   t.equal(caught, reason, "the iterator throws the signal's reason itself");
   t.same(seen, [0, 1, 2, 3, 4], "nothing is yielded after the abort");
+  t.equal(pulled, pulledAtAbort, `it stopped pulling items at the abort (${pulled} of ${n})`);
   t.ok(lb.stats().cancelled > 0, "the tasks left were cancelled");
   await lb.close();
   const runs = lineCount(log);

@@ -51,9 +51,10 @@ t.test("DEBUG=zerolb:* shows logs of the CLI, the broker and the workers on stde
   const r = await runCli(t, ["map", HANDLER, "--workers", "1"], { input: "1\n2\n", env: { DEBUG: "zerolb:*" } });
   t.equal(r.code, 0, r.stderr);
   t.same(parseLines(r.stdout), [2, 4], "stdout stays clean");
-  t.match(r.stderr, /zerolb:cli/);
-  t.match(r.stderr, /zerolb:broker/);
-  t.match(r.stderr, /zerolb:worker/);
+  // Each line is tagged with its role and its process id.
+  for (const role of ["cli", "broker", "worker"]) t.match(r.stderr, new RegExp(`zerolb:${role} \\[\\d+\\] `), `lines of the ${role}, with its pid`);
+  const pids = new Set([...r.stderr.matchAll(/zerolb:(?:broker|worker) \[(\d+)\]/g)].map((m) => m[1]));
+  t.ok(pids.size >= 2, `the broker and the worker are distinct processes (${[...pids]})`);
 });
 
 t.test("--endpoint is passed to the LoadBalancer", async (t) => {

@@ -52,6 +52,16 @@ t.test("--help and <command> --help describe every option, with examples; --vers
   const keygen = await runCli(t, ["keygen", "--help"]);
   t.equal(keygen.code, 0);
   for (const option of ["--out", "--force"]) t.match(keygen.stdout, new RegExp(`e\\.g\\.\\s+${option}`));
+  const commands = {
+    worker: ["--connect", "--concurrency", "--server-key", "--key-file", "--heartbeat-interval", "--heartbeat-liveness", "--reconnect-max-interval", "--name", "--quiet"],
+    dot: ["--export", "--name"],
+  };
+  for (const [command, flags] of Object.entries(commands)) {
+    const help = await runCli(t, [command, "--help"]);
+    t.equal(help.code, 0, `${command} --help`);
+    for (const option of flags) t.match(help.stdout, new RegExp(`e\\.g\\.\\s+${option}`), `${command} --help lists ${option} with an example`);
+    t.match(help.stdout, /Examples:/, `${command} --help has examples`);
+  }
   const viaHelp = await runCli(t, ["help", "map"]);
   t.equal(viaHelp.stdout, map.stdout, "zerolb help map = zerolb map --help");
 });

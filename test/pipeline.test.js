@@ -1,8 +1,11 @@
+// Dependencies between tasks: Pipelines (a DAG of jobs per map item) and send({ after }), their
+// DOT export (toDot(), lb.graph(), `zerolb dot`), and how failures, cancels and timeouts travel.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
 import { CancelledError, DependencyError, Pipeline, TaskError, TimeoutError } from "../dist/index.js";
-import { collect, createLb, fixture, range, sharedLb, tmpPath, within } from "./helpers.js";
+import { collect, createLb, fixture, range, sharedLb, tmpDir, tmpPath, within } from "./helpers.js";
 
 const crawl = fixture("crawl.js");
 // One LoadBalancer for the tests that leave it as they found it (each receives what it sends; the
@@ -244,4 +247,13 @@ t.test("zerolb dot - prints the DOT of the Pipeline a module exports; exit 2 whe
   const none = spawnSync(process.execPath, [cli, "dot", fixture("ops.js")]);
   t.equal(none.status, 2);
   t.match(none.stderr.toString(), /no exported Pipeline/);
+  // A module whose Pipelines are the default export and one named `other`: --export picks one.
+  const module = join(tmpDir(t), "pipelines.mjs");
+  writeFileSync(module, `import { Pipeline } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+export default new Pipeline({ only: {} });
+export const other = new Pipeline({ first: {}, second: { after: ["first"] } });\n`);
+  t.match(execFileSync(process.execPath, [cli, "dot", module]).toString(), /"only"/, "the default export");
+  const other = execFileSync(process.execPath, [cli, "dot", module, "--export", "other"]).toString();
+  t.match(other, /"first" -> "second"/, "--export names another");
+  t.notMatch(other, /"only"/);
 });

@@ -1,6 +1,7 @@
 // Remote workers (`zerolb worker --connect`) over loopback tcp, with real processes: joining,
 // sharing a map with local workers, dying, outliving the broker, leaving, and Curve security.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { curveKeyPair } from "zeromq";
@@ -24,6 +25,7 @@ t.test("zerolb worker - joins a workers: 0 LoadBalancer and serves a map", async
   t.equal(workers[0].local, false, "it is remote");
   t.equal(workers[0].pid, worker.pid, "with the CLI worker's pid");
   t.equal(workers[0].done, 500);
+  t.equal(workers[0].name, hostname(), "named by its host name (zerolb worker's default --name)");
   t.match(worker.stderr, /joined tcp:\/\/127\.0\.0\.1:\d+/, "the join is logged on stderr");
 });
 
@@ -37,7 +39,7 @@ t.test("workers: 0 - ready resolves once the broker has bound, with no worker at
 t.test("endpoint - local and remote workers share one map", async (t) => {
   const lb = createLb(t, { workers: 1, endpoint: LOOPBACK });
   await lb.ready;
-  const worker = startWorker(t, lb.endpoint);
+  const worker = startWorker(t, lb.endpoint, { args: ["--name", "box-7"] });
   await worker.waitForLog(/joined/);
   const results = await collect(lb.map(sleepy(300, 3), { ordered: false }));
   exactlyOnce(t, results, range(300));
@@ -46,6 +48,7 @@ t.test("endpoint - local and remote workers share one map", async (t) => {
   const remote = workers.filter((w) => !w.local);
   t.equal(local.length, 1, "one local worker");
   t.equal(remote.length, 1, "one remote worker");
+  t.equal(remote[0].name, "box-7", "with the name it gave (--name)");
   t.ok(local[0].done > 0, `the local worker did ${local[0].done}`);
   t.ok(remote[0].done > 0, `the remote worker did ${remote[0].done}`);
   t.equal(local[0].done + remote[0].done, 300);
