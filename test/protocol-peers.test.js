@@ -2,10 +2,11 @@
 // DEALER speaking the protocol) against a real broker, and a fake broker (a ROUTER) against the real
 // `zerolb worker`. What the page says each side does is what each side must be seen to do.
 import { decode, encode } from "@msgpack/msgpack";
+import { writeFileSync } from "node:fs";
 import t from "tap";
 import * as zmq from "zeromq";
 import { CancelledError, TaskError } from "../dist/index.js";
-import { createLb, sharedLb, within } from "./helpers.js";
+import { sharedLb, tmpPath, within } from "./helpers.js";
 import { startWorker } from "./remote-helpers.js";
 
 const V = 1;
@@ -16,15 +17,20 @@ const header = (k, fields = {}) => Buffer.from(encode({ v: V, k, ...fields }));
 /** Messages arriving on a socket, decoded ({ h, body, from? }), taken in order with next(). */
 function inbox(socket, router = false) {
   const queue = [];
+  const all = [];
   let wake;
   void (async () => {
     for await (const frames of socket) {
       const [from, h, body] = router ? frames : [undefined, ...frames];
-      queue.push({ from, h: decode(h), body });
+      const message = { from, h: decode(h), body };
+      queue.push(message);
+      all.push(message);
       wake?.();
     }
   })().catch(() => {});
   return {
+    /** How many messages of this kind arrived so far, taken or not. */
+    count: (kind) => all.filter((m) => m.h.k === kind).length,
     /** The next message of one of `kinds`; messages of other kinds before it are dropped. */
     async next(kinds, what) {
       const wanted = [kinds].flat();
@@ -100,6 +106,8 @@ t.test("protocol - Hello is answered with Welcome (a session, and workerData as 
   await w.next(Kind.Reset, "the Reset that greets a new connection");
   await w.send(Kind.Ready, { credit: 1 });
   await w.next(Kind.Reset, "a Reset answering Ready without Hello");
+  await w.answer([[0, Status.Ok, 1]]);
+  await w.next(Kind.Reset, "a Reset answering results without Hello");
   const welcome = await w.join(0);
   t.type(welcome.h.session, "string");
   t.ok(welcome.h.session.length > 0, "a session");
@@ -189,7 +197,7 @@ t.test("protocol - a message larger than maxMessageSize closes its sender's conn
   t.same(await lb.receive(), { id, ok: true, value: 2 }, "another worker is served as before");
 });
 
-t.test("protocol - zerolb worker: Cancel of a task not started is answered at once with status 5; Reset makes it say Hello again", async (t) => {
+t.test("protocol - zerolb worker: Hello again until Welcomed, one Ready per Hello, Cancel of a task not started answered at once with status 5, Reset makes it say Hello again", async (t) => {
   const router = new zmq.Router({ linger: 0, mandatory: true });
   t.teardown(() => router.close());
   await router.bind("tcp://127.0.0.1:*");
@@ -197,10 +205,14 @@ t.test("protocol - zerolb worker: Cancel of a task not started is answered at on
   const worker = startWorker(t, router.lastEndpoint, { args: ["--concurrency", "1"] });
   const hello = await box.next(Kind.Hello, "the worker's Hello");
   t.match(hello.h, { pid: worker.pid, concurrency: 1 }, "Hello says its pid and concurrency");
+  // Unanswered, the Hello is sent again (it may have been lost with a broker that died).
+  await box.next(Kind.Hello, "a second Hello when no Welcome came");
   const to = (k, fields, body) => router.send(body === undefined ? [hello.from, header(k, fields)] : [hello.from, header(k, fields), body]);
   await to(Kind.Welcome, { session: "fake" }, Buffer.from(encode(null)));
   const ready = await box.next(Kind.Ready, "Ready");
   t.ok(ready.h.credit >= 2, `Ready grants credit (${ready.h.credit})`);
+  // The broker answers every Hello; the worker answers only the first Welcome after its latest Hello.
+  await to(Kind.Welcome, { session: "fake" }, Buffer.from(encode(null)));
   // Task 1 never ends, so task 2 waits in the worker, not started.
   const inputs = [{ op: "hang" }, 5].map((v) => Buffer.from(encode(v)));
   await to(Kind.Tasks, { seq: [1, 2], len: inputs.map((b) => b.length) }, Buffer.concat(inputs));
@@ -208,7 +220,34 @@ t.test("protocol - zerolb worker: Cancel of a task not started is answered at on
   const answer = await box.next(Kind.WorkerResults, "the answer to Cancel");
   t.same([answer.h.seq, [answer.h.st].flat()[0]], [[2], Status.Cancelled], "task 2 is answered with status 5");
   t.equal(decode(answer.body).name, "CancelledError");
+  t.equal(box.count(Kind.Ready), 1, "the duplicate Welcome got no second Ready");
   await to(Kind.Reset);
   const again = await box.next(Kind.Hello, "a Hello after Reset");
   t.equal(again.h.pid, worker.pid, "Reset after Welcome: the worker says Hello again");
+});
+
+t.test("protocol - zerolb worker on SIGTERM: running tasks finish and are answered, then Bye names the tasks not started", async (t) => {
+  const router = new zmq.Router({ linger: 0, mandatory: true });
+  t.teardown(() => router.close());
+  await router.bind("tcp://127.0.0.1:*");
+  const box = inbox(router, true);
+  const gate = tmpPath(t, "gate");
+  const worker = startWorker(t, router.lastEndpoint, { args: ["--concurrency", "1"] });
+  const hello = await box.next(Kind.Hello, "the worker's Hello");
+  const to = (k, fields, body) => router.send(body === undefined ? [hello.from, header(k, fields)] : [hello.from, header(k, fields), body]);
+  await to(Kind.Welcome, { session: "fake" }, Buffer.from(encode(null)));
+  await box.next(Kind.Ready, "Ready");
+  // Task 1 runs until the gate opens; task 2 waits behind it.
+  const inputs = [{ op: "until", path: gate, value: "finished" }, 5].map((v) => Buffer.from(encode(v)));
+  await to(Kind.Tasks, { seq: [1, 2], len: inputs.map((b) => b.length) }, Buffer.concat(inputs));
+  await worker.waitForLog(/joined/);
+  process.kill(worker.pid, "SIGTERM");
+  await worker.waitForLog(/stopping: 1 running task\(s\) finish, 1 go back/);
+  writeFileSync(gate, "");
+  const result = await box.next(Kind.WorkerResults, "the running task's result");
+  t.same([result.h.seq, [result.h.st].flat()[0], decode(result.body)], [[1], Status.Ok, "finished"], "the running task finished and was answered");
+  const bye = await box.next(Kind.Bye, "Bye");
+  t.same(bye.h.seq, [2], "Bye names the task it did not start");
+  await to(Kind.Reset);
+  t.same(await within(worker.exited, 60_000, "the worker's exit"), { code: 0, signal: null }, "and it exits 0 once the Bye is answered");
 });

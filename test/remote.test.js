@@ -36,6 +36,16 @@ t.test("workers: 0 - ready resolves once the broker has bound, with no worker at
   t.same(lb.pids.workers, []);
 });
 
+t.test("endpoint - an ipc:// endpoint takes remote workers too", async (t) => {
+  const endpoint = `ipc://${join(tmpDir(t), "workers")}`;
+  const lb = createLb(t, { workers: 0, endpoint });
+  await lb.ready;
+  t.equal(lb.endpoint, endpoint, "lb.endpoint is the ipc endpoint");
+  const worker = startWorker(t, endpoint);
+  t.same(await collect(lb.map(range(50))), range(50, (i) => i * 2), "a zerolb worker joins through it and serves a map");
+  t.same(lb.stats().workers.map((w) => [w.pid, w.local]), [[worker.pid, false]], "as a remote worker");
+});
+
 t.test("endpoint - local and remote workers share one map", async (t) => {
   const lb = createLb(t, { workers: 1, endpoint: LOOPBACK });
   await lb.ready;
