@@ -115,7 +115,6 @@ t.test("zerolb worker - SIGTERM: finishes what runs, hands back the rest, exits 
   for await (const r of lb.map(items, { ordered: false })) {
     results.push(r);
     if (results.length === 60) {
-      t.ok(lb.stats().workers.some((w) => !w.local && w.inFlight > 0), "the remote worker holds tasks when it is stopped");
       process.kill(leaver.pid, "SIGTERM");
       exit = leaver.exited;
     }
@@ -123,7 +122,8 @@ t.test("zerolb worker - SIGTERM: finishes what runs, hands back the rest, exits 
   const ids = results.map((r) => r.id);
   exactlyOnce(t, ids, range(400, (i) => String(i)));
   t.same(await exit, { code: 0, signal: null }, "exit code 0");
-  t.match(leaver.stderr, /stopping: \d+ running task\(s\) finish, \d+ go back/, "logged what it handed back");
+  const [, running, handedBack] = /stopping: (\d+) running task\(s\) finish, (\d+) go back/.exec(leaver.stderr) ?? [];
+  t.ok(Number(running) + Number(handedBack) > 0, `it held tasks when it was stopped: ${running} running, ${handedBack} handed back`);
   t.match(leaver.stderr, /left /);
   t.same([...new Set(results.map((r) => r.attempt))], [1], "handing back is not a worker death: every task ran on its first attempt");
   t.ok(results.some((r) => r.pid === leaver.pid), "the leaver did some of the work");
