@@ -69,8 +69,12 @@ export function startCli(t, args, { env } = {}) {
     closed,
     stdout: () => stdout,
     stderr: () => stderr,
-    waitForStdout: (predicate, what) => waitFor(() => predicate(stdout), { timeout: 60_000, what: `${what}; stderr: ${stderr}` }),
-    waitForStderr: (re) => waitFor(() => re.test(stderr), { timeout: 60_000, what: `${re} on stderr:\n${stderr}` }),
+    waitForStdout: (predicate, what) => waitFor(() => predicate(stdout), { timeout: 60_000, what }).catch((err) => {
+      throw new Error(`${err.message}; stderr: ${stderr}`);
+    }),
+    waitForStderr: (re) => waitFor(() => re.test(stderr), { timeout: 60_000, what: `${re} on stderr` }).catch((err) => {
+      throw new Error(`${err.message}; stderr: ${stderr}`);
+    }),
   };
 }
 

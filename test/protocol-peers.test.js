@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import t from "tap";
 import * as zmq from "zeromq";
 import { CancelledError, TaskError } from "../dist/index.js";
-import { sharedLb, tmpPath, within } from "./helpers.js";
+import { lineCount, sharedLb, tmpPath, waitFor, within } from "./helpers.js";
 import { startWorker } from "./remote-helpers.js";
 
 const V = 1;
@@ -232,15 +232,16 @@ t.test("protocol - zerolb worker on SIGTERM: running tasks finish and are answer
   await router.bind("tcp://127.0.0.1:*");
   const box = inbox(router, true);
   const gate = tmpPath(t, "gate");
+  const log = tmpPath(t, "runs");
   const worker = startWorker(t, router.lastEndpoint, { args: ["--concurrency", "1"] });
   const hello = await box.next(Kind.Hello, "the worker's Hello");
   const to = (k, fields, body) => router.send(body === undefined ? [hello.from, header(k, fields)] : [hello.from, header(k, fields), body]);
-  await to(Kind.Welcome, { session: "fake" }, Buffer.from(encode(null)));
+  await to(Kind.Welcome, { session: "fake" }, Buffer.from(encode({ log }))); // ops.js logs each task it runs
   await box.next(Kind.Ready, "Ready");
-  // Task 1 runs until the gate opens; task 2 waits behind it.
+  // Task 1 runs until the gate opens; task 2, in the same message, waits behind it.
   const inputs = [{ op: "until", path: gate, value: "finished" }, 5].map((v) => Buffer.from(encode(v)));
   await to(Kind.Tasks, { seq: [1, 2], len: inputs.map((b) => b.length) }, Buffer.concat(inputs));
-  await worker.waitForLog(/joined/);
+  await waitFor(() => lineCount(log) === 1, { what: "task 1 to start" });
   process.kill(worker.pid, "SIGTERM");
   await worker.waitForLog(/stopping: 1 running task\(s\) finish, 1 go back/);
   writeFileSync(gate, "");
