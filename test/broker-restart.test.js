@@ -1,9 +1,10 @@
-// The broker's restart budget (docs/semantics.md, "the broker keeps dying"): a dead broker is
-// restarted and the LoadBalancer goes on, up to 5 deaths in a minute; one more and everything
-// outstanding fails with a BrokerError, as does every later call.
+// The broker dies or hangs (docs/semantics.md): a new broker finishes a map exactly once, a hung one
+// is found by heartbeat and replaced; a dead broker is restarted and the LoadBalancer goes on, up
+// to 5 deaths in a minute; one more and everything outstanding fails with a BrokerError, as does
+// every later call.
 import t from "tap";
 import { BrokerError, TaskError } from "../dist/index.js";
-import { alive, createLb, todo, waitFor, within } from "./helpers.js";
+import { alive, createLb, exactlyOnce, range, todo, waitFor, within } from "./helpers.js";
 
 /** Resolves once the LoadBalancer runs a broker other than `old`, alive (looking every `interval` ms). */
 function newBroker(lb, old, interval = 10) {
@@ -16,6 +17,41 @@ async function roundTrip(t, lb, value, what) {
   const r = await within(lb.receive(), 60_000, `the round trip ${what}`);
   t.same(r, { id, ok: true, value: value * 2 }, `a task runs ${what}`);
 }
+
+t.test(".map() - SIGKILL of the broker mid-stream: a new broker finishes the map exactly once", async (t) => {
+  const lb = createLb(t, { workers: 2 });
+  await lb.ready;
+  const firstBroker = lb.pids.broker;
+  const results = [];
+  for await (const r of lb.map(range(20000), { ordered: false })) {
+    results.push(r);
+    if (results.length === 3000) process.kill(firstBroker, "SIGKILL");
+  }
+  exactlyOnce(t, results, range(20000, (i) => i * 2));
+  t.equal(lb.stats().brokerRestarts, 1);
+  t.not(lb.pids.broker, firstBroker, "a new broker process");
+  t.notOk(alive(firstBroker));
+});
+
+t.test(".map() - a hung broker (SIGSTOP) is detected by heartbeat, replaced, and the map finishes exactly once", async (t) => {
+  const lb = createLb(t, { workers: 2, heartbeatInterval: 200 });
+  await lb.ready;
+  const hung = lb.pids.broker;
+  t.teardown(() => {
+    try {
+      process.kill(hung, "SIGKILL");
+    } catch {}
+  });
+  const results = [];
+  for await (const r of lb.map(range(3000, (i) => ({ op: "sleep", ms: 1, value: i })), { ordered: false })) {
+    results.push(r);
+    if (results.length === 300) process.kill(hung, "SIGSTOP");
+  }
+  exactlyOnce(t, results, range(3000));
+  // At least the hung one; on a loaded machine a short liveness may also take a slow start for a hang.
+  t.ok(lb.stats().brokerRestarts >= 1, "the hung broker was replaced");
+  t.not(lb.pids.broker, hung);
+});
 
 const WINDOW_MS = 60_000;
 
