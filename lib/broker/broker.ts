@@ -36,6 +36,8 @@ const log = logger("broker");
 const MAX_HEADER_BYTES = 1 << 20;
 /** How often the broker looks for workers stuck past a task's timeout. */
 const WEDGE_CHECK_MS = 200;
+/** How long a closing broker gives its Goodbyes to reach remote workers before it closes anyway. */
+const GOODBYE_FLUSH_MS = 500;
 
 /** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
 function errorInfo(name: string, message: string, extra: Record<string, unknown> = {}): Uint8Array {
@@ -58,7 +60,7 @@ export class Broker {
   #wedgeTimer: NodeJS.Timeout | undefined;
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
-    refusedHandshakes: 0,
+    refusedHandshakes: 0, failedSetups: 0,
   };
 
   constructor(config: BrokerConfig) {
@@ -130,10 +132,22 @@ export class Broker {
     this.#endpoint = bound.endpoint;
   }
 
-  close(): void {
+  /**
+   * Closes for good (the LoadBalancer closes; not a crash): remote workers are told first
+   * (Goodbye), within GOODBYE_FLUSH_MS, then every socket closes.
+   */
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
+    const remote = this.#remote;
+    if (remote && this.#workers.goodbye() > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([remote.outbox.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, GOODBYE_FLUSH_MS)))]);
+      clearTimeout(timer);
+      // Sent is queued, not delivered: linger lets libzmq write what is queued before it lets go.
+      remote.socket.linger = GOODBYE_FLUSH_MS;
+    }
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -267,7 +281,7 @@ export class Broker {
       case Kind.WorkerResults:
         return this.#onWorkerResults(backend, id!, key, header, body);
       case Kind.Bye:
-        return this.#workers.bye(backend, id!, key, seqColumn(header));
+        return this.#workers.bye(backend, id!, key, seqColumn(header), header.error);
       default:
         throw new ProtocolError(`kind ${header.k} is not for the backend`);
     }

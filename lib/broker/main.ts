@@ -17,7 +17,7 @@ runChild<BrokerConfig>(
     return broker.start();
   },
   async () => {
-    broker?.close();
+    await broker?.close();
     if (ipcDir) rmSync(ipcDir, { recursive: true, force: true });
   },
 );

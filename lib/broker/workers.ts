@@ -33,7 +33,7 @@ export interface WorkersContext {
   statsDue(): void;
   /** Error data made by the broker itself. */
   errorInfo(name: string, message: string, extra?: Record<string, unknown>): Uint8Array;
-  readonly counters: { failedByWorkerExit: number; timedOutStuck: number; workersKilled: number; workersLost: number };
+  readonly counters: { failedByWorkerExit: number; timedOutStuck: number; workersKilled: number; workersLost: number; failedSetups: number };
 }
 
 export class Workers {
@@ -41,6 +41,8 @@ export class Workers {
   readonly #session: string;
   readonly #peers = new Map<string, Peer>();
   readonly #retired: WorkerInfo[] = [];
+  /** Open connections to the remote endpoint, joined or not: the goodbye goes to each. */
+  readonly #remoteConnections = new Map<string, { backend: Backend; id: Buffer }>();
 
   constructor(context: WorkersContext, session: string) {
     this.#c = context;
@@ -66,13 +68,28 @@ export class Workers {
    * death counted, since whatever was on its way over the old connection may be lost; it rejoins.
    */
   connected(backend: Backend, id: Buffer, key: string): void {
+    if (!backend.local) this.#remoteConnections.set(key, { backend, id });
     if (this.#peers.has(key)) this.lose(key, "it reconnected", false);
     this.reset(backend, id);
   }
 
   /** A worker's connection closed: it died, or the network or a heartbeat timeout cut it off. */
   disconnected(key: string): void {
+    this.#remoteConnections.delete(key);
     if (this.#peers.has(key)) this.lose(key, "its connection closed");
+  }
+
+  /**
+   * The LoadBalancer is closing for good: every remote connection is told (Goodbye), so that its
+   * worker can tell this from a crash (it waits for the next broker, or exits). Local workers are
+   * stopped by their LoadBalancer. Returns how many were told.
+   */
+  goodbye(): number {
+    const told = new Map(this.#remoteConnections);
+    for (const [key, peer] of this.#peers) if (!peer.backend.local) told.set(key, { backend: peer.backend, id: peer.id });
+    for (const { backend, id } of told.values()) backend.outbox.push([id, encodeHeader(Kind.Goodbye)]);
+    if (told.size > 0) log("closing: saying goodbye to %d remote workers", told.size);
+    return told.size;
   }
 
   hello(backend: Backend, id: Buffer, key: string, h: Header): void {
@@ -103,11 +120,22 @@ export class Workers {
    * was not run and goes back to the queue without counting as a worker death. The Reset answers
    * it (the broker no longer knows this worker), so the worker knows its Bye arrived.
    */
-  bye(backend: Backend, id: Buffer, key: string, unrun: readonly number[]): void {
+  bye(backend: Backend, id: Buffer, key: string, unrun: readonly number[], error?: unknown): void {
+    if (error !== undefined) this.#setupFailed(key, error);
     const slot = this.#c.scheduler.worker(key);
     if (slot) log("worker %s leaves, handing back %d tasks (it listed %d)", key, slot.inFlight.size, unrun.length);
     this.#retire(key, "left", false);
     this.reset(backend, id);
+  }
+
+  /** A worker's Bye carried an error: its set-up failed, and it is exiting. Logged and counted (stats().failedSetups). */
+  #setupFailed(key: string, error: unknown): void {
+    this.#c.counters.failedSetups++;
+    const peer = this.#peers.get(key);
+    const e = (typeof error === "object" && error !== null ? error : {}) as { name?: unknown; message?: unknown };
+    const what = typeof e.message === "string" ? `${typeof e.name === "string" ? e.name : "Error"}: ${e.message}` : JSON.stringify(error);
+    log("worker %s%s failed its set-up and leaves: %s", printableId(key), peer?.name ? ` on ${peer.name}` : "", what.slice(0, 2000));
+    this.#c.statsDue();
   }
 
   /** A worker of another protocol version said Hello: tell it why it cannot join (it would wait forever). */

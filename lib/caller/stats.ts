@@ -36,6 +36,8 @@ export interface Stats {
   brokerRestarts: number;
   /** Remote connections refused at the handshake (Curve key not allowed, plain text against Curve, bad ZMTP). */
   refusedHandshakes: number;
+  /** Workers (remote ones, in practice) whose setup() threw, as they reported it before leaving. */
+  failedSetups: number;
   /** Workers seen by the broker, local or remote, with what each has done and holds now. */
   workers: WorkerInfo[];
 }
@@ -58,6 +60,7 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     duplicatesDropped: c.duplicatesDropped + (b?.duplicatesDropped ?? 0),
     malformedDropped: c.malformedDropped + (b?.malformedDropped ?? 0),
     refusedHandshakes: b?.refusedHandshakes ?? 0,
+    failedSetups: b?.failedSetups ?? 0,
     workerRestarts: supervisor.restarts,
     workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
   };

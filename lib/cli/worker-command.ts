@@ -25,6 +25,7 @@ export interface WorkerCommandOptions {
   reconnectMaxInterval: number;
   name?: string;
   quiet?: boolean;
+  exitOnClose?: boolean;
 }
 
 const HELP_AFTER = `
@@ -41,6 +42,15 @@ Curve (encryption and authentication):
   \`zerolb keygen --out worker.key.json\` (mode 0600); its public key is what the broker lists in
   curve.allow. Without --key-file a fresh pair is made for this run (fine when the broker has no
   allow-list). Keys are never printed, except public ones.
+
+When the LoadBalancer closes:
+  Its broker says goodbye: this worker drops what it holds (nothing, after a clean close), says so
+  on stderr and waits for the next broker at the same endpoint, joining it when it comes (a worker
+  that serves run after run). With --exit-on-close it exits 0 instead (a one-shot worker, e.g. a
+  batch job's container). A broker that crashes says nothing: the worker reconnects either way.
+
+If setup() throws:
+  The broker is told (it counts it in stats().failedSetups) and this worker exits 1 with the reason.
 
 Stopping:
   SIGTERM or SIGINT (Ctrl-C): running tasks finish and their results are sent; tasks not started
@@ -69,6 +79,7 @@ export const registerWorker: CommandModule = (program, run) => {
     .option("--heartbeat-liveness <n>", "heartbeats missed before the broker counts as gone, e.g. --heartbeat-liveness 3", integer(1, "--heartbeat-liveness"), 3)
     .option("--reconnect-max-interval <ms>", "longest wait between reconnect attempts (backoff from 100 ms), e.g. --reconnect-max-interval 5000", integer(100, "--reconnect-max-interval", MAX_MS), 5000)
     .option("--name <name>", `name shown in the broker's stats (default: this host's name, ${hostname()}), e.g. --name gpu-box-1`)
+    .option("--exit-on-close", "exit 0 when the LoadBalancer closes (its broker says goodbye), instead of waiting for the next one, e.g. --exit-on-close")
     .addOption(new Option("-q, --quiet", "log nothing but errors on stderr, e.g. --quiet"))
     .addHelpText("after", HELP_AFTER)
     .action((module: string, options: WorkerCommandOptions) => run(() => workerCommand(module, options)));
@@ -127,11 +138,23 @@ export async function workerCommand(module: string, o: WorkerCommandOptions): Pr
         say(`the broker refused the handshake (${kind}${detail ? `: ${detail}` : ""}): ${hint}; retrying`);
       },
       onStopping: ({ running, handedBack }) => info(`stopping: ${running} running task(s) finish, ${handedBack} go back to the broker`),
+      onBrokerClosed: ({ dropped }) => {
+        const held = dropped > 0 ? `; dropped ${dropped} task(s) it held` : "";
+        if (o.exitOnClose) {
+          info(`the LoadBalancer at ${o.connect} closed${held}; exiting (--exit-on-close)`);
+          closedByBroker = true;
+          void runtime.stop().then(resolveStopped, resolveStopped);
+        } else info(`the LoadBalancer at ${o.connect} closed${held}; waiting for the next one at the same endpoint`);
+      },
+      onSetupFailed: () => info(`setup() failed: telling the broker, then exiting`),
     },
   );
 
   let signalled: NodeJS.Signals | undefined;
-  const stopped = new Promise<void>((resolveStopped) => {
+  let closedByBroker = false;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
         say(`${signal} again: exiting now`);
@@ -149,6 +172,6 @@ export async function workerCommand(module: string, o: WorkerCommandOptions): Pr
   started.catch(() => {});
   await Promise.race([started, stopped]); // a start-up failure (module, setup()) throws here: exit 1
   await stopped;
-  info(`left ${o.connect} (${signalled})`);
+  info(`left ${o.connect} (${closedByBroker && !signalled ? "the LoadBalancer closed" : signalled})`);
   return EXIT.ok;
 }

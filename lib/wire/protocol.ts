@@ -20,13 +20,14 @@ export const Kind = {
   Hello: 1, // { pid, concurrency, name? }: a worker introduces itself
   Ready: 2, // { credit }: setup() done; can hold `credit` tasks
   WorkerResults: 3, // { seq, st, len, credit?, started? } + body: finished tasks, new credit, timed tasks just started
-  Bye: 4, // { seq }: leaving; these held tasks were not run
+  Bye: 4, // { seq, error? }: leaving; these held tasks were not run; error: its set-up failed (an error value)
   // broker -> worker
   Welcome: 10, // { session, grace?, maxMessageSize? } + body: workerData (one value)
   Tasks: 11, // { seq, len, fn?, att?, to? } + body
   Cancel: 12, // { seq }: drop these if not started, abort their signal if running
   Reset: 13, // {}: the broker does not know you (it restarted or declared you dead): Hello again
   Refused: 14, // { reason }: the answer to a Hello of another protocol version; read whatever the version
+  Goodbye: 15, // {}: the LoadBalancer is closing for good: drop what you hold; the next broker at this endpoint (if any) will Reset you
   // caller -> broker
   Submit: 20, // { seq, len, fn?, att?, to?, id?, after?, pipe?, sync? } + body; sync: these are all the caller has outstanding
   Withdraw: 21, // { seq }: the caller no longer wants these tasks

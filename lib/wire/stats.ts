@@ -34,5 +34,7 @@ export interface BrokerStats {
   workersLost: number;
   /** Remote connections refused at the handshake (key not allowed, no or wrong Curve, bad ZMTP). */
   refusedHandshakes: number;
+  /** Workers that reported a failed set-up (their setup() threw) in their Bye. */
+  failedSetups: number;
   workers: WorkerInfo[];
 }

@@ -8,6 +8,7 @@ import { logger } from "../shared/debug.js";
 import { ProtocolError, StartupError } from "../shared/errors.js";
 import type { WorkerConfig } from "../wire/child-messages.js";
 import { decodeValue } from "../wire/codec.js";
+import { serializeError } from "../wire/error-wire.js";
 import { seqColumn } from "../wire/columns.js";
 import { Outbox } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, type Header } from "../wire/protocol.js";
@@ -30,6 +31,13 @@ export interface WorkerEvents {
   onHandshakeError?(kind: string, detail: string): void;
   /** stop() began: `running` tasks will finish, `handedBack` were not started and go back to the broker. */
   onStopping?(info: { running: number; handedBack: number }): void;
+  /**
+   * The broker said Goodbye (its LoadBalancer closed for good): `dropped` tasks it held were let go.
+   * The runtime then waits for the next broker at the same endpoint (call stop() to exit instead).
+   */
+  onBrokerClosed?(info: { dropped: number }): void;
+  /** setup() threw: the broker was told (Bye with the error) before start() rejects. */
+  onSetupFailed?(err: unknown): void;
 }
 
 /** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
@@ -38,9 +46,10 @@ const BYE_WAIT_MS = 2000;
 /**
  * The session with the broker, one state at a time: a Hello is out and no Welcome has come
  * ("hello"); Welcome came and setup() (or, on a rejoin, nothing) runs before Ready ("welcomed");
- * Ready was sent and tasks come ("joined"); stop() began ("leaving"); the socket is closed.
+ * Ready was sent and tasks come ("joined"); the broker said Goodbye and the next one is awaited
+ * ("parted": a Hello goes out at the next connection); stop() began ("leaving"); the socket is closed.
  */
-type Session = "hello" | "welcomed" | "joined" | "leaving" | "closed";
+type Session = "hello" | "welcomed" | "joined" | "parted" | "leaving" | "closed";
 
 export class WorkerRuntime {
   readonly #config: WorkerConfig;
@@ -101,13 +110,14 @@ export class WorkerRuntime {
     // us say Hello. If we are not joined, a Hello is out already, and repeated until Welcomed.)
     events.on("handshake", () => {
       this.#connected = true;
+      if (this.#session === "parted") return this.#sayHello(); // the next broker at the endpoint
       if (this.#handshakes++ > 0 && this.#session === "joined") this.#rejoin("a new connection to the broker");
     });
     events.on("disconnect", () => {
       const was = this.#connected;
       this.#connected = false;
       this.#byeAcknowledged?.();
-      if (was && !this.#leaving) this.#events.onDisconnect?.();
+      if (was && !this.#leaving && this.#session !== "parted") this.#events.onDisconnect?.();
     });
     for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"] as const) {
       events.on(type, (event) => {
@@ -194,8 +204,10 @@ export class WorkerRuntime {
       case Kind.Welcome:
         return void this.#onWelcome(h, body);
       case Kind.Tasks:
-        // Leaving: the broker hands back whatever it sent us when our Bye arrives.
-        if (this.#leaving) return;
+        // Only a joined worker takes tasks. Leaving: the broker hands back whatever it sent us when
+        // our Bye arrives. Between a Reset (or Goodbye) and our next Ready: they were sent before the
+        // broker forgot us, and it has requeued them (or closed).
+        if (this.#session !== "joined") return;
         {
           const batch = readTaskBatch(h, body);
           this.#received += batch.seq.length;
@@ -207,6 +219,8 @@ export class WorkerRuntime {
         return this.#onReset();
       case Kind.Refused:
         return this.#onRefused(h);
+      case Kind.Goodbye:
+        return this.#onGoodbye();
       default:
         throw new ProtocolError(`kind ${h.k} is not for a worker`);
     }
@@ -228,6 +242,7 @@ export class WorkerRuntime {
         this.#setupDone = true;
       })());
     } catch (err) {
+      await this.#reportSetupFailure(err);
       this.#rejectFatal(new StartupError(`setup() of ${this.#config.module} threw: ${describeThrown(err)}`, { cause: err }));
       return;
     }
@@ -241,6 +256,36 @@ export class WorkerRuntime {
     const rejoin = this.#joins++ > 0;
     this.#events.onJoin?.({ rejoin, session, credit: this.#granted });
     if (!rejoin) this.#events.onReady?.();
+  }
+
+  /**
+   * setup() threw: the broker is told with a Bye carrying the error (it logs and counts it), and its
+   * Reset (or BYE_WAIT_MS) is awaited so that the Bye leaves before the process does.
+   */
+  async #reportSetupFailure(err: unknown): Promise<void> {
+    this.#events.onSetupFailed?.(err);
+    if (this.#session !== "welcomed" || !this.#connected) return;
+    this.#session = "leaving";
+    const acknowledged = new Promise<void>((resolve) => (this.#byeAcknowledged = resolve));
+    this.#outbox.push([encodeHeader(Kind.Bye, { seq: [], error: serializeError(err) })]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([acknowledged, new Promise((resolve) => (timer = setTimeout(resolve, BYE_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Goodbye: the LoadBalancer closed for good. What we hold will never be wanted: let it go. The
+   * next broker at this endpoint is met with a Hello when its connection comes up.
+   */
+  #onGoodbye(): void {
+    if (this.#leaving || this.#session === "parted") return;
+    const dropped = this.#runner.held;
+    log("the broker closed; dropping %d tasks", dropped);
+    this.#runner.dropAll();
+    this.#sink.clear();
+    clearInterval(this.#helloTimer);
+    this.#session = "parted";
+    this.#events.onBrokerClosed?.({ dropped });
   }
 
   /** The broker will not take this worker (another protocol version): waiting would be for ever. */
