@@ -51,6 +51,21 @@ export function inbox(socket, router = false) {
         what ?? `a message of kind ${wanted}`,
       );
     },
+    /** The first message of one of `kinds` not yet taken; other messages stay queued. */
+    async take(kinds, what, ms = 60_000) {
+      const wanted = [kinds].flat();
+      return within(
+        (async () => {
+          for (;;) {
+            const i = queue.findIndex((m) => wanted.includes(m.h.k));
+            if (i >= 0) return queue.splice(i, 1)[0];
+            await new Promise((resolve) => (wake = resolve));
+          }
+        })(),
+        ms,
+        what ?? `a message of kind ${wanted}`,
+      );
+    },
     /** Messages of these kinds received so far and not taken. */
     pending(kinds) {
       return queue.filter((m) => [kinds].flat().includes(m.h.k));

@@ -8,7 +8,9 @@ It joins a LoadBalancer's `endpoint`, loads the handler module (a .py file or a 
 calls `setup(worker_data)` once if the module has one, and answers tasks: the function named by
 the task's `fn`, or `handle` for the default. Handlers are called as f(data) or f(data, ctx), in
 a thread pool of `--concurrency` threads. SIGTERM/SIGINT: running tasks finish, the rest go back
-to the broker (Bye), `teardown()` runs, exit 0.
+to the broker (Bye), `teardown()` runs, exit 0. When the LoadBalancer closes (Goodbye) it waits
+for the next one at the same endpoint, or exits 0 with --exit-on-close. If setup() raises, the
+broker is told (Bye with the error) and it exits 1. test/conformance/ checks it against the protocol.
 
 Needs pyzmq and msgpack (Debian: apt-get install python3-zmq python3-msgpack).
 """
@@ -31,7 +33,7 @@ import zmq
 
 VERSION = 1
 HELLO, READY, WORKER_RESULTS, BYE = 1, 2, 3, 4
-WELCOME, TASKS, CANCEL, RESET = 10, 11, 12, 13
+WELCOME, TASKS, CANCEL, RESET, REFUSED, GOODBYE = 10, 11, 12, 13, 14, 15
 OK, ERROR, TIMEOUT, CANCELLED = 0, 1, 2, 5
 HELLO_RETRY_S = 3.0
 BYE_WAIT_S = 2.0
@@ -55,6 +57,15 @@ def error_value(exc, name=None):
         "message": str(exc),
         "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     }
+
+
+def unsupported_value(seq, exc):
+    return {"name": "TypeError", "code": "ERR_ZEROLB_UNSUPPORTED_VALUE",
+            "message": f"the result of task {seq} cannot be sent: {exc}"}
+
+
+class SetupFailed(Exception):
+    pass
 
 
 def column(header, key, i, default):
@@ -161,6 +172,9 @@ class Worker:
         self.ready = False
         self.hello_at = 0.0
         self.stopping = False
+        self.parted = False  # the broker said Goodbye: Hello again when the next one is there
+        self.exit_on_close = args.exit_on_close
+        self.exit_code = 0
         self.malformed = 0
 
     # --- sending -------------------------------------------------------------------------------
@@ -182,7 +196,7 @@ class Worker:
                 payload = pack(value)
             except Exception as exc:  # the value cannot be sent: that task fails alone
                 status = ERROR
-                payload = pack(error_value(TypeError(f"the result of task {seq} cannot be encoded: {exc}")))
+                payload = pack(unsupported_value(seq, exc))
             seqs.append(seq)
             statuses.append(status)
             payloads.append(payload)
@@ -202,7 +216,10 @@ class Worker:
             handler = getattr(self.module, task.fn or "handle", None)
             if not callable(handler) or task.fn in ("setup", "teardown"):
                 raise TypeError(f"the handler module has no function named {task.fn or 'handle'!r}")
-            data = unpack(task.payload)
+            try:
+                data = unpack(task.payload)
+            except Exception as exc:
+                raise TypeError(f"task input cannot be decoded: {exc}") from exc
             params = len(inspect.signature(handler).parameters)
             result = (OK, handler(data, task.ctx) if params >= 2 else handler(data))
         except Exception as exc:
@@ -258,16 +275,23 @@ class Worker:
             return  # answers a repeated Hello
         self.welcomed = True
         if not self.setup_done:
-            self.worker_data = unpack(body) if body else None
+            self.worker_data = unpack(body) if body else None  # one value, no len
             setup = getattr(self.module, "setup", None)
             if callable(setup):
-                setup(self.worker_data)
+                try:
+                    setup(self.worker_data)
+                except Exception as exc:
+                    raise SetupFailed(exc) from exc
             self.setup_done = True
         self.ready = True
         self.send({"k": READY, "credit": self.window})
         log(f"joined {self.endpoint} (session {header.get('session')}, pid {os.getpid()}, concurrency {self.concurrency})")
 
     def on_reset(self):
+        if self.parted:  # the next broker at the endpoint greets its new connection
+            self.parted = False
+            self.hello()
+            return
         if not self.welcomed:
             return  # a Hello is on its way
         log(f"reset by the broker; dropping {len(self.held)} task(s) and saying Hello again")
@@ -277,11 +301,27 @@ class Worker:
 
     # --- the loop ------------------------------------------------------------------------------
 
+    def on_goodbye(self):
+        log(f"the LoadBalancer at {self.endpoint} closed; dropping {len(self.held)} task(s)"
+            + ("; exiting (--exit-on-close)" if self.exit_on_close else "; waiting for the next one"))
+        self.drop_held()
+        self.welcomed = False
+        self.ready = False
+        self.parted = True
+        self.hello_at = time.monotonic()
+        if self.exit_on_close:
+            self.stopping = True
+
     def handle_message(self, frames, out):
         header_frame, body = frames[0], (frames[1] if len(frames) > 1 else None)
         if len(frames) > 2:
             raise ValueError("too many frames")
         header = unpack(header_frame)
+        if isinstance(header, dict) and header.get("k") == REFUSED:  # read whatever its version
+            log(f"the broker refused this worker: {header.get('reason')}")
+            self.exit_code = 1
+            self.stopping = True
+            return None
         if not isinstance(header, dict) or header.get("v") != VERSION:
             raise ValueError("not a version 1 header")
         kind = header.get("k")
@@ -295,6 +335,8 @@ class Worker:
             if self.stopping:
                 return "bye-acknowledged"
             self.on_reset()
+        elif kind == GOODBYE:
+            self.on_goodbye()
         else:
             raise ValueError(f"kind {kind} is not for a worker")
         return None
@@ -329,13 +371,17 @@ class Worker:
             frames = self.socket.recv_multipart()
             try:
                 verdict = self.handle_message(frames, out) or verdict
+            except SetupFailed:
+                raise
             except Exception as exc:  # malformed: drop it and count it
                 self.malformed += 1
                 log(f"dropped a malformed message: {exc}")
         self.check_timeouts(out)
         if out:
             self.send_results(out)
+        # Unanswered Hello (or parted: the Hello for the next broker) again every HELLO_RETRY_S.
         if not self.welcomed and not self.stopping and time.monotonic() - self.hello_at > HELLO_RETRY_S:
+            self.parted = False
             self.hello()
         return verdict
 
@@ -343,8 +389,20 @@ class Worker:
         self.socket.connect(self.endpoint)
         log(f"connecting to {self.endpoint}")
         self.hello()
-        while not self.stopping:
-            self.step(100)
+        try:
+            while not self.stopping:
+                self.step(100)
+        except SetupFailed as failed:
+            exc = failed.__cause__
+            log(f"setup() raised {type(exc).__name__}: {exc}; telling the broker, exiting 1")
+            self.stopping = True
+            self.send({"k": BYE, "seq": [], "error": error_value(exc)})
+            deadline = time.monotonic() + BYE_WAIT_S
+            while time.monotonic() < deadline:
+                if self.step(100) == "bye-acknowledged":
+                    break
+            self.close()
+            return 1
         # Leaving: tasks not started go back; running ones finish and are answered.
         handed_back = []
         for task in list(self.held.values()):
@@ -362,13 +420,17 @@ class Worker:
                 if self.step(100) == "bye-acknowledged":
                     break
         teardown = getattr(self.module, "teardown", None)
-        if callable(teardown):
+        if callable(teardown) and self.setup_done:
             teardown()
+        self.close()
+        log(f"left {self.endpoint}")
+        return self.exit_code
+
+    def close(self):
         self.pool.shutdown(wait=False)
         self.socket.close(0)
         self.wake_push.close(0)
         self.wake_pull.close(0)
-        log(f"left {self.endpoint}")
 
 
 def main():
@@ -378,6 +440,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=1, help="tasks run at once (threads)")
     parser.add_argument("--server-key", help="the broker's Curve public key (Z85) or a JSON key file holding publicKey")
     parser.add_argument("--key-file", help="this worker's Curve key pair, JSON from `zerolb keygen --out`")
+    parser.add_argument("--exit-on-close", action="store_true", help="exit 0 when the LoadBalancer closes instead of waiting for the next one")
     args = parser.parse_args()
     if args.concurrency < 1:
         parser.error("--concurrency must be >= 1")
@@ -390,7 +453,9 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker.serve()
+    code = worker.serve()
+    sys.stdout.flush()
+    os._exit(code)  # pool threads still in a handler (dropped tasks) must not hold the exit
 
 
 if __name__ == "__main__":
