@@ -102,6 +102,8 @@ export class Broker {
       pipelineItems: this.#pipelines.active,
       inFlight: this.#scheduler.inFlight,
       retried: this.#scheduler.retried,
+      hedged: this.#scheduler.hedge.hedged,
+      hedgeLost: this.#scheduler.hedge.lost,
       ...this.#counters,
       workers: this.#workers.list(),
     };
@@ -115,7 +117,15 @@ export class Broker {
     void this.#readFrontend();
     void this.#readBackend(this.#local);
     if (this.#remote) void this.#readBackend(this.#remote);
-    this.#wedgeTimer = setInterval(() => this.#workers.checkStuck(), WEDGE_CHECK_MS);
+    this.#wedgeTimer = setInterval(() => {
+      this.#workers.checkStuck();
+      this.#cancelHedgeLosers();
+      // Hedged maps: a straggler becomes one as time passes, with nothing else happening.
+      if (this.#scheduler.hedge.active) {
+        this.#local.outbox.wake();
+        this.#remote?.outbox.wake();
+      }
+    }, WEDGE_CHECK_MS);
     this.#wedgeTimer.unref();
     return this.#endpoint === undefined ? {} : { endpoint: this.#endpoint };
   }
@@ -202,6 +212,8 @@ export class Broker {
     const n = seq.length;
     checkColumn(h, "pipe", n, "number");
     const pipe = h.pipe as Column<number> | undefined;
+    checkColumn(h, "hg", n, "number");
+    const hedgeGroup = h.hg as Column<number> | undefined;
     const after = h.after;
     if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
     const sync = h.sync === true;
@@ -217,6 +229,7 @@ export class Broker {
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
       const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1]);
+      task.hedgeGroup = at(hedgeGroup, i, 0);
       if (!this.#scheduler.submit(task, (deps as number[] | null) ?? undefined, false, sync)) recycleTask(task);
     }
     this.#dispatch();
@@ -296,10 +309,11 @@ export class Broker {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     const bytes = body ?? EMPTY;
-    if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), performance.now());
+    const now = performance.now();
+    if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), now);
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
-      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
+      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, now);
       if (typeof verdict === "object") {
         this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
@@ -309,8 +323,14 @@ export class Broker {
       else if (verdict === "not-held") this.#counters.malformedDropped++;
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
+    this.#cancelHedgeLosers();
     this.#caller.wake();
     this.#dispatch();
+  }
+
+  /** Runs of hedged tasks whose twin won: their workers let them go. */
+  #cancelHedgeLosers(): void {
+    for (const [slot, seq] of this.#scheduler.hedge.takeCancels()) this.#workers.cancel(slot, [seq]);
   }
 
   /**

@@ -37,6 +37,12 @@ export interface Task {
   /** For a pipeline job: its item's run (opaque to the scheduler) and the job's index. */
   item: unknown;
   job: number;
+  /** hedge: the id of its map (whose median run time it is compared with); 0: never hedged. */
+  hedgeGroup: number;
+  /** A second worker running it too (a hedge), besides `worker`. */
+  hedgeTwin: WorkerSlot | undefined;
+  /** A stand-in left in a worker's inFlight for a run whose twin won: its result is dropped quietly. */
+  hedgeLoser: boolean;
 }
 
 /** A fresh task record with nothing dispatched or waited on yet. */
@@ -48,6 +54,7 @@ export function newTask(
     return {
       seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
       dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
+      hedgeGroup: 0, hedgeTwin: undefined, hedgeLoser: false,
     };
   }
   task.timeout = timeout;
@@ -93,6 +100,9 @@ export function renewTask(task: Task, seq: number, id: string, fn: string, death
   task.cancelledAt = 0;
   task.waitingOn = 0;
   task.dependents = undefined;
+  task.hedgeGroup = 0;
+  task.hedgeTwin = undefined;
+  task.hedgeLoser = false;
   return task;
 }
 

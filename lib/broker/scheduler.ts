@@ -5,6 +5,7 @@ import { Deque } from "../shared/ring.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { Dependencies, type DependencyFailure } from "./dependencies.js";
+import { Hedger } from "./hedge.js";
 import { findStuck, type Wedged } from "./stuck.js";
 import type { Task, WorkerSlot } from "./records.js";
 
@@ -22,7 +23,7 @@ export interface Dispatch {
  * finished already (a late result from a worker presumed dead); "not-held", the worker does not
  * hold that task (a protocol violation).
  */
-export type Rejection = "withdrawn" | "duplicate" | "not-held";
+export type Rejection = "withdrawn" | "duplicate" | "not-held" | "hedge-lost";
 
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
@@ -61,6 +62,7 @@ export class Scheduler {
   #draining = false;
 
   retried = 0;
+  readonly #hedge = new Hedger();
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
@@ -124,6 +126,7 @@ export class Scheduler {
       this.#nextJobSeq = task.seq + 1;
     } else if (this.#tasks.has(task.seq) || (!rerun && this.#finished.has(task.seq))) return false;
     this.#tasks.set(task.seq, task);
+    if (task.hedgeGroup > 0) this.#hedge.active = true;
     if (!this.#dependencies.link(task, after)) {
       this.#finish(task, false);
       return true;
@@ -179,7 +182,7 @@ export class Scheduler {
    * A worker reports a task finished; `ok` says whether it succeeded (its dependents may run).
    * Returns the task if the result is accepted (no object per result: this is the hot path).
    */
-  result(key: string, seq: number, ok = true): Task | Rejection {
+  result(key: string, seq: number, ok = true, now = 0): Task | Rejection {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
     if (!w || !task) return this.isFinished(seq) ? "duplicate" : "not-held";
@@ -187,6 +190,7 @@ export class Scheduler {
     if (task.timeout > 0) w.timed--;
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
+    if (task.hedgeGroup > 0 && this.#hedge.finished(w, task, now) === "lost") return "hedge-lost";
     this.#finish(task, ok && !task.withdrawn);
     return task.withdrawn ? "withdrawn" : task;
   }
@@ -207,9 +211,11 @@ export class Scheduler {
       task.withdrawn = true;
       if (task.worker) {
         task.cancelledAt = now;
-        const list = running.get(task.worker) ?? [];
-        list.push(seq);
-        running.set(task.worker, list);
+        for (const holder of task.hedgeTwin ? [task.worker, task.hedgeTwin] : [task.worker]) {
+          const list = running.get(holder) ?? [];
+          list.push(seq);
+          running.set(holder, list);
+        }
       } else {
         if (task.waitingOn > 0) this.#dependencies.withdrawn(task);
         else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
@@ -234,6 +240,7 @@ export class Scheduler {
     const failed: Task[] = [];
     const requeue: Task[] = [];
     for (const task of w.inFlight.values()) {
+      if (task.hedgeGroup > 0 && this.#hedge.holderLost(w, task)) continue; // its other run goes on
       task.worker = undefined;
       task.startedAt = 0;
       task.cancelledAt = 0;
@@ -263,6 +270,7 @@ export class Scheduler {
     return findStuck(this.#workers.values(), now, graceMs, (w, task) => {
       w.inFlight.delete(task.seq);
       w.timed--;
+      if (task.hedgeGroup > 0 && this.#hedge.finished(w, task, now, false) === "lost") return;
       this.#finish(task, false);
     });
   }
@@ -306,9 +314,15 @@ export class Scheduler {
       }
       if (!progressed) break;
     }
+    if (this.#hedge.active && this.queued === 0 && this.#suspects.size === 0) this.#hedge.dispatch(this.#workers.values(), plan, now);
     const out: Dispatch[] = [];
     for (const [worker, tasks] of plan) out.push({ worker, tasks });
     return out;
+  }
+
+  /** Hedges started and their losers' results dropped; the runs to cancel (see Hedger). */
+  get hedge(): Hedger {
+    return this.#hedge;
   }
 
   #dispatchSuspects(plan: Map<WorkerSlot, Task[]>, now: number): void {

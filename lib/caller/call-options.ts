@@ -6,7 +6,7 @@ import type { MapProgress } from "./map-types.js";
 import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "../shared/validate.js";
 
 /** The names `map()` takes. */
-export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress"];
+export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "hedge"];
 /** The names `transform()` takes: those of `map()` and the stream's buffer sizes. */
 export const TRANSFORM_OPTIONS: readonly string[] = [...MAP_OPTIONS, "highWaterMark", "writableHighWaterMark", "readableHighWaterMark"];
 /** The names `send()` takes. */
@@ -30,6 +30,8 @@ export interface CheckedMapOptions {
   signal: AbortSignal | undefined;
   pipeline: Pipeline | undefined;
   onProgress: ((progress: MapProgress) => void) | undefined;
+  /** undefined: the LoadBalancer's `hedge`. */
+  hedge: boolean | undefined;
 }
 
 /** Checks `map()` options; `where` names the call in messages (`transform()` checks them too). */
@@ -48,6 +50,7 @@ export function checkMapOptions(input: unknown, where = "map(): "): CheckedMapOp
     signal: abortSignal(where, options, "signal"),
     pipeline,
     onProgress: callback<(progress: MapProgress) => void>(where, options, "onProgress"),
+    hedge: options.hedge === undefined ? undefined : boolean(where, options, "hedge", false),
   };
 }
 
@@ -120,6 +123,11 @@ export interface MapOptions {
    * it ends. Cheap: no timer, it rides on results as they arrive.
    */
   onProgress?: (progress: MapProgress) => void;
+  /**
+   * Re-run this map's stragglers on idle workers at its tail (see the LoadBalancer's `hedge`).
+   * @default the LoadBalancer's `hedge` (false)
+   */
+  hedge?: boolean;
 }
 
 /** Options of `lb.send()`. */

@@ -57,6 +57,8 @@ export class LoadBalancer implements AsyncDisposable {
   #brokerRestarts: number[] = [];
   /** Maps between their start and their end: close() stops them taking items. */
   readonly #maps = new Set<MapRun>();
+  /** Ids of hedged maps, for the broker's per-map run times. */
+  #hedgeGroups = 0;
   /** Ends close()'s wait for tasks in flight early (close({ force: true }) again, or the broker cannot be restarted); set while it waits. */
   #stopWaiting: (() => void) | undefined;
   /** Kills the children at once while close() stops them gracefully (close({ force: true }) again). */
@@ -167,6 +169,7 @@ export class LoadBalancer implements AsyncDisposable {
       pipeline: o.pipeline,
       onProgress: o.onProgress,
       live: this.#maps,
+      hedgeGroup: (o.hedge ?? this.#options.hedge) ? ++this.#hedgeGroups : 0,
     }) as AsyncIterableIterator<T>;
   }
 

@@ -37,6 +37,8 @@ export interface MapSettings {
   onProgress: ((progress: MapProgress) => void) | undefined;
   /** The live maps of the LoadBalancer: a map is in it from its start to its end (close() ends them). */
   live: Set<MapRun>;
+  /** hedge: true: this map's id for the broker's run times (see TaskSink); 0: off. */
+  hedgeGroup: number;
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -82,6 +84,10 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #startedAt = 0;
   #progressAt = 0;
   readonly #onAbort = () => this.#fail(this.#settings.signal!.reason);
+
+  get hedgeGroup(): number {
+    return this.#settings.hedgeGroup;
+  }
 
   constructor(client: () => Promise<Client>, source: Iterable<unknown> | AsyncIterable<unknown>, settings: MapSettings) {
     this.#client = client;

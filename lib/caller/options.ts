@@ -59,6 +59,14 @@ export interface LoadBalancerOptions {
   /** Default per-task timeout in ms. @default undefined (none) */
   timeout?: number;
   /**
+   * Straggler hedging for `map()` and `transform()` (each may say otherwise with its own `hedge`):
+   * when no task waits and a worker is idle, a task that has run more than three times the median
+   * run time of its map is started again on the idle worker; the first result wins, the other run
+   * is cancelled, and the caller sees one result. Handlers should be safe to run twice at once.
+   * @default false
+   */
+  hedge?: boolean;
+  /**
    * Runs of one task whose worker died before the task fails with a WorkerExitError.
    * @default 3
    */
@@ -126,6 +134,7 @@ export interface ResolvedOptions {
   curve: CurveOptions | undefined;
   insecure: boolean;
   maxMessageSize: number;
+  hedge: boolean;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -145,7 +154,7 @@ export const DEFAULTS = Object.freeze({
 export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
-  "maxMessageSize",
+  "hedge", "maxMessageSize",
 ];
 /** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
@@ -228,6 +237,7 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     curve,
     insecure,
     maxMessageSize: integer("", options, "maxMessageSize", { min: 1024 }, DEFAULTS.maxMessageSize),
+    hedge: boolean("", options, "hedge", false),
   };
 }
 

@@ -4,6 +4,8 @@
 /** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
 export interface TaskSink {
   settle(task: PendingTask): void;
+  /** For hedged tasks (`hedge: true`), the id of their map, whose run times the broker compares; else 0 or absent. */
+  readonly hedgeGroup?: number;
 }
 
 /** The sink of a task waiting in the spare list: nobody. */

@@ -36,6 +36,10 @@ export interface Stats {
   brokerRestarts: number;
   /** Remote connections refused at the handshake (Curve key not allowed, plain text against Curve, bad ZMTP). */
   refusedHandshakes: number;
+  /** Stragglers started again on an idle worker (`hedge: true`): each is a task run twice at once. */
+  hedged: number;
+  /** Results of hedged runs that lost to their twin (dropped; the caller saw the winner's). */
+  hedgeLost: number;
   /** Workers (remote ones, in practice) whose setup() threw, as they reported it before leaving. */
   failedSetups: number;
   /** Workers seen by the broker, local or remote, with what each has done and holds now. */
@@ -61,6 +65,8 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     malformedDropped: c.malformedDropped + (b?.malformedDropped ?? 0),
     refusedHandshakes: b?.refusedHandshakes ?? 0,
     failedSetups: b?.failedSetups ?? 0,
+    hedged: b?.hedged ?? 0,
+    hedgeLost: b?.hedgeLost ?? 0,
     workerRestarts: supervisor.restarts,
     workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
   };

@@ -101,6 +101,7 @@ export class SubmitBatch {
     const writer = this.#writer;
     const len: number[] = cut > 0 ? [] : lengths;
     const pipe = new ColumnBuilder<number>();
+    const hedge = new ColumnBuilder<number>();
     let after: (number[] | null)[] | undefined;
     const kept = cut > 0 ? new BodyRanges() : undefined;
     let offset = 0;
@@ -116,6 +117,7 @@ export class SubmitBatch {
       task.sentEnd = offset;
       writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "");
       pipe.push(task.pipeline);
+      hedge.push(task.sink.hedgeGroup ?? 0);
       if (task.after) {
         // Only dependencies still outstanding go to the broker: those that succeeded are done with.
         after ??= new Array<null>(writer.size - 1).fill(null);
@@ -128,6 +130,9 @@ export class SubmitBatch {
     }
     const fields = writer.take(len);
     fields.pipe = pipe.take();
+    // The map a hedged task belongs to (0: not hedged); absent when nothing is, as it mostly is.
+    const hg = hedge.take();
+    if (hg !== 0) fields.hg = hg;
     if (after) fields.after = after;
     if (sync) fields.sync = true;
     return { frames: [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body], failed };

@@ -34,6 +34,10 @@ export interface BrokerStats {
   workersLost: number;
   /** Remote connections refused at the handshake (key not allowed, no or wrong Curve, bad ZMTP). */
   refusedHandshakes: number;
+  /** Stragglers started again on an idle worker (`hedge: true`). */
+  hedged: number;
+  /** Results of hedged runs that lost to their twin, dropped. */
+  hedgeLost: number;
   /** Workers that reported a failed set-up (their setup() threw) in their Bye. */
   failedSetups: number;
   workers: WorkerInfo[];
