@@ -36,8 +36,6 @@ const log = logger("broker");
 const MAX_HEADER_BYTES = 1 << 20;
 /** How often the broker looks for workers stuck past a task's timeout. */
 const WEDGE_CHECK_MS = 200;
-/** How long a closing broker gives its Goodbyes to reach remote workers before it closes anyway. */
-const GOODBYE_FLUSH_MS = 500;
 
 /** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
 function errorInfo(name: string, message: string, extra: Record<string, unknown> = {}): Uint8Array {
@@ -144,20 +142,13 @@ export class Broker {
 
   /**
    * Closes for good (the LoadBalancer closes; not a crash): remote workers are told first
-   * (Goodbye), within GOODBYE_FLUSH_MS, then every socket closes.
+   * (Goodbye), then every socket closes.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
-    const remote = this.#remote;
-    if (remote && this.#workers.goodbye() > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([remote.outbox.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, GOODBYE_FLUSH_MS)))]);
-      clearTimeout(timer);
-      // Sent is queued, not delivered: linger lets libzmq write what is queued before it lets go.
-      remote.socket.linger = GOODBYE_FLUSH_MS;
-    }
+    if (this.#remote) await this.#workers.goodbye(this.#remote);
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();

@@ -16,6 +16,10 @@ const log = logger("broker");
 
 /** Longest worker name kept from a Hello. */
 const MAX_NAME_LENGTH = 256;
+/** How long a closing broker gives its Goodbyes to leave before it closes anyway. */
+const GOODBYE_FLUSH_MS = 500;
+/** Time given libzmq's I/O thread to write the Goodbyes handed to it before the process exits. */
+const GOODBYE_WRITE_MS = 50;
 /** Gone local workers listed in stats() (with what they did). */
 const RETIRED_LISTED = 256;
 
@@ -42,7 +46,7 @@ export class Workers {
   readonly #peers = new Map<string, Peer>();
   readonly #retired: WorkerInfo[] = [];
   /** Open connections to the remote endpoint, joined or not: the goodbye goes to each. */
-  readonly #remoteConnections = new Map<string, { backend: Backend; id: Buffer }>();
+  readonly #remoteConnections = new Map<string, Buffer>();
 
   constructor(context: WorkersContext, session: string) {
     this.#c = context;
@@ -68,7 +72,7 @@ export class Workers {
    * death counted, since whatever was on its way over the old connection may be lost; it rejoins.
    */
   connected(backend: Backend, id: Buffer, key: string): void {
-    if (!backend.local) this.#remoteConnections.set(key, { backend, id });
+    if (!backend.local) this.#remoteConnections.set(key, id);
     if (this.#peers.has(key)) this.lose(key, "it reconnected", false);
     this.reset(backend, id);
   }
@@ -80,16 +84,25 @@ export class Workers {
   }
 
   /**
-   * The LoadBalancer is closing for good: every remote connection is told (Goodbye), so that its
-   * worker can tell this from a crash (it waits for the next broker, or exits). Local workers are
-   * stopped by their LoadBalancer. Returns how many were told.
+   * The LoadBalancer is closing for good: every connection to the remote endpoint, joined or not,
+   * is told (Goodbye), so that its worker can tell this from a crash (it waits for the next
+   * broker, or exits). Local workers are stopped by their LoadBalancer. Resolves when the
+   * Goodbyes are on their way (at most GOODBYE_FLUSH_MS).
    */
-  goodbye(): number {
+  async goodbye(remote: Backend): Promise<void> {
     const told = new Map(this.#remoteConnections);
-    for (const [key, peer] of this.#peers) if (!peer.backend.local) told.set(key, { backend: peer.backend, id: peer.id });
-    for (const { backend, id } of told.values()) backend.outbox.push([id, encodeHeader(Kind.Goodbye)]);
-    if (told.size > 0) log("closing: saying goodbye to %d remote workers", told.size);
-    return told.size;
+    for (const [key, peer] of this.#peers) if (!peer.backend.local) told.set(key, peer.id);
+    if (told.size === 0) return;
+    log("closing: saying goodbye to %d remote workers", told.size);
+    for (const id of told.values()) remote.outbox.push([id, encodeHeader(Kind.Goodbye)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([remote.outbox.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, GOODBYE_FLUSH_MS)))]);
+    clearTimeout(timer);
+    // Sent is queued in libzmq, not written: its I/O thread writes it to the TCP socket (whose
+    // buffer outlives this process) at once, but nothing says when, and the process exits right
+    // after closing (which discards libzmq's queues). A moment for it, and linger besides.
+    await new Promise((resolve) => setTimeout(resolve, GOODBYE_WRITE_MS));
+    remote.socket.linger = GOODBYE_FLUSH_MS;
   }
 
   hello(backend: Backend, id: Buffer, key: string, h: Header): void {
