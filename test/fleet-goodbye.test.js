@@ -43,6 +43,16 @@ t.test("zerolb worker --exit-on-close - exits 0 when the LoadBalancer closes", a
   t.match(worker.stderr, /closed; exiting \(--exit-on-close\)/, "it says why on stderr");
 });
 
+t.test("zerolb worker --exit-on-close - close({ force: true }) says goodbye too", async (t) => {
+  const lb = createLb(t, remoteOnly());
+  await lb.ready;
+  const worker = startWorker(t, lb.endpoint, { args: ["--exit-on-close"] });
+  await worker.waitForLog(/joined/);
+  await lb.close({ force: true });
+  t.same(await worker.exited, { code: 0, signal: null }, "exit code 0");
+  t.match(worker.stderr, /closed; exiting \(--exit-on-close\)/);
+});
+
 t.test("zerolb worker --exit-on-close - a worker still in its setup() exits too", async (t) => {
   // setup() takes a minute: the worker is welcomed but not yet joined when the LoadBalancer closes.
   const setupLog = tmpPath(t, "setup");

@@ -33,6 +33,9 @@ const log = logger("caller");
 const MAX_BROKER_RESTARTS = 5;
 const BROKER_RESTART_WINDOW_MS = 60_000;
 
+/** A forced close() gives the broker this long to say Goodbye to remote workers before SIGKILL. */
+const FORCED_BROKER_GRACE_MS = 1000;
+
 /**
  * Spreads work over long-lived worker processes through a broker process.
  *
@@ -289,7 +292,8 @@ export class LoadBalancer implements AsyncDisposable {
     this.#client.failAll(closed, (task) => new CancelledError(`task ${task.id} did not finish before close()`, { id: task.id, index: indexOf(task) }));
     this.#mailbox.close(this.#failure ?? closed);
     await this.#client.flush(); // cancels of tasks withdrawn just before close() reach the broker
-    const stopped = this.#supervisor.stop(force ? 0 : 5000);
+    // Even a forced close lets the broker tell its remote workers (Goodbye, within about 0.6 s).
+    const stopped = this.#supervisor.stop(force ? 0 : 5000, force ? FORCED_BROKER_GRACE_MS : 5000);
     this.#killNow = () => void this.#supervisor.stop(0); // a forced close() now kills what is left
     await stopped;
     this.#killNow = undefined;

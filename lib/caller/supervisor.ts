@@ -225,16 +225,16 @@ export class Supervisor {
   }
 
   /**
-   * Stops every child: SIGTERM, then SIGKILL for those still alive after `graceMs`, and waits for
-   * all of them to exit.
+   * Stops every child: SIGTERM, then SIGKILL for those still alive after `graceMs` (the broker:
+   * `brokerGraceMs`), and waits for all of them to exit.
    */
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, brokerGraceMs = graceMs): Promise<void> {
     this.#state = "stopping";
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
     // Workers first: while they finish, the broker still forwards their results and any cancels.
     const workers = this.#slots.map((s) => s.child).filter((c): c is ChildProcess => c !== undefined);
     await Promise.all(workers.map((child) => stopChild(child, graceMs)));
-    if (this.#broker) await stopChild(this.#broker, graceMs);
+    if (this.#broker) await stopChild(this.#broker, brokerGraceMs);
   }
 
   #recordExit(pid: number | undefined, description: string): void {
