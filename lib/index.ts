@@ -1,4 +1,5 @@
-// Public API of zerolb.
+// Public API of zerolb. What a caller imports: no worker or broker code loads with it (their
+// processes load their own entries), and handler authors get types only.
 export { LoadBalancer, type WorkerPids } from "./caller/load-balancer.js";
 export { type MapOptions, type SendOptions, type CloseOptions } from "./caller/call-options.js";
 export type { LoadBalancerOptions, CurveOptions } from "./caller/options.js";
@@ -12,7 +13,7 @@ export {
   parseJsonLines, jsonLineRecords, countJsonLines,
   type JsonLinesOptions, type JsonLine, type JsonLineValue, type JsonLineInvalid, type TextSource,
 } from "./caller/jsonl.js";
-export { TaskContext, type SetupContext } from "./worker/task-context.js";
+export type { HandlerContext, TaskContext, SetupContext, Handler, Setup, Teardown } from "./shared/handler-types.js";
 export {
   ZerolbError, TaskError, TimeoutError, WorkerExitError, DependencyError, CancelledError, ClosedError,
   StartupError, BrokerError, ProtocolError, InvalidOptionError, UnsupportedValueError, JsonLinesError,
