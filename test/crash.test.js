@@ -37,3 +37,13 @@ t.test(".map() - a task that kills its worker maxAttempts times fails with a Wor
   t.match(err.message, /exit code 7/, `the message names the last exit code (${err.message})`);
   await waitFor(() => lb.stats().workerRestarts >= 2, { what: "both deaths to be restarted" });
 });
+
+t.test("ctx.attempt - a task whose worker died holding it runs again with the next attempt number", async (t) => {
+  const lb = createLb(t, { workers: 2, maxAttempts: 3 });
+  await lb.ready;
+  // The task kills its worker on attempts 1 and 2, and answers on attempt 3.
+  const [result] = await collect(lb.map([{ op: "exitBelow", attempt: 3, value: "third time" }]));
+  t.same(result, { attempt: 3, value: "third time" }, "ctx.attempt was 3 on the run that answered");
+  t.ok(lb.stats().retried >= 2, `retried counts the runs repeated after a death (${lb.stats().retried})`);
+  await waitFor(() => lb.stats().workerRestarts >= 2, { what: "both dead workers to be restarted" });
+});

@@ -90,7 +90,7 @@ t.test("send/receive - a lone task is sent at once, not held back to fill a batc
   for (let i = 0; i < rounds; i++) {
     const start = process.hrtime.bigint();
     const id = await lb.send(i);
-    const result = await within(lb.receive(), 10_000, `the result of lone task ${i}`);
+    const result = await within(lb.receive(), 30_000, `the result of lone task ${i}`);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (result.id !== id || !result.ok || result.value !== i * 2) {
       t.fail(`round ${i}: expected ${JSON.stringify({ id, ok: true, value: i * 2 })}, got ${JSON.stringify(result)}`);

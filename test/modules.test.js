@@ -2,7 +2,10 @@
 import { pathToFileURL } from "node:url";
 import t from "tap";
 import { TaskError } from "../dist/index.js";
-import { collect, createLb, fixture } from "./helpers.js";
+import { collect, createLb, fixture, sharedLb } from "./helpers.js";
+
+// One ops.js LoadBalancer for the tests of named handlers (they leave nothing running).
+const ops = sharedLb(t, { workers: 2 });
 
 t.test("worker - a .cjs handler module loads, with setup() and a named export", async (t) => {
   const lb = createLb(t, { worker: fixture("handler.cjs"), workers: 1 });
@@ -17,20 +20,20 @@ t.test("worker - a .mjs handler module loads, given as a file URL", async (t) =>
 });
 
 t.test(".map() - fn picks a named export", async (t) => {
-  const lb = createLb(t);
+  const lb = ops();
   t.same(await collect(lb.map([1, 2, 3], { fn: "triple" })), [3, 6, 9]);
   t.same(await collect(lb.map([1, 2, 3])), [2, 4, 6], "the default export otherwise");
 });
 
 t.test(".send() - fn picks a named export", async (t) => {
-  const lb = createLb(t);
+  const lb = ops();
   await lb.ready;
   const id = await lb.send(7, { fn: "triple" });
   t.same(await lb.receive(), { id, ok: true, value: 21 });
 });
 
 t.test(".map() - an unknown fn fails the task with a clear message", async (t) => {
-  const lb = createLb(t);
+  const lb = ops();
   const rows = await collect(lb.map([1, 2], { fn: "quadruple", settled: true }));
   t.same(rows.map((r) => r.ok), [false, false]);
   const err = rows[0].error;
@@ -42,7 +45,7 @@ t.test(".map() - an unknown fn fails the task with a clear message", async (t) =
 });
 
 t.test(".map() - fn cannot name setup or teardown", async (t) => {
-  const lb = createLb(t);
+  const lb = ops();
   for (const fn of ["setup", "teardown"]) {
     const [row] = await collect(lb.map([1], { fn, settled: true }));
     t.equal(row.ok, false, `fn: "${fn}" is refused`);
@@ -51,7 +54,7 @@ t.test(".map() - fn cannot name setup or teardown", async (t) => {
 });
 
 t.test(".map() - invalid map options throw a TypeError", async (t) => {
-  const lb = createLb(t);
+  const lb = ops();
   t.throws(() => lb.map([1], { fn: "" }), TypeError);
   t.throws(() => lb.map([1], { timeout: 0 }), TypeError);
   t.throws(() => lb.map([1], null), TypeError);

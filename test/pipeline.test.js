@@ -1,9 +1,21 @@
+// Dependencies between tasks: Pipelines (a DAG of jobs per map item) and send({ after }), their
+// DOT export (toDot(), lb.graph(), `zerolb dot`), and how failures, cancels and timeouts travel.
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
-import { DependencyError, Pipeline, TaskError } from "../dist/index.js";
-import { collect, createLb, fixture, range } from "./helpers.js";
+import { CancelledError, DependencyError, Pipeline, TaskError, TimeoutError } from "../dist/index.js";
+import { collect, createLb, fixture, range, sharedLb, tmpDir, tmpPath, within } from "./helpers.js";
 
 const crawl = fixture("crawl.js");
+// One LoadBalancer for the tests that leave it as they found it (each receives what it sends; the
+// ids of their `send` tasks are distinct).
+const runLog = tmpPath(t, "runs");
+const shared = sharedLb(t, { worker: crawl, workers: 2, workerData: { log: runLog } });
+// For tests where one task runs (held by a gate) while others must go on: two slots in one worker.
+const twoSlots = sharedLb(t, { worker: crawl, workers: 1, concurrency: 2 });
+/** Lines of the jobs' run log that name `job`. */
+const runsOf = (job) => (existsSync(runLog) ? readFileSync(runLog, "utf8").split("\n").filter((l) => l === job).length : 0);
 const crawler = () =>
   new Pipeline({
     fetch: {},
@@ -38,19 +50,19 @@ t.test(".toDot() - a node per job, labelled with its fn when it differs, an edge
 });
 
 t.test(".map({ pipeline }) - a diamond passes both parents' results keyed by job name", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   const out = await collect(lb.map(["http://a", "http://b"], { pipeline: crawler() }));
   t.same(out, [{ store: { words: 2, links: 2 } }, { store: { words: 2, links: 2 } }]);
 });
 
 t.test(".map({ pipeline }) - a job name that differs from its fn; one function in several jobs", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   const pipeline = new Pipeline({ first: { fn: "echo" }, second: { fn: "echo", after: ["first"] }, third: { fn: "echo", after: ["first"] } });
   t.same(await collect(lb.map([1, "x"], { pipeline })), [{ second: 1, third: 1 }, { second: "x", third: "x" }]);
 });
 
 t.test(".map({ pipeline }) - 10,000 items come back correct and in order", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   const pipeline = new Pipeline({ a: { fn: "echo" }, b: { fn: "echo", after: ["a"] }, c: { fn: "echo", after: ["b"] } });
   t.same(await collect(lb.map(range(10000), { pipeline })), range(10000, (i) => ({ c: i })));
 });
@@ -75,16 +87,20 @@ t.test(".map({ pipeline }) - SIGKILL of workers mid-pipeline: every item's sink 
 });
 
 t.test(".map({ pipeline, settled }) - a failing job fails its item alone, with its dependents not run", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
+  const stores = runsOf("store");
+  const texts = runsOf("text");
   const rows = await collect(lb.map(["http://ok", "http://bad", "http://ok2"], { pipeline: crawler(), settled: true }));
   t.same(rows.map((r) => r.ok), [true, false, true]);
+  t.equal(runsOf("text") - texts, 2, "text ran for the two good items only");
+  t.equal(runsOf("store") - stores, 2, "store too: the failed item's dependents did not run");
   t.ok(rows[1].error instanceof TaskError);
   t.match(rows[1].error.message, /job "fetch" failed: cannot fetch http:\/\/bad/);
   t.equal(rows[1].error.cause.job, "fetch");
 });
 
 t.test(".map({ pipeline }) - items stream: the first result arrives long before the last job of item 100 runs", async (t) => {
-  const lb = createLb(t, { worker: crawl, workers: 2 });
+  const lb = shared();
   const pipeline = new Pipeline({ one: { fn: "timed" }, two: { fn: "timed", after: ["one"] } });
   const items = range(100, () => ({ ms: 5 }));
   const rows = await collect(lb.map(items, { pipeline }));
@@ -94,7 +110,7 @@ t.test(".map({ pipeline }) - items stream: the first result arrives long before 
 });
 
 t.test(".send({ after }) - a dependent starts only after its dependency has finished", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   await lb.send({ ms: 100 }, { id: "a", fn: "timed" });
   await lb.send({ ms: 10 }, { id: "b", fn: "timed", after: ["a"] });
   const got = {};
@@ -106,7 +122,7 @@ t.test(".send({ after }) - a dependent starts only after its dependency has fini
 });
 
 t.test(".send({ after }) - failure cascades through two levels with DependencyError, without running", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   await lb.send(1, { id: "f", fn: "fail" });
   await lb.send(1, { id: "g", fn: "echo", after: ["f"] });
   await lb.send(1, { id: "h", fn: "echo", after: ["g"] });
@@ -125,17 +141,99 @@ t.test(".send({ after }) - failure cascades through two levels with DependencyEr
 });
 
 t.test(".send({ after }) - an unknown id or a cycle is an immediate error", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   await t.rejects(lb.send(1, { after: ["never-sent"] }), { name: "TypeError", message: /unknown task id "never-sent"/ });
   await t.rejects(lb.send(1, { id: "self", after: ["self"] }), { name: "TypeError", message: /cannot run after itself/ });
 });
 
 t.test(".send({ after }) - a dependency that completed long ago still counts", async (t) => {
-  const lb = createLb(t, { worker: crawl });
+  const lb = shared();
   await lb.send(1, { id: "old", fn: "echo" });
   await lb.receive();
   await lb.send(2, { id: "new", fn: "echo", after: ["old"] });
   t.same(await lb.receive(), { id: "new", ok: true, value: 2 });
+});
+
+t.test(".send({ after }) - a task waiting on a dependency holds up no ready task; lb.graph() shows it pending, then done", async (t) => {
+  const lb = twoSlots();
+  const gate = tmpPath(t, "gate");
+  await lb.send({ path: gate, value: "parent" }, { id: "hold-parent", fn: "until" });
+  await lb.send("child", { id: "hold-child", fn: "echo", after: ["hold-parent"] });
+  await lb.send("ready", { id: "hold-ready", fn: "echo" });
+  // The parent runs until the gate opens; its dependent waits outside the queue; the ready task,
+  // sent after the dependent, runs at once in the worker's other slot.
+  t.same(await within(lb.receive(), 60_000, "the first outcome"), { id: "hold-ready", ok: true, value: "ready" });
+  t.match(lb.graph(), /"hold-child" \[label="hold-child\\npending"/, "the dependent is pending");
+  t.match(lb.graph(), /"hold-parent" -> "hold-child"/);
+  writeFileSync(gate, "");
+  const rest = [await within(lb.receive(), 60_000, "an outcome"), await within(lb.receive(), 60_000, "an outcome")];
+  t.same(rest.map((r) => [r.id, r.value]), [["hold-parent", "parent"], ["hold-child", "child"]], "then the parent, then its dependent");
+  t.match(lb.graph(), /"hold-child" \[label="hold-child\\ndone"/, "both are done");
+  t.match(lb.graph(), /"hold-parent" \[label="hold-parent\\ndone"/);
+});
+
+t.test(".send({ after }) - a dependency cancelled or timed out fails its dependents with DependencyError", async (t) => {
+  const lb = twoSlots();
+  const never = tmpPath(t, "never");
+  const controller = new AbortController();
+  await lb.send({ path: never }, { id: "to-cancel", fn: "until", signal: controller.signal });
+  await lb.send(1, { id: "after-cancelled", fn: "echo", after: ["to-cancel"] });
+  controller.abort();
+  await lb.send({ path: never }, { id: "to-time-out", fn: "until", timeout: 200 });
+  await lb.send(1, { id: "after-timed-out", fn: "echo", after: ["to-time-out"] });
+  const got = {};
+  for (let i = 0; i < 4; i++) {
+    const r = await within(lb.receive(), 60_000, "an outcome");
+    got[r.id] = r;
+  }
+  t.ok(got["to-cancel"].error instanceof CancelledError);
+  t.ok(got["after-cancelled"].error instanceof DependencyError, "the dependent of a cancelled task fails with a DependencyError");
+  t.match(got["after-cancelled"].error.message, /did not run/);
+  t.ok(got["to-time-out"].error instanceof TimeoutError);
+  t.ok(got["after-timed-out"].error instanceof DependencyError, "the dependent of a timed-out task too");
+});
+
+t.test(".map({ pipeline, timeout }) - a job past the timeout fails its item with a TimeoutError naming the job", async (t) => {
+  const lb = twoSlots();
+  const never = tmpPath(t, "never");
+  const pipeline = new Pipeline({ slow: { fn: "until" }, last: { fn: "echo", after: ["slow"] } });
+  const rows = await collect(lb.map([{ path: never }], { pipeline, timeout: 200, settled: true }));
+  t.equal(rows.length, 1);
+  t.equal(rows[0].ok, false);
+  t.ok(rows[0].error instanceof TimeoutError, "a TimeoutError");
+  t.equal(rows[0].error.cause?.job, "slow", "naming the job");
+});
+
+t.test(".map({ pipeline, signal }) - aborting ends the iterator with the signal's reason", async (t) => {
+  const lb = twoSlots();
+  const never = tmpPath(t, "never");
+  const pipeline = new Pipeline({ first: { fn: "echo" }, second: { fn: "until", after: ["first"] } });
+  const controller = new AbortController();
+  const reason = new Error("stop the pipeline");
+  const items = [{ path: never }, { path: never }, { path: never }];
+  const it = lb.map(items, { pipeline, signal: controller.signal });
+  const next = it.next();
+  controller.abort(reason);
+  await t.rejects(within(next, 60_000, "the pending next()"), reason, "the pending next() rejects with the reason itself");
+});
+
+t.test(".map({ pipeline }) - the highWaterMark window counts items", async (t) => {
+  const lb = createLb(t, { worker: crawl, workers: 1, highWaterMark: 6 });
+  const pipeline = new Pipeline({ a: { fn: "echo" }, b: { fn: "echo", after: ["a"] }, c: { fn: "echo", after: ["a"] } });
+  let pulled = 0;
+  function* endless() {
+    for (let i = 0; ; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  const it = lb.map(endless(), { pipeline });
+  for (let i = 0; i < 30; i++) {
+    t.same((await it.next()).value, { b: i, c: i });
+    if (pulled - (i + 1) > 6) t.fail(`pulled ${pulled} items with ${i + 1} consumed`);
+  }
+  t.ok(pulled <= 30 + 6, `never more than 6 items ahead, however many jobs each has (pulled ${pulled})`);
+  await it.return();
 });
 
 t.test("zerolb dot - prints the DOT of the Pipeline a module exports; exit 2 when there is none", async (t) => {
@@ -149,4 +247,13 @@ t.test("zerolb dot - prints the DOT of the Pipeline a module exports; exit 2 whe
   const none = spawnSync(process.execPath, [cli, "dot", fixture("ops.js")]);
   t.equal(none.status, 2);
   t.match(none.stderr.toString(), /no exported Pipeline/);
+  // A module whose Pipelines are the default export and one named `other`: --export picks one.
+  const module = join(tmpDir(t), "pipelines.mjs");
+  writeFileSync(module, `import { Pipeline } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+export default new Pipeline({ only: {} });
+export const other = new Pipeline({ first: {}, second: { after: ["first"] } });\n`);
+  t.match(execFileSync(process.execPath, [cli, "dot", module]).toString(), /"only"/, "the default export");
+  const other = execFileSync(process.execPath, [cli, "dot", module, "--export", "other"]).toString();
+  t.match(other, /"first" -> "second"/, "--export names another");
+  t.notMatch(other, /"only"/);
 });

@@ -2,9 +2,8 @@
 import { Encoder } from "@msgpack/msgpack";
 import t from "tap";
 import { ProtocolError } from "../dist/index.js";
-import {
-  at, bodyOffsets, checkColumn, column, decodeHeader, encodeHeader, Kind, PROTOCOL_VERSION, seqColumn,
-} from "../dist/wire/protocol.js";
+import { at, bodyOffsets, checkColumn, column, seqColumn } from "../dist/wire/columns.js";
+import { decodeHeader, encodeHeader, Kind, PROTOCOL_VERSION } from "../dist/wire/protocol.js";
 
 const raw = (value) => new Encoder().encode(value);
 const isProtocolError = (pattern) => ({ name: "ProtocolError", code: "ERR_ZEROLB_PROTOCOL", message: pattern });

@@ -1,5 +1,5 @@
 // Fault injection with real processes: every test asserts the exact multiset of results.
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import t from "tap";
 import { CancelledError, TimeoutError, WorkerExitError } from "../dist/index.js";
 import { alive, createLb, exactlyOnce, lineCount, range, tmpPath, waitFor } from "./helpers.js";
@@ -45,41 +45,6 @@ t.test(".map() - a SIGSTOPped worker is taken over; after SIGCONT its late resul
   t.equal(lb.stats().failed, 0);
 });
 
-t.test(".map() - SIGKILL of the broker mid-stream: a new broker finishes the map exactly once", async (t) => {
-  const lb = createLb(t, { workers: 2 });
-  await lb.ready;
-  const firstBroker = lb.pids.broker;
-  const results = [];
-  for await (const r of lb.map(range(20000), { ordered: false })) {
-    results.push(r);
-    if (results.length === 3000) process.kill(firstBroker, "SIGKILL");
-  }
-  exactlyOnce(t, results, range(20000, (i) => i * 2));
-  t.equal(lb.stats().brokerRestarts, 1);
-  t.not(lb.pids.broker, firstBroker, "a new broker process");
-  t.notOk(alive(firstBroker));
-});
-
-t.test(".map() - a hung broker (SIGSTOP) is detected by heartbeat, replaced, and the map finishes exactly once", async (t) => {
-  const lb = createLb(t, { workers: 2, heartbeatInterval: 200 });
-  await lb.ready;
-  const hung = lb.pids.broker;
-  t.teardown(() => {
-    try {
-      process.kill(hung, "SIGKILL");
-    } catch {}
-  });
-  const results = [];
-  for await (const r of lb.map(range(3000, (i) => ({ op: "sleep", ms: 1, value: i })), { ordered: false })) {
-    results.push(r);
-    if (results.length === 300) process.kill(hung, "SIGSTOP");
-  }
-  exactlyOnce(t, results, range(3000));
-  // At least the hung one; on a loaded machine a short liveness may also take a slow start for a hang.
-  t.ok(lb.stats().brokerRestarts >= 1, "the hung broker was replaced");
-  t.not(lb.pids.broker, hung);
-});
-
 t.test(".map() - a task that kills its worker fails with WorkerExitError after maxAttempts; the rest complete", async (t) => {
   const lb = createLb(t, { workers: 2, maxAttempts: 3 });
   await lb.ready;
@@ -118,7 +83,7 @@ t.test(".map() - a handler stuck in a synchronous loop times out; its worker is 
   for await (const row of lb.map([{ op: "busy", ms: 120_000 }, 1, 2], { settled: true, timeout: 300 })) rows.push(row);
   t.ok(rows[0].error instanceof TimeoutError, "the stuck task fails with a TimeoutError");
   t.same(rows.slice(1).map((r) => r.value), [2, 4], "later tasks run on the replacement");
-  await waitFor(() => !alive(stuckPid), { timeout: 5000, what: "the stuck worker to be killed" });
+  await waitFor(() => !alive(stuckPid), { timeout: 30_000, what: "the stuck worker to be killed" });
   t.ok(lb.stats().workerRestarts >= 1);
 });
 
@@ -150,7 +115,7 @@ t.test(".send() - aborting a running task aborts its ctx.signal", async (t) => {
   t.equal(cancelled.id, id);
   t.notOk(cancelled.ok);
   t.ok(cancelled.error instanceof CancelledError);
-  await waitFor(() => existsSync(abortLog), { timeout: 5000, what: "the handler to see the abort" });
+  await waitFor(() => existsSync(abortLog), { timeout: 30_000, what: "the handler to see the abort" });
   t.match(readFileSync(abortLog, "utf8"), /^watched CancelledError/);
 });
 
@@ -187,23 +152,4 @@ t.test(".close() - waits for tasks in flight to finish", async (t) => {
   await lb.send({ op: "sleep", ms: 300, value: "finished" });
   await lb.close();
   t.same(await lb.receive(), { id: "0", ok: true, value: "finished" });
-});
-
-t.test("a caller killed with SIGKILL leaves no orphan process and no ipc directory", async (t) => {
-  const { spawn } = await import("node:child_process");
-  const { existsSync: exists, readdirSync } = await import("node:fs");
-  const script = `import { LoadBalancer } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
-const lb = new LoadBalancer({ worker: ${JSON.stringify(new URL("./fixtures/ops.js", import.meta.url).pathname)}, workers: 2 });
-await lb.ready;
-console.log(JSON.stringify(lb.pids));
-setInterval(() => {}, 1000);`;
-  const caller = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise((resolve) => caller.stdout.once("data", (d) => resolve(String(d))));
-  const { broker, workers } = JSON.parse(line);
-  const dirs = () => readdirSync("/tmp").filter((d) => d.startsWith(`zlb-${caller.pid}-`));
-  t.equal(dirs().length, 1, "the caller's ipc directory exists while it runs");
-  caller.kill("SIGKILL");
-  for (const pid of [broker, ...workers]) await waitFor(() => !alive(pid), { timeout: 10_000, what: `process ${pid} to exit` });
-  await waitFor(() => dirs().length === 0, { timeout: 5000, what: "the ipc directory to go" });
-  t.ok(!exists(`/tmp/${dirs()[0]}`), "no ipc directory left");
 });

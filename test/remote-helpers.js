@@ -21,8 +21,12 @@ export function startWorker(t, endpoint, { args = [], env = {}, module = fixture
     get stderr() {
       return stderr();
     },
-    waitForLog(re, timeout = 15_000) {
-      return waitFor(() => re.test(stderr()), { timeout, what: `${re} in the worker's stderr:\n${stderr()}` });
+    async waitForLog(re, timeout = 60_000) {
+      try {
+        return await waitFor(() => re.test(stderr()), { timeout, what: `${re} in the worker's stderr` });
+      } catch (err) {
+        throw new Error(`${err.message}; it says:\n${stderr()}`);
+      }
     },
   };
 }

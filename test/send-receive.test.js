@@ -1,10 +1,14 @@
 // lb.send() / lb.receive(): ids, outcomes, backpressure, caller-chosen ids.
+import { writeFileSync } from "node:fs";
 import t from "tap";
 import { ClosedError, TaskError } from "../dist/index.js";
-import { createLb, lineCount, range, tmpPath, turns, waitFor } from "./helpers.js";
+import { createLb, lineCount, range, sharedLb, tmpPath, turns, waitFor } from "./helpers.js";
+
+// One LoadBalancer for the tests that receive every result they send.
+const shared = sharedLb(t, { workers: 2 });
 
 t.test(".send() - the ids it returns are the ids receive() reports", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   await lb.ready;
   const sent = new Map();
   for (const x of range(50)) sent.set(await lb.send(x), x);
@@ -22,7 +26,7 @@ t.test(".send() - the ids it returns are the ids receive() reports", async (t) =
 });
 
 t.test(".receive() - gives { id, ok: false, error } with a TaskError for a failed task", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   await lb.ready;
   const id = await lb.send({ op: "throw", message: "nope" });
   const r = await lb.receive();
@@ -75,15 +79,20 @@ t.test(".send() - waits while the unfinished tasks' inputs pass highWaterMarkByt
   const lb = createLb(t, { workers: 1, highWaterMarkBytes: 2500 });
   await lb.ready;
   const kb = "x".repeat(1000);
-  const slow = (value) => ({ op: "sleep", ms: 100, value });
-  await lb.send(slow(`a${kb}`));
-  await lb.send(slow(`b${kb}`));
-  await lb.send(slow(`c${kb}`)); // 2,000 bytes out: below the mark, so this one goes
+  // Each task runs until the gate file exists: none finishes before the test says so.
+  const gate = tmpPath(t, "gate");
+  const held = (value) => ({ op: "until", path: gate, value });
+  await lb.send(held(`a${kb}`));
+  await lb.send(held(`b${kb}`));
+  await lb.send(held(`c${kb}`)); // about 2,100 bytes out: below the mark, so this one goes
   let fourthSent = false;
-  const fourth = lb.send(slow("d")).then(() => (fourthSent = true));
+  const fourth = lb.send(held("d")).then(() => (fourthSent = true));
   await turns(20);
-  t.equal(fourthSent, false, "3,000 bytes of inputs are unfinished: the fourth send() waits");
-  // Results not yet received count too (they are as large as the inputs here): a receive() frees room.
+  t.equal(fourthSent, false, "about 3,200 bytes of inputs are unfinished: the fourth send() waits");
+  t.equal(lb.stats().done, 0, "and no outcome has arrived");
+  writeFileSync(gate, "");
+  // Results not yet received count too (they are as large as the inputs here): only a receive()
+  // frees room, not the tasks' ending.
   const got = [await lb.receive()];
   await fourth;
   t.ok(fourthSent, "it went once an outcome was received");
@@ -111,7 +120,7 @@ t.test(".send() - a caller-chosen id sent twice runs once and yields one result"
 });
 
 t.test(".send() - an unencodable value rejects that send alone", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   await lb.ready;
   await t.rejects(lb.send(new Map([[1, 2]])), /Map cannot be sent/);
   await t.rejects(lb.send({ f() {} }), /cannot|Unrecognized/);
@@ -120,7 +129,7 @@ t.test(".send() - an unencodable value rejects that send alone", async (t) => {
 });
 
 t.test(".send() - invalid options throw", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   await lb.ready;
   await t.rejects(lb.send(1, { id: "" }), TypeError);
   await t.rejects(lb.send(1, { id: 7 }), TypeError);

@@ -1,7 +1,7 @@
 // SeqMap: the per-task records keyed by seq, in a ring instead of a hash table.
 import t from "tap";
 import { SeqMap } from "../dist/shared/seq-map.js";
-import { ColumnBuilder, column } from "../dist/wire/protocol.js";
+import { ColumnBuilder, column } from "../dist/wire/columns.js";
 
 t.test("SeqMap - a moving window of seqs stays in the ring without growing", async (t) => {
   const m = new SeqMap(8);

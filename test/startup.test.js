@@ -33,7 +33,7 @@ for (const { name, options, cause } of cases) {
     const { broker, workers } = lb.pids;
     const children = [broker, ...workers].filter(Boolean);
     t.equal(children.length, 3, "the broker and two workers were started");
-    const err = await within(lb.ready.then(() => undefined, (e) => e), 15_000, "ready");
+    const err = await within(lb.ready.then(() => undefined, (e) => e), 60_000, "ready");
     t.ok(err instanceof Error, "ready rejects");
     t.ok(err instanceof StartupError, "with a StartupError");
     t.equal(err.code, "ERR_ZEROLB_STARTUP");
@@ -43,12 +43,12 @@ for (const { name, options, cause } of cases) {
     await t.rejects(lb.map([1]).next(), err, "map() rejects with the start-up error");
     await t.rejects(lb.receive(), err, "receive() rejects with the start-up error");
     // The children go away without close()...
-    await waitFor(() => children.every((pid) => !alive(pid)), { timeout: 10_000, what: "the children to exit" }).then(
+    await waitFor(() => children.every((pid) => !alive(pid)), { timeout: 30_000, what: "the children to exit" }).then(
       () => t.pass("no child left"),
       () => t.fail(`children still alive: ${children.filter(alive).join(", ")}`),
     );
     // ...and close() ends at once, leaving no ipc file.
-    await within(lb.close(), 10_000, "close() after a failed start");
+    await within(lb.close(), 30_000, "close() after a failed start");
     t.same(ipcDirsLeft(), [], "no ipc directory left");
   });
 }

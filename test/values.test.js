@@ -5,10 +5,12 @@
 import t from "tap";
 import { TaskError } from "../dist/index.js";
 import { decodeValue, encodeValue } from "../dist/wire/codec.js";
-import { collect, createLb, fixture } from "./helpers.js";
+import { collect, createLb, fixture, sharedLb } from "./helpers.js";
+
+const shared = sharedLb(t, { workers: 2 });
 
 t.test(".map() - an unencodable input fails that item alone", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const rows = await collect(lb.map([1, () => "no", 3, new Map([["k", 1]]), new Set([1]), { nested: { fn() {} } }, 2n ** 80n, 7], { settled: true }));
   t.same(rows.map((r) => r.index), [0, 1, 2, 3, 4, 5, 6, 7]);
   t.same(rows.map((r) => r.ok), [true, false, true, false, false, false, false, true]);
@@ -25,7 +27,7 @@ t.test(".map() - an unencodable input fails that item alone", async (t) => {
 });
 
 t.test(".map() - an unencodable input without settled throws a TaskError for that item", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const seen = [];
   let caught;
   try {
@@ -40,7 +42,7 @@ t.test(".map() - an unencodable input without settled throws a TaskError for tha
 });
 
 t.test(".map() - an unencodable result fails that task alone", async (t) => {
-  const lb = createLb(t);
+  const lb = shared();
   const rows = await collect(lb.map([{ op: "unencodable" }, 2, { op: "unencodable" }, 4], { settled: true }));
   t.same(rows.map((r) => r.ok), [false, true, false, true]);
   t.same([rows[1].value, rows[3].value], [4, 8]);

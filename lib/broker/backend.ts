@@ -9,15 +9,30 @@ import { DISCONNECTED, NOTIFY_CONNECT, ZMQ_DISCONNECT_MSG, ZMQ_ROUTER_NOTIFY } f
 import type { Task } from "./records.js";
 
 /**
- * Sets libzmq draft options zeromq.js has no property for, the way its README shows ("Defining new
- * options": a subclass using the socket's option setters): a new connection then arrives as
- * [routingId, <empty>], a closed one as [routingId, DISCONNECTED].
+ * A ROUTER that tells of its peers' connections, through libzmq draft options zeromq.js has no
+ * property for, defined the way its README shows ("Defining new options": a subclass whose
+ * accessors use the socket's option setters). With `routerNotify: NOTIFY_CONNECT` and
+ * `disconnectMessage: DISCONNECTED`, a new connection arrives as [routingId, <empty>] and a
+ * closed one as [routingId, DISCONNECTED].
  */
-export function notifyConnections(socket: zmq.Router): void {
-  const options = socket as unknown as { setInt32Option(o: number, v: number): void; setStringOption(o: number, v: string): void };
-  options.setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT);
-  options.setStringOption(ZMQ_DISCONNECT_MSG, DISCONNECTED);
+export class NotifyingRouter extends zmq.Router {
+  /** ZMQ_ROUTER_NOTIFY: which connection events arrive as messages. */
+  set routerNotify(value: number) {
+    this.setInt32Option(ZMQ_ROUTER_NOTIFY, value);
+  }
+
+  get routerNotify(): number {
+    return this.getInt32Option(ZMQ_ROUTER_NOTIFY);
+  }
+
+  /** ZMQ_DISCONNECT_MSG: the message a peer's closed connection delivers (write-only in libzmq). */
+  set disconnectMessage(value: string) {
+    this.setStringOption(ZMQ_DISCONNECT_MSG, value);
+  }
 }
+
+/** The options that make a NotifyingRouter tell of new and closed connections. */
+export const NOTIFY_CONNECTIONS = { routerNotify: NOTIFY_CONNECT, disconnectMessage: DISCONNECTED } as const;
 
 /** The disconnect message's frame, to compare with. */
 export const DISCONNECT_FRAME = Buffer.from(DISCONNECTED, "latin1");

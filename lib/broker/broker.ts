@@ -21,7 +21,7 @@ import { readResultBatch } from "../wire/result-batch.js";
 import type { BrokerStats } from "../wire/stats.js";
 import { readTaskBatch } from "../wire/task-batch.js";
 import { routerOptions } from "../wire/transport.js";
-import { DISCONNECT_FRAME, notifyConnections, TasksWriter, type Backend } from "./backend.js";
+import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, TasksWriter, type Backend } from "./backend.js";
 import { CallerLink, CALLER_ID } from "./caller-link.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { newTask, recycleTask, type Task } from "./records.js";
@@ -74,14 +74,13 @@ export class Broker {
       statsDue: () => this.#caller.statsDue(),
     }, randomBytes(8).toString("hex"));
     this.#local = this.#newBackend(
-      new zmq.Router({ ...routerOptions(), heartbeatInterval: config.heartbeatInterval, heartbeatTimeout: config.heartbeatTimeout }),
+      new NotifyingRouter({ ...routerOptions(), ...NOTIFY_CONNECTIONS, heartbeatInterval: config.heartbeatInterval, heartbeatTimeout: config.heartbeatTimeout }),
       true,
       "",
     );
   }
 
   #newBackend(socket: zmq.Router, local: boolean, prefix: string): Backend {
-    notifyConnections(socket);
     const backend: Backend = {
       socket, local, prefix, planned: [],
       outbox: new Outbox(socket, (err, frames) => this.#workers.unreachable(backend, err, frames), () => this.#produceTasks(backend)),

@@ -1,7 +1,8 @@
 // The broker's endpoint for remote workers: a ROUTER on tcp (or ipc), in plain text on loopback or
 // with CurveZMQ and a ZAP allow-list. Set up here, apart from the broker's message handling; the
 // broker then reads and writes this socket like its local one.
-import * as zmq from "zeromq";
+import type * as zmq from "zeromq";
+import { NOTIFY_CONNECTIONS, NotifyingRouter } from "./backend.js";
 import { logger } from "../shared/debug.js";
 import { bindAddress, parseEndpoint, remoteRouterOptions } from "../wire/transport.js";
 import { ZAP_DOMAIN, ZapHandler } from "./zap.js";
@@ -46,10 +47,10 @@ export async function bindRemoteEndpoint(
     });
     await zap.start();
   }
-  const socket = new zmq.Router(remoteRouterOptions({
+  const socket = new NotifyingRouter({ ...NOTIFY_CONNECTIONS, ...remoteRouterOptions({
     heartbeatInterval: heartbeat.heartbeatInterval, heartbeatTimeout: heartbeat.heartbeatTimeout,
     maxMessageSize: remote.maxMessageSize, ipv6: parsed.ipv6, curve: remote.curve, zapDomain: ZAP_DOMAIN,
-  }));
+  }) });
   for (const type of ["handshake:error:auth", "handshake:error:protocol", "handshake:error:other"] as const) {
     socket.events.on(type, (event) => {
       log("refused a remote handshake (%s): %s", type.slice("handshake:error:".length), describeEventError(event));
