@@ -7,7 +7,6 @@ import { logger } from "../shared/debug.js";
 import { countJsonLines, jsonLineRecords } from "../caller/jsonl.js";
 import type { JsonLinesError } from "../shared/errors.js";
 import { LoadBalancer } from "../caller/load-balancer.js";
-import type { SettledResult } from "../caller/map-types.js";
 import { Option } from "commander";
 import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { checkArguments, lbOptions, type MapCommandOptions } from "./map-options.js";
@@ -262,7 +261,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     }
 
     // ---- The results -------------------------------------------------------------------------
-    const results = lb.map<SettledResult>(items(), { ordered, settled: true, fn: o.fn, timeout: o.timeout, signal: abort.signal });
+    const results = lb.map(items(), { ordered, settled: true, fn: o.fn, timeout: o.timeout, signal: abort.signal });
     try {
       for await (const row of results) {
         const where = locations.get(row.index)!;

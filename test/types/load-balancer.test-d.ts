@@ -1,0 +1,135 @@
+// Type tests of the public API (compiled by `npm run test:types`, never run): what a
+// LoadBalancer typed with its handler module's type takes and yields, and that untyped use still
+// compiles. A line marked `@ts-expect-error` fails the check if it compiles.
+import { expectTypeOf } from "expect-type";
+import {
+  LoadBalancer, Pipeline, type Handler, type HandlerContext, type Result, type SettledResult, type SetupContext, type TaskContext,
+} from "zerolb";
+import type { Duplex } from "node:stream";
+import { TaskContext as TaskContextValue } from "zerolb";
+
+type HandlerModule = typeof import("./handler.js");
+declare const lb: LoadBalancer<HandlerModule>;
+declare const urls: string[];
+declare const numbers: AsyncIterable<number>;
+
+// ---- map: inference from the module ----------------------------------------------------------
+
+// The default export when `fn` is absent: string in, its awaited result out.
+expectTypeOf(lb.map(urls)).toEqualTypeOf<AsyncIterableIterator<{ url: string; attempt: number; model: string }>>();
+// A named sync handler, from an async source.
+expectTypeOf(lb.map(numbers, { fn: "double" })).toEqualTypeOf<AsyncIterableIterator<number>>();
+// A handler typed with Handler<In, Out>.
+expectTypeOf(lb.map([{ text: "a" }], { fn: "score", ordered: false })).toEqualTypeOf<AsyncIterableIterator<number>>();
+// `fn: "default"` is the default export too.
+expectTypeOf(lb.map(urls, { fn: "default" })).toEqualTypeOf<AsyncIterableIterator<{ url: string; attempt: number; model: string }>>();
+// A handler that takes no parameter takes any item.
+expectTypeOf(lb.map([1, "two", null], { fn: "now" })).toEqualTypeOf<AsyncIterableIterator<number>>();
+
+// settled: true yields rows of the result.
+expectTypeOf(lb.map(numbers, { fn: "double", settled: true })).toEqualTypeOf<AsyncIterableIterator<SettledResult<number>>>();
+// settled: false, or a boolean not known until run time.
+expectTypeOf(lb.map(numbers, { fn: "double", settled: false })).toEqualTypeOf<AsyncIterableIterator<number>>();
+declare const settled: boolean;
+expectTypeOf(lb.map(numbers, { fn: "double", settled })).toEqualTypeOf<AsyncIterableIterator<number | SettledResult<number>>>();
+
+// A wrong item type is an error.
+// @ts-expect-error double takes numbers
+lb.map(urls, { fn: "double" });
+// @ts-expect-error the default export takes strings
+lb.map([1, 2]);
+// A wrong fn name is an error: a typo, a non-function export, setup and teardown.
+// @ts-expect-error no handler "dubble"
+lb.map(numbers, { fn: "dubble" });
+// @ts-expect-error VERSION is not a function
+lb.map(numbers, { fn: "VERSION" });
+// @ts-expect-error setup is not a handler
+lb.map(numbers, { fn: "setup" });
+// @ts-expect-error teardown is not a handler
+lb.send(1, { fn: "teardown" });
+
+// ---- pipelines: the sinks' shape -------------------------------------------------------------
+
+const pipeline = new Pipeline({
+  fetch: { fn: "default" },
+  size: { fn: "double", after: ["fetch"] },
+  shout: { after: ["fetch"] },
+});
+expectTypeOf(pipeline).toEqualTypeOf<Pipeline<{
+  readonly fetch: { readonly fn: "default" };
+  readonly size: { readonly fn: "double"; readonly after: readonly ["fetch"] };
+  readonly shout: { readonly after: readonly ["fetch"] };
+}>>();
+// Items are the root job's input; each row has a key per sink, typed by that sink's fn.
+expectTypeOf(lb.map(urls, { pipeline })).toEqualTypeOf<AsyncIterableIterator<{ size: number; shout: string }>>();
+expectTypeOf(lb.map(urls, { pipeline, settled: true })).toEqualTypeOf<AsyncIterableIterator<SettledResult<{ size: number; shout: string }>>>();
+// @ts-expect-error the root job (the default export) takes strings
+lb.map(numbers, { pipeline });
+// A job whose fn, given or defaulted to its name, is not one of the module's handlers is an error.
+// @ts-expect-error no handler "fetchh"
+lb.map(urls, { pipeline: new Pipeline({ fetch: { fn: "fetchh" } }) });
+// @ts-expect-error a job named "fetch" with no fn runs "fetch", which the module does not export
+lb.map(urls, { pipeline: new Pipeline({ fetch: {} }) });
+// `after` may name only the pipeline's own jobs.
+// @ts-expect-error no job "fetc"
+new Pipeline({ fetch: {}, text: { after: ["fetc"] } });
+
+// ---- send / receive --------------------------------------------------------------------------
+
+expectTypeOf(lb.send("https://example.com")).toEqualTypeOf<Promise<string>>();
+void lb.send(21, { fn: "double", id: "a" });
+void lb.send({ text: "x" }, { fn: "score", after: ["a"] });
+// @ts-expect-error double takes numbers
+void lb.send("21", { fn: "double" });
+// @ts-expect-error the default export takes strings
+void lb.send(21);
+// @ts-expect-error no handler "dubble"
+void lb.send(21, { fn: "dubble" });
+// receive(): any handler's result by default, or the type named.
+expectTypeOf(lb.receive()).toEqualTypeOf<Promise<Result<{ url: string; attempt: number; model: string } | number | string>>>();
+expectTypeOf(lb.receive<number>()).toEqualTypeOf<Promise<Result<number>>>();
+
+// ---- transform -------------------------------------------------------------------------------
+
+expectTypeOf(lb.transform({ fn: "double", highWaterMark: 8 })).toEqualTypeOf<Duplex>();
+// @ts-expect-error no handler "dubble"
+lb.transform({ fn: "dubble" });
+
+// ---- a module with no default export ---------------------------------------------------------
+
+declare const named: LoadBalancer<typeof import("./named-only.js")>;
+expectTypeOf(named.map(urls, { fn: "upper" })).toEqualTypeOf<AsyncIterableIterator<string>>();
+// @ts-expect-error no default export: fn is needed
+named.map(urls);
+// @ts-expect-error no default export: fn is needed
+void named.send("a");
+
+// ---- untyped use still compiles --------------------------------------------------------------
+
+const untyped = new LoadBalancer({ worker: new URL("./handler.js", import.meta.url), workers: 2 });
+expectTypeOf(untyped).toEqualTypeOf<LoadBalancer>();
+expectTypeOf(untyped.map([1, "a", { b: 2 }])).toEqualTypeOf<AsyncIterableIterator<unknown>>();
+expectTypeOf(untyped.map(urls, { fn: "anything", settled: true })).toEqualTypeOf<AsyncIterableIterator<SettledResult<unknown>>>();
+declare const fnName: string;
+expectTypeOf(untyped.map(urls, { fn: fnName })).toEqualTypeOf<AsyncIterableIterator<unknown>>();
+expectTypeOf(untyped.map(urls, { pipeline: new Pipeline({ a: {}, b: { after: ["a"] } }) })).toEqualTypeOf<AsyncIterableIterator<{ b: unknown }>>();
+void untyped.send({ any: "thing" }, { fn: "whatever" });
+expectTypeOf(untyped.receive()).toEqualTypeOf<Promise<Result<unknown>>>();
+expectTypeOf(untyped.receive<number>()).toEqualTypeOf<Promise<Result<number>>>();
+// A Pipeline built from a value of the wide type still goes.
+declare const jobs: Record<string, { fn?: string; after?: string[] }>;
+expectTypeOf(untyped.map(urls, { pipeline: new Pipeline(jobs) })).toEqualTypeOf<AsyncIterableIterator<Record<string, unknown>>>();
+
+// ---- handler types ---------------------------------------------------------------------------
+
+// A handler module typed with them: Handler<In, Out, WorkerData> gives the parameters, Setup its ctx.
+expectTypeOf<Parameters<HandlerModule["score"]>>().toEqualTypeOf<[{ text: string }, HandlerContext<{ model: string }>]>();
+expectTypeOf<ReturnType<HandlerModule["score"]>>().toEqualTypeOf<number | Promise<number>>();
+expectTypeOf<Parameters<HandlerModule["setup"]>[0]>().toEqualTypeOf<SetupContext<{ model: string }>>();
+// @ts-expect-error a Handler<string, number> may not return a string
+export const wrong: Handler<string, number> = (text) => text;
+// TaskContext is HandlerContext under its old name: a type, not a value.
+expectTypeOf<TaskContext<{ a: 1 }>>().toEqualTypeOf<HandlerContext<{ a: 1 }>>();
+expectTypeOf<HandlerContext>().toEqualTypeOf<{ readonly id: string; readonly attempt: number; readonly workerData: unknown; readonly signal: AbortSignal }>();
+// @ts-expect-error TaskContext is not a value any more: the worker makes it, no caller constructs it
+void TaskContextValue;
