@@ -9,7 +9,7 @@ export type { Stats } from "./caller/stats.js";
 export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job, type PipelineJobs } from "./caller/pipeline.js";
 export type {
-  UntypedModule, HandlerName, DefaultHandlerName, NoDefaultExportPassFn, HandlerInput, HandlerOutput, AnyHandlerOutput,
+  UntypedModule, ModuleWorkerData, HandlerName, DefaultHandlerName, NoDefaultExportPassFn, HandlerInput, HandlerOutput, AnyHandlerOutput,
   PipelineSinks, PipelineRoots, PipelineParents, JobFn, PipelineInput, PipelineOutput, JobsOfModule, JobNeedsFn, PipelineOfModule, MapInput, MapOutput,
 } from "./caller/module-types.js";
 export { createTransform, type TransformOptions, type MapSource } from "./caller/transform.js";

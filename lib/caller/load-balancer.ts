@@ -15,7 +15,7 @@ import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions
 import { describe } from "../shared/validate.js";
 import type { Pipeline } from "./pipeline.js";
 import type {
-  AnyHandlerOutput, DefaultHandlerName, HandlerInput, HandlerName, MapInput, MapOutput, PipelineOfModule, UntypedModule,
+  AnyHandlerOutput, DefaultHandlerName, HandlerInput, HandlerName, MapInput, MapOutput, ModuleWorkerData, PipelineOfModule, UntypedModule,
 } from "./module-types.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
@@ -72,7 +72,14 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
   /** Kills the children at once while close() stops them gracefully (close({ force: true }) again). */
   #killNow: (() => void) | undefined;
 
-  constructor(options: LoadBalancerOptions) {
+  /**
+   * Checks the options (throwing an InvalidOptionError naming a wrong one) and starts the broker
+   * and worker processes; `ready` resolves when they can take tasks.
+   *
+   * @param options - `workerData` is typed by the module's `setup` and handlers when the
+   * LoadBalancer is given the module's type.
+   */
+  constructor(options: LoadBalancerOptions<ModuleWorkerData<M>>) {
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);

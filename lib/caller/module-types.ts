@@ -2,7 +2,7 @@
 // (`typeof import("./handler.js")`), the names `fn` may take, each function's input and the
 // awaited type of its result, and what a map yields for its options. Types only: nothing here
 // runs, so typing a LoadBalancer changes nothing at run time.
-import type { HandlerContext } from "../shared/handler-types.js";
+import type { HandlerContext, SetupContext } from "../shared/handler-types.js";
 import type { SettledResult } from "./map-types.js";
 import type { JobSpec, Pipeline } from "./pipeline.js";
 
@@ -71,6 +71,24 @@ export type HandlerOutput<M, F extends HandlerName<M>> = M[F] extends (...args: 
  * @typeParam M - the handler module's type.
  */
 export type AnyHandlerOutput<M> = { [F in HandlerName<M>]: HandlerOutput<M, F> }[HandlerName<M>];
+
+/**
+ * The `workerData` a handler module reads: what its `setup(ctx)` and its handlers' `ctx` are
+ * typed with (all of them at once), `unknown` when none says.
+ *
+ * @typeParam M - the handler module's type.
+ */
+export type ModuleWorkerData<M> = {
+  // never for an export that says nothing, or reads workerData as unknown or any (unknown would
+  // swallow the others in the union).
+  [K in keyof M]: K extends "teardown" ? never
+    : K extends "setup" ? (M[K] extends (ctx: SetupContext<infer Data>) => unknown ? (unknown extends Data ? never : Data) : never)
+    : M[K] extends (data: never, ctx: HandlerContext<infer Data>) => unknown ? (unknown extends Data ? never : Data) : never;
+}[keyof M] extends infer Each
+  ? [Each] extends [never] ? unknown
+    // The same value reaches each of them: the intersection of what each expects (A | B → A & B).
+    : (Each extends unknown ? (each: Each) => void : never) extends (each: infer All) => void ? All : never
+  : never;
 
 /**
  * The `fn` pipeline job `K` runs: its own `fn`, or its name.

@@ -4,6 +4,7 @@
 import { expectTypeOf } from "expect-type";
 import {
   LoadBalancer, Pipeline, type Handler, type HandlerContext, type Result, type SettledResult, type SetupContext, type TaskContext,
+  type ModuleWorkerData,
 } from "zerolb";
 import type { Duplex } from "node:stream";
 import { TaskContext as TaskContextValue } from "zerolb";
@@ -119,6 +120,17 @@ expectTypeOf(untyped.receive<number>()).toEqualTypeOf<Promise<Result<number>>>()
 // A Pipeline built from a value of the wide type still goes.
 declare const jobs: Record<string, { fn?: string; after?: string[] }>;
 expectTypeOf(untyped.map(urls, { pipeline: new Pipeline(jobs) })).toEqualTypeOf<AsyncIterableIterator<Record<string, unknown>>>();
+
+// ---- workerData: typed by what setup and the handlers read ------------------------------------
+
+expectTypeOf<ModuleWorkerData<HandlerModule>>().toEqualTypeOf<{ model: string }>();
+new LoadBalancer<HandlerModule>({ worker: "./handler.js", workerData: { model: "small" } });
+new LoadBalancer<HandlerModule>({ worker: "./handler.js" });
+// @ts-expect-error setup and the handlers read workerData.model as a string
+new LoadBalancer<HandlerModule>({ worker: "./handler.js", workerData: { model: 1 } });
+// A module that says nothing of workerData, and an untyped LoadBalancer, take any.
+new LoadBalancer<typeof import("./named-only.js")>({ worker: "./named-only.js", workerData: [1, "a"] });
+new LoadBalancer({ worker: "./handler.js", workerData: { model: 1 } });
 
 // ---- handler types ---------------------------------------------------------------------------
 
