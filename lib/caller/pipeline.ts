@@ -42,6 +42,9 @@ export interface Job {
   readonly after: readonly string[];
 }
 
+/** The key of Pipeline's compile-time record of its jobs: declared, never defined. */
+declare const jobTypes: unique symbol;
+
 /**
  * A DAG of jobs run per item by `lb.map(items, { pipeline })`. A job with no `after` gets the item;
  * a job with one `after` gets that job's result; a job with several gets an object keyed by job
@@ -60,11 +63,12 @@ export interface Job {
  */
 export class Pipeline<const Jobs extends PipelineJobs<Jobs> = Record<string, JobSpec>> {
   /**
-   * The jobs as written, for the compiler only (it reads job names, `fn`s and `after`s from
-   * here to type what a map with this pipeline takes and yields); no such property exists.
+   * The jobs as written, for the compiler only: it reads job names, `fn`s and `after`s from here
+   * to type what a map with this pipeline takes and yields. No such property exists at run time,
+   * and its key is not exported, so no code can reach for it.
    * @internal
    */
-  declare readonly jobTypes?: Jobs;
+  declare readonly [jobTypes]?: Jobs;
   /** Jobs in topological order (every job after the jobs it depends on). */
   readonly jobs: readonly Job[];
   /** Names of the jobs no other job depends on: their results are what the map yields. */

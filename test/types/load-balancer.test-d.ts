@@ -3,7 +3,7 @@
 // compiles. A line marked `@ts-expect-error` fails the check if it compiles.
 import { expectTypeOf } from "expect-type";
 import {
-  LoadBalancer, Pipeline, type Handler, type HandlerContext, type Result, type SettledResult, type SetupContext, type TaskContext,
+  LoadBalancer, Pipeline, createTransform, type Handler, type HandlerContext, type Result, type SettledResult, type SetupContext, type TaskContext,
   type ModuleWorkerData,
 } from "zerolb";
 import type { Duplex } from "node:stream";
@@ -95,6 +95,11 @@ expectTypeOf(lb.receive<number>()).toEqualTypeOf<Promise<Result<number>>>();
 expectTypeOf(lb.transform({ fn: "double", highWaterMark: 8 })).toEqualTypeOf<Duplex>();
 // @ts-expect-error no handler "dubble"
 lb.transform({ fn: "dubble" });
+// A typed LoadBalancer is still a MapSource for createTransform.
+expectTypeOf(createTransform(lb, { fn: "double" })).toEqualTypeOf<Duplex>();
+// map<T>() was a cast and is gone: the module's type says what a map yields.
+// @ts-expect-error a type argument of map() is its fn name now
+lb.map<number>([1]);
 
 // ---- a module with no default export ---------------------------------------------------------
 
