@@ -10,7 +10,7 @@ export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job, type PipelineJobs } from "./caller/pipeline.js";
 export type {
   UntypedModule, ModuleWorkerData, HandlerName, DefaultHandlerName, NoDefaultExportPassFn, HandlerInput, HandlerOutput, AnyHandlerOutput,
-  PipelineSinks, PipelineRoots, PipelineParents, JobFn, PipelineInput, PipelineOutput, JobsOfModule, JobNeedsFn, PipelineOfModule, MapInput, MapOutput,
+  PipelineSinks, PipelineRoots, PipelineParents, JobFn, PipelineInput, PipelineOutput, JobsOfModule, JobNeedsFn, JobGets, JobTakesItsInput, JobInputMismatch, PipelineOfModule, MapInput, MapOutput,
 } from "./caller/module-types.js";
 export { createTransform, type TransformOptions, type MapSource } from "./caller/transform.js";
 export {

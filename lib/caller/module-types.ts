@@ -164,10 +164,58 @@ export type PipelineOutput<M, Jobs> = string extends keyof Jobs ? Record<string,
  * @typeParam Jobs - the pipeline's jobs.
  */
 export type JobsOfModule<M, Jobs> = {
-  [K in keyof Jobs]: K extends HandlerName<M>
+  [K in keyof Jobs]: (K extends HandlerName<M>
     ? JobSpec<keyof Jobs & string, HandlerName<M>>
-    : JobSpec<keyof Jobs & string, HandlerName<M>> & JobNeedsFn<HandlerName<M>>;
+    : JobSpec<keyof Jobs & string, HandlerName<M>> & JobNeedsFn<HandlerName<M>>) & JobTakesItsInput<M, Jobs, K>;
 };
+
+/**
+ * What a job with `after` is handed: the result of its one parent, or an object of its parents'
+ * results keyed by their names.
+ *
+ * @typeParam M - the handler module's type.
+ * @typeParam Jobs - the pipeline's jobs.
+ * @typeParam K - the job's name.
+ */
+export type JobGets<M, Jobs, K extends keyof Jobs> = Jobs[K] extends {
+  /** The jobs this one runs after. */
+  readonly after: readonly (infer Parent extends keyof Jobs & string)[];
+}
+  // One parent when no name differs from another (a job after the same job twice has one).
+  ? [{ [P in Parent]: Exclude<Parent, P> }[Parent]] extends [never]
+    ? HandlerOutput<M, JobFn<Jobs, Parent> & HandlerName<M>>
+    : { [P in Parent]: HandlerOutput<M, JobFn<Jobs, P> & HandlerName<M>> }
+  : never;
+
+/**
+ * Nothing to add when job `K` is a root, or its `fn` can take what its parents hand it (see
+ * {@link JobGets}); else a {@link JobInputMismatch} that the job does not satisfy.
+ *
+ * @typeParam M - the handler module's type.
+ * @typeParam Jobs - the pipeline's jobs.
+ * @typeParam K - the job's name.
+ */
+export type JobTakesItsInput<M, Jobs, K extends keyof Jobs> = K extends PipelineRoots<Jobs> ? unknown
+  : JobFn<Jobs, K> extends HandlerName<M>
+    ? ([JobGets<M, Jobs, K>] extends [HandlerInput<M, JobFn<Jobs, K>>] ? unknown : JobInputMismatch<HandlerInput<M, JobFn<Jobs, K>>, JobGets<M, Jobs, K>>)
+    : unknown;
+
+/**
+ * A pipeline job whose `fn` cannot take what its `after` jobs hand it: no job has this type, so
+ * such a pipeline does not compile.
+ *
+ * @typeParam Takes - the input of the job's `fn`.
+ * @typeParam Gets - what its parents hand it (see {@link JobGets}).
+ */
+export interface JobInputMismatch<Takes, Gets> {
+  /** Never present: this type only names the problem in compiler errors. */
+  readonly "this job's fn cannot take what its after jobs return": {
+    /** The input of the job's `fn`. */
+    takes: Takes;
+    /** What its `after` jobs hand it. */
+    gets: Gets;
+  };
+}
 
 /**
  * A pipeline job whose name is not a handler of the module, so it must name one with `fn`.

@@ -42,3 +42,13 @@ export function now(): number {
 
 /** Not a function: no `fn` can name it. */
 export const VERSION = "1";
+
+/** A pipeline job after the default export: takes (part of) its result. */
+export function title(page: { url: string; model: string }): string {
+  return `${page.model}: ${page.url}`;
+}
+
+/** A pipeline job after two jobs: takes their results keyed by job name. */
+export function report(parts: { title: string; loud: string }): { length: number } {
+  return { length: parts.title.length + parts.loud.length };
+}

@@ -53,24 +53,40 @@ lb.send(1, { fn: "teardown" });
 
 const pipeline = new Pipeline({
   fetch: { fn: "default" },
-  size: { fn: "double", after: ["fetch"] },
-  shout: { after: ["fetch"] },
+  title: { after: ["fetch"] },
+  loud: { fn: "shout", after: ["title"] },
+  report: { after: ["title", "loud"] },
+  count: { fn: "double", after: [] },
 });
 expectTypeOf(pipeline).toEqualTypeOf<Pipeline<{
   readonly fetch: { readonly fn: "default" };
-  readonly size: { readonly fn: "double"; readonly after: readonly ["fetch"] };
-  readonly shout: { readonly after: readonly ["fetch"] };
+  readonly title: { readonly after: readonly ["fetch"] };
+  readonly loud: { readonly fn: "shout"; readonly after: readonly ["title"] };
+  readonly report: { readonly after: readonly ["title", "loud"] };
+  readonly count: { readonly fn: "double"; readonly after: readonly [] };
 }>>();
-// Items are the root job's input; each row has a key per sink, typed by that sink's fn.
-expectTypeOf(lb.map(urls, { pipeline })).toEqualTypeOf<AsyncIterableIterator<{ size: number; shout: string }>>();
-expectTypeOf(lb.map(urls, { pipeline, settled: true })).toEqualTypeOf<AsyncIterableIterator<SettledResult<{ size: number; shout: string }>>>();
+// Items are what every root job takes (fetch: a string, count: a number); each row has a key per
+// sink (report, count), typed by that sink's fn.
+declare const both: (string & number)[];
+expectTypeOf(lb.map(both, { pipeline })).toEqualTypeOf<AsyncIterableIterator<{ report: { length: number }; count: number }>>();
+const chain = new Pipeline({ fetch: { fn: "default" }, title: { after: ["fetch"] } });
+expectTypeOf(lb.map(urls, { pipeline: chain })).toEqualTypeOf<AsyncIterableIterator<{ title: string }>>();
+expectTypeOf(lb.map(urls, { pipeline: chain, settled: true })).toEqualTypeOf<AsyncIterableIterator<SettledResult<{ title: string }>>>();
 // @ts-expect-error the root job (the default export) takes strings
-lb.map(numbers, { pipeline });
+lb.map(numbers, { pipeline: chain });
 // A job whose fn, given or defaulted to its name, is not one of the module's handlers is an error.
 // @ts-expect-error no handler "fetchh"
 lb.map(urls, { pipeline: new Pipeline({ fetch: { fn: "fetchh" } }) });
 // @ts-expect-error a job named "fetch" with no fn runs "fetch", which the module does not export
 lb.map(urls, { pipeline: new Pipeline({ fetch: {} }) });
+// A job whose fn cannot take what its parents return is an error: one parent hands its result,
+// several an object keyed by their names.
+// @ts-expect-error double takes a number, fetch returns an object
+lb.map(urls, { pipeline: new Pipeline({ fetch: { fn: "default" }, size: { fn: "double", after: ["fetch"] } }) });
+// @ts-expect-error report takes { title, loud }, gets { title, fetch }
+lb.map(urls, { pipeline: new Pipeline({ fetch: { fn: "default" }, title: { after: ["fetch"] }, report: { after: ["title", "fetch"] } }) });
+// A job after the same job twice has one parent, as at run time.
+lb.map(urls, { pipeline: new Pipeline({ fetch: { fn: "default" }, title: { after: ["fetch", "fetch"] } }) });
 // `after` may name only the pipeline's own jobs.
 // @ts-expect-error no job "fetc"
 new Pipeline({ fetch: {}, text: { after: ["fetc"] } });
@@ -87,7 +103,7 @@ void lb.send(21);
 // @ts-expect-error no handler "dubble"
 void lb.send(21, { fn: "dubble" });
 // receive(): any handler's result by default, or the type named.
-expectTypeOf(lb.receive()).toEqualTypeOf<Promise<Result<{ url: string; attempt: number; model: string } | number | string>>>();
+expectTypeOf(lb.receive()).toEqualTypeOf<Promise<Result<{ url: string; attempt: number; model: string } | number | string | { length: number }>>>();
 expectTypeOf(lb.receive<number>()).toEqualTypeOf<Promise<Result<number>>>();
 
 // ---- transform -------------------------------------------------------------------------------
