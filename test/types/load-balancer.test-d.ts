@@ -4,7 +4,7 @@
 import { expectTypeOf } from "expect-type";
 import {
   LoadBalancer, Pipeline, createTransform, type Handler, type HandlerContext, type Result, type SettledResult, type SetupContext, type TaskContext,
-  type ModuleWorkerData,
+  type ModuleWorkerData, type MapOptions, type SendOptions,
 } from "zerolb";
 import type { Duplex } from "node:stream";
 import { TaskContext as TaskContextValue } from "zerolb";
@@ -135,6 +135,11 @@ expectTypeOf(untyped.map(urls, { fn: "anything", settled: true })).toEqualTypeOf
 declare const fnName: string;
 expectTypeOf(untyped.map(urls, { fn: fnName })).toEqualTypeOf<AsyncIterableIterator<unknown>>();
 expectTypeOf(untyped.map(urls, { pipeline: new Pipeline({ a: {}, b: { after: ["a"] } }) })).toEqualTypeOf<AsyncIterableIterator<{ b: unknown }>>();
+// Options built beforehand, typed with the exported option types.
+declare const mapOptions: MapOptions;
+expectTypeOf(untyped.map(urls, mapOptions)).toEqualTypeOf<AsyncIterableIterator<unknown>>();
+declare const sendOptions: SendOptions;
+void untyped.send({ any: "thing" }, sendOptions);
 void untyped.send({ any: "thing" }, { fn: "whatever" });
 expectTypeOf(untyped.receive()).toEqualTypeOf<Promise<Result<unknown>>>();
 expectTypeOf(untyped.receive<number>()).toEqualTypeOf<Promise<Result<number>>>();
