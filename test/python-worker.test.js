@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { TaskError } from "../dist/index.js";
+import { JsonText } from "../dist/wire/json-text.js";
 import { collect, createLb, fixture, range, waitFor } from "./helpers.js";
 import { spawnWatched } from "./remote-helpers.js";
 
@@ -37,6 +38,11 @@ else {
     t.same(info.workerData, { model: "small" }, "setup() got workerData from the Welcome");
     t.equal(info.attempt, 1);
     t.equal(info.pid, py.child.pid);
+    // zerolb map's input lines travel as JSON text (extension kind "J"): parsed by the worker.
+    const [line, bad] = await collect(lb.map([new JsonText('{"a":[1,"two",null]}'), new JsonText("{bad")], { fn: "describe", settled: true }));
+    t.same(line.value?.data, { a: [1, "two", null] }, "a JSON text arrives parsed");
+    t.equal(bad.ok, false, "text that is not JSON fails its task");
+    t.equal(bad.error?.cause?.name, "JsonLinesError", "as a JsonLinesError, which the CLI reports with its file and line");
     const workers = lb.stats().workers;
     t.equal(workers.length, 1);
     t.equal(workers[0].local, false, "a remote worker");
