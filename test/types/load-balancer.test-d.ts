@@ -147,6 +147,15 @@ expectTypeOf(untyped.receive<number>()).toEqualTypeOf<Promise<Result<number>>>()
 declare const jobs: Record<string, { fn?: string; after?: string[] }>;
 expectTypeOf(untyped.map(urls, { pipeline: new Pipeline(jobs) })).toEqualTypeOf<AsyncIterableIterator<Record<string, unknown>>>();
 
+// A function for LoadBalancers of any module takes LoadBalancer<any>; the untyped LoadBalancer
+// type is not a supertype of typed ones (its handlers take unknown, a typed module's do not).
+function anyLoadBalancer(l: LoadBalancer<any>) {
+  return l.map([1]);
+}
+expectTypeOf(anyLoadBalancer(lb)).toEqualTypeOf<AsyncIterableIterator<unknown>>();
+// @ts-expect-error a typed LoadBalancer is not a LoadBalancer<UntypedModule>
+export const notUntyped: LoadBalancer = lb;
+
 // ---- workerData: typed by what setup and the handlers read ------------------------------------
 
 expectTypeOf<ModuleWorkerData<HandlerModule>>().toEqualTypeOf<{ model: string }>();
