@@ -156,9 +156,10 @@ export type PipelineInput<M, Jobs> = string extends keyof Jobs ? unknown : {
 export type PipelineOutput<M, Jobs> = string extends keyof Jobs ? Record<string, AnyHandlerOutput<M>> : { [K in PipelineSinks<Jobs>]: HandlerOutput<M, JobFn<Jobs, K> & HandlerName<M>> };
 
 /**
- * The jobs of a pipeline whose every `fn` (given, or the job's name) is a handler of module `M`:
- * what `map()` accepts as `pipeline`. A job running a function the module does not export is
- * reported on its `fn` (or, with no `fn`, as missing one).
+ * The jobs of a pipeline whose every `fn` (given, or the job's name) is a handler of module `M`
+ * that takes what the job's `after` jobs return: what `map()` accepts as `pipeline`. A job running
+ * a function the module does not export is reported on its `fn` (or, with no `fn`, as missing
+ * one); a job that cannot take its parents' results, as a {@link JobInputMismatch}.
  *
  * @typeParam M - the handler module's type.
  * @typeParam Jobs - the pipeline's jobs.
@@ -252,13 +253,14 @@ export type MapOutput<M, F extends HandlerName<M>, S extends boolean, P> = S ext
 
 /**
  * The check `map()` and `transform()` make of a `pipeline` option: its every job runs a handler
- * of module `M` (see {@link JobsOfModule}). No check without a pipeline.
+ * of module `M` that takes what its `after` jobs return (see {@link JobsOfModule}). No check
+ * without a pipeline.
  *
  * @typeParam M - the handler module's type.
  * @typeParam P - the `pipeline` option, or undefined.
  */
 export type PipelineOfModule<M, P> = P extends Pipeline<infer Jobs> ? {
-    /** The pipeline, its every job running a handler of the module. */
+    /** The pipeline, its every job running a handler of the module that takes its parents' results. */
     readonly pipeline?: Pipeline<JobsOfModule<M, Jobs>>;
   }
   : unknown;
