@@ -239,6 +239,9 @@ async function chaos() {
     }
   } catch (err) {
     problems.push(err.message);
+    // What the pool looked like when the round gave up: where the missing tasks are held.
+    const s = lb.stats();
+    problems.push(`when stuck: ${JSON.stringify({ queued: s.queued, waiting: s.waiting, inFlight: s.inFlight, pids: lb.pids, workers: s.workers })}`);
   } finally {
     stop = true;
     await injector;

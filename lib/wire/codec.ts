@@ -218,6 +218,12 @@ const encodesInPlace = (() => {
  * no view per value). Throws an UnsupportedValueError as encodeValue does, and then appends nothing.
  */
 export function appendValue(body: BodyWriter, value: unknown, root = "value"): void {
+  if (value instanceof Uint8Array) {
+    // Bytes (a Buffer too) go straight into the body under a bin header: one copy, not two (the
+    // encoder would write them into its scratch buffer first). The same bytes encode() writes.
+    body.appendBinary(value);
+    return;
+  }
   if (value instanceof JsonText) {
     // The text's bytes go straight into the body, under the extension header (no copy on the way).
     body.appendTextExtension(VALUE_EXTENSION, JSON_TEXT_KIND, value.text);

@@ -1,6 +1,7 @@
-// JsonText: `zerolb map`'s input lines travel as their text and are parsed where they arrive (the
-// worker), under zerolb's extension type (kind "J"). Written straight into a batch body, or
-// encoded alone; every header size; text that is not JSON fails that value alone, as a JsonLinesError.
+// Values written straight into a batch body, as the caller writes inputs and the worker results:
+// bytes under a bin header (one copy), and JsonText, `zerolb map`'s input lines, which travel as their
+// text and are parsed where they arrive (the worker), under zerolb's extension type (kind "J"). Every
+// header size; text that is not JSON fails that value alone, as a JsonLinesError.
 import t from "tap";
 import { BodyWriter } from "../dist/wire/body-writer.js";
 import { appendValue, decodeValue, encodeValue, ValueReader } from "../dist/wire/codec.js";
@@ -50,4 +51,17 @@ t.test("JsonText - text that is not JSON fails its own value with a JsonLinesErr
   t.match(got[1].error?.message, /^not valid JSON: /, "saying it is not JSON");
   t.equal(got[1].error?.code, "ERR_ZEROLB_JSONL");
   t.same(got[2].value, [3], "the value after it is read");
+});
+
+t.test("bytes - written into a batch body as the encoder writes them, for every bin header size", async (t) => {
+  const sizes = [0, 1, 64, 65, 255, 256, 65_535, 65_536, 100_000];
+  const values = sizes.map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255));
+  const body = new BodyWriter(16);
+  for (const v of values) appendValue(body, v);
+  appendValue(body, Buffer.from("a Buffer too"));
+  const { body: bytes } = body.take();
+  const expected = Buffer.concat([...values, Buffer.from("a Buffer too")].map((v) => encodeValue(v)));
+  t.ok(Buffer.from(bytes).equals(expected), "the body holds exactly what encode() writes for each");
+  const got = throughBody([...values, Buffer.from("a Buffer too")]);
+  sizes.forEach((n, i) => t.same(Buffer.from(got[i].value), Buffer.from(values[i]), `${n} bytes come back`));
 });
