@@ -4,7 +4,8 @@
 // header size; text that is not JSON fails that value alone, as a JsonLinesError.
 import t from "tap";
 import { BodyWriter } from "../dist/wire/body-writer.js";
-import { appendValue, decodeValue, encodeValue, ValueReader } from "../dist/wire/codec.js";
+import { appendValue, decodeValue, encodeValue } from "../dist/wire/codec.js";
+import { ValueReader } from "../dist/wire/value-reader.js";
 import { JsonText } from "../dist/wire/json-text.js";
 
 const docs = [

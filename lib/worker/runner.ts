@@ -5,7 +5,7 @@ import { CancelledError, TimeoutError } from "../shared/errors.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { Spares } from "../shared/spares.js";
 import { EMPTY } from "../wire/body-ranges.js";
-import { ValueReader } from "../wire/codec.js";
+import { ValueReader } from "../wire/value-reader.js";
 import { at } from "../wire/columns.js";
 import { serializeError } from "../wire/error-wire.js";
 import { Status } from "../wire/protocol.js";
