@@ -18,6 +18,8 @@ module.exports = {
       from: { path: process("shared") }, to: { path: ["^lib/(caller|broker|worker|cli|wire)/", "^lib/(cli|index)\\.ts$"] } },
     { name: "cli-runs-no-broker", severity: "error", comment: "the CLI runs a caller (map) or a worker (worker); the broker is always a child process",
       from: { path: ["^lib/cli/", "^lib/cli\\.ts$"] }, to: { path: process("broker") } },
+    { name: "index-is-the-caller", severity: "error", comment: "lib/index.ts is what a caller imports: it loads no worker or broker code (handler authors' types live in shared/)",
+      from: { path: "^lib/index\\.ts$" }, to: { path: ["^lib/(broker|worker|cli)/", "^lib/cli\\.ts$"] } },
     { name: "no-circular", severity: "error", comment: "a file may not reach itself through its imports",
       from: {}, to: { circular: true } },
   ],

@@ -187,7 +187,7 @@ async function sendRound(lb, round, problems) {
 }
 
 async function chaos() {
-  const lb = new LoadBalancer({ worker, workers, timeoutGrace: 500 });
+  const lb = new LoadBalancer({ worker, workers }); // the default timeoutGrace (1 s): see bench/README.md, Soak
   await lb.ready;
   const peak = { caller: 0, broker: 0, worker: 0 };
   const faults = { workerKill: 0, brokerKill: 0, workerFreeze: 0, brokerFreeze: 0 };
@@ -239,6 +239,9 @@ async function chaos() {
     }
   } catch (err) {
     problems.push(err.message);
+    // What the pool looked like when the round gave up: where the missing tasks are held.
+    const s = lb.stats();
+    problems.push(`when stuck: ${JSON.stringify({ queued: s.queued, waiting: s.waiting, inFlight: s.inFlight, pids: lb.pids, workers: s.workers })}`);
   } finally {
     stop = true;
     await injector;

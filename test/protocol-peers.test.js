@@ -137,7 +137,7 @@ t.test("protocol - the broker sends no more tasks than the credit granted; a res
   t.same(rest.find((r) => r.id === ids[2]), { id: ids[2], ok: true, value: 27 });
 });
 
-t.test("protocol - Hello while joined gives back the tasks held without a death counted (the worker is alive); Bye too, answered by Reset", async (t) => {
+t.test("protocol - Hello while joined gives back the tasks held without a death counted, as Bye does (answered by Reset)", async (t) => {
   const lb = broker();
   await lb.ready;
   const w = fakeWorker(t, lb.endpoint);
@@ -145,9 +145,9 @@ t.test("protocol - Hello while joined gives back the tasks held without a death 
   const id = await lb.send("held");
   const [task] = await w.tasks(1);
   t.equal(task.att, 1);
-  await w.join(1); // Hello again: taken for a new worker; what it held was lost with the old one
+  await w.join(1); // Hello again: the worker is evidently alive (a reconnect), so no death is counted
   const [again] = await w.tasks(1);
-  t.same([again.seq, again.input, again.att], [task.seq, "held", 1], "the same task comes back, still attempt 1 (docs/protocol.md, Hello)");
+  t.same([again.seq, again.input, again.att], [task.seq, "held", 1], "the same task comes back, still attempt 1");
   await w.send(Kind.Bye, { seq: [again.seq] });
   await w.next(Kind.Reset, "the Reset answering Bye");
   await w.join(1);

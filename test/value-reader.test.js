@@ -1,7 +1,7 @@
 // ValueReader: the values of a batch body read in one decoder pass, and a bad value failing alone.
 import t from "tap";
 import { encode } from "@msgpack/msgpack";
-import { ValueReader } from "../dist/wire/codec.js";
+import { ValueReader } from "../dist/wire/value-reader.js";
 
 /** A body of the encoded parts back to back, and its offsets. */
 function batch(parts) {

@@ -104,20 +104,26 @@ export function checkCloseOptions(input: unknown): boolean {
   return boolean(where, options, "force", false);
 }
 
-/** Options of `lb.map()`. */
-export interface MapOptions {
+/**
+ * Options of `lb.map()`.
+ *
+ * @typeParam Fn - the names `fn` may take (a typed LoadBalancer's handler names).
+ * @typeParam Settled - the type of `settled` (`true` makes the map yield rows).
+ * @typeParam P - the type of `pipeline`.
+ */
+export interface MapOptions<Fn extends string = string, Settled extends boolean = boolean, P extends Pipeline<any> | undefined = Pipeline | undefined> {
   /** Results in input order (default) or in completion order. @default true */
   ordered?: boolean;
   /** Yield `{ index, id, ok, value | error }` for every item instead of throwing on the first failure. @default false */
-  settled?: boolean;
+  settled?: Settled;
   /** Name of the exported handler function; the default export when absent. */
-  fn?: string;
+  fn?: Fn;
   /** Per-task timeout in ms for this map. */
   timeout?: number;
   /** Aborting stops pulling, cancels queued tasks and ends the iterator with the signal's reason. */
   signal?: AbortSignal;
   /** Run each item through this DAG of jobs; the map yields an object of the sinks' results per item. */
-  pipeline?: Pipeline;
+  pipeline?: P;
   /**
    * Called with counts at most every 100 ms while the map runs, and once more (`final: true`) when
    * it ends. Cheap: no timer, it rides on results as they arrive.
@@ -130,14 +136,18 @@ export interface MapOptions {
   hedge?: boolean;
 }
 
-/** Options of `lb.send()`. */
-export interface SendOptions {
+/**
+ * Options of `lb.send()`.
+ *
+ * @typeParam Fn - the names `fn` may take (a typed LoadBalancer's handler names).
+ */
+export interface SendOptions<Fn extends string = string> {
   /** Task id; generated when absent. A known id is not run again. */
   id?: string;
   /** Ids of tasks that must complete successfully first. */
-  after?: string[];
+  after?: readonly string[];
   /** Name of the exported handler function; the default export when absent. */
-  fn?: string;
+  fn?: Fn;
   /** Aborting withdraws the task: it never runs if still queued, and `receive()` yields it as cancelled. */
   signal?: AbortSignal;
   /** Timeout in ms. */

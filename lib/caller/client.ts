@@ -11,7 +11,7 @@ import { SeqSet } from "../shared/seq-set.js";
 import { Spares } from "../shared/spares.js";
 import { Waiters } from "../shared/waiters.js";
 import { EMPTY } from "../wire/body-ranges.js";
-import { ValueReader } from "../wire/codec.js";
+import { ValueReader } from "../wire/value-reader.js";
 import { at, checkColumn, seqColumn, type Column } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";

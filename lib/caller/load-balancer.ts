@@ -13,6 +13,10 @@ import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
 import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions, type MapOptions, type SendOptions } from "./call-options.js";
 import { describe } from "../shared/validate.js";
+import type { Pipeline } from "./pipeline.js";
+import type {
+  AnyHandlerOutput, DefaultHandlerName, HandlerInput, HandlerName, MapInput, MapOutput, ModuleWorkerData, PipelineOfModule, UntypedModule,
+} from "./module-types.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./ipc-directory.js";
@@ -39,13 +43,19 @@ const FORCED_BROKER_GRACE_MS = 1000;
 /**
  * Spreads work over long-lived worker processes through a broker process.
  *
+ * Give it the handler module's type to have calls checked against the module's functions and
+ * results typed by them: `new LoadBalancer<typeof import("./handler.js")>({ worker })`. Without
+ * it, any `fn` goes, and inputs and results are `unknown`.
+ *
+ * @typeParam M - the handler module's type, `typeof import("./handler.js")`; {@link UntypedModule} when not given.
+ *
  * @example
  * ```ts
- * await using lb = new LoadBalancer({ worker: new URL("./handler.js", import.meta.url), workers: 4 });
- * for await (const result of lb.map(records)) write(result);
+ * await using lb = new LoadBalancer<typeof import("./handler.js")>({ worker: new URL("./handler.js", import.meta.url), workers: 4 });
+ * for await (const result of lb.map(records)) write(result); // result: what handler.js's default export returns, awaited
  * ```
  */
-export class LoadBalancer implements AsyncDisposable {
+export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisposable {
   /** Resolves when the broker is up and (if `workers > 0`) a local worker can take tasks. */
   readonly ready: Promise<void>;
   readonly #options: ResolvedOptions;
@@ -67,7 +77,14 @@ export class LoadBalancer implements AsyncDisposable {
   /** Kills the children at once while close() stops them gracefully (close({ force: true }) again). */
   #killNow: (() => void) | undefined;
 
-  constructor(options: LoadBalancerOptions) {
+  /**
+   * Checks the options (throwing an InvalidOptionError naming a wrong one) and starts the broker
+   * and worker processes; `ready` resolves when they can take tasks.
+   *
+   * @param options - `workerData` is typed by the module's `setup` and handlers when the
+   * LoadBalancer is given the module's type.
+   */
+  constructor(options: LoadBalancerOptions<ModuleWorkerData<M>>) {
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);
@@ -154,8 +171,21 @@ export class LoadBalancer implements AsyncDisposable {
     if (this.#state === "starting") this.#state = "ready";
   }
 
-  /** Runs every item through the handler; yields results in input order unless `ordered: false`. */
-  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): AsyncIterableIterator<T> {
+  /**
+   * Runs every item through the handler; yields results in input order unless `ordered: false`.
+   *
+   * Typed by the module: items are the input of the chosen `fn` (the default export when absent),
+   * and the map yields its awaited result; `settled: true` yields {@link SettledResult} rows of it;
+   * a `pipeline` takes the input of its root jobs and yields `{ [sink]: that sink's result }`.
+   *
+   * @typeParam F - the `fn` option, one of the module's handler names.
+   * @typeParam S - the `settled` option.
+   * @typeParam P - the `pipeline` option.
+   */
+  map<const F extends HandlerName<M> = DefaultHandlerName<M>, S extends boolean = false, P extends Pipeline<any> | undefined = undefined>(
+    items: Iterable<MapInput<M, F, P>> | AsyncIterable<MapInput<M, F, P>>,
+    options?: MapOptions<F, S, P> & PipelineOfModule<M, P>,
+  ): AsyncIterableIterator<MapOutput<M, F, S, P>> {
     const o = checkMapOptions(options);
     if (items === null || typeof items !== "object" && typeof items !== "function" && typeof items !== "string") {
       throw new InvalidOptionError(`map() needs an Iterable or AsyncIterable; received ${describe(items)}`);
@@ -173,19 +203,31 @@ export class LoadBalancer implements AsyncDisposable {
       onProgress: o.onProgress,
       live: this.#maps,
       hedgeGroup: (o.hedge ?? this.#options.hedge) ? ++this.#hedgeGroups : 0,
-    }) as AsyncIterableIterator<T>;
+    }) as AsyncIterableIterator<MapOutput<M, F, S, P>>; // the module's types are the caller's word: values come from its worker processes
   }
 
   /**
    * A Duplex (object mode) for `stream.pipeline(source, lb.transform(), sink)`: items written in,
-   * results read out, backpressure honoured both ways. Takes the options of `map()`.
+   * results read out, backpressure honoured both ways. Takes the options of `map()`, checked
+   * against the module as `map()` checks them (a Duplex's values are not typed).
+   *
+   * @typeParam F - the `fn` option, one of the module's handler names.
+   * @typeParam S - the `settled` option.
+   * @typeParam P - the `pipeline` option.
    */
-  transform(options?: TransformOptions): Duplex {
+  transform<const F extends HandlerName<M> = DefaultHandlerName<M>, S extends boolean = false, P extends Pipeline<any> | undefined = undefined>(
+    options?: TransformOptions<F, S, P> & PipelineOfModule<M, P>,
+  ): Duplex {
     return createTransform(this, options);
   }
 
-  /** Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding. */
-  async send(data: unknown, options?: SendOptions): Promise<string> {
+  /**
+   * Sends one task; resolves to its id. Waits while `highWaterMark` tasks are outstanding.
+   * `data` is the input of the chosen `fn` (the default export when absent).
+   *
+   * @typeParam F - the `fn` option, one of the module's handler names.
+   */
+  async send<const F extends HandlerName<M> = DefaultHandlerName<M>>(data: HandlerInput<M, F>, options?: SendOptions<F>): Promise<string> {
     const o = checkSendOptions(options);
     if (o.id !== undefined) checkTaskId(o.id);
     const client = await this.#usable();
@@ -199,8 +241,13 @@ export class LoadBalancer implements AsyncDisposable {
     return this.#mailbox.graph();
   }
 
-  /** The next finished task of those sent with `send`, in completion order. */
-  async receive<T = unknown>(): Promise<Result<T>> {
+  /**
+   * The next finished task of those sent with `send`, in completion order.
+   *
+   * @typeParam T - the result's type: by default any handler's awaited result (tasks of every
+   * `fn` come back here); name one when you know which `fn` this task ran.
+   */
+  async receive<T = AnyHandlerOutput<M>>(): Promise<Result<T>> {
     if (this.#state === "failed" || this.#state === "closed") {
       // Outcomes already in hand are still handed out.
     }

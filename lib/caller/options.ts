@@ -19,8 +19,13 @@ export interface CurveOptions {
   allow?: string[];
 }
 
-/** Options of `new LoadBalancer()`. */
-export interface LoadBalancerOptions {
+/**
+ * Options of `new LoadBalancer()`.
+ *
+ * @typeParam WorkerData - the type of `workerData`: what the module's `setup` and handlers read
+ * from `ctx.workerData` when the LoadBalancer is typed with its module.
+ */
+export interface LoadBalancerOptions<WorkerData = unknown> {
   /** The handler module: a path (relative to the current directory) or a file URL. */
   worker: string | URL;
   /**
@@ -55,7 +60,7 @@ export interface LoadBalancerOptions {
    */
   highWaterMarkBytes?: number;
   /** Any MessagePack value, handed to `setup(ctx)` and to handlers as `ctx.workerData`. */
-  workerData?: unknown;
+  workerData?: WorkerData;
   /** Default per-task timeout in ms. @default undefined (none) */
   timeout?: number;
   /**

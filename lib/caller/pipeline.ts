@@ -11,13 +11,26 @@ const JOB_HINTS: Record<string, string> = {
   handler: "fn", function: "fn", name: "fn",
 };
 
-/** One job of a pipeline. */
-export interface JobSpec {
+/**
+ * One job of a pipeline.
+ *
+ * @typeParam Name - the names of the pipeline's jobs (what `after` may list).
+ * @typeParam Fn - the names of the handler module's functions (what `fn` may be).
+ */
+export interface JobSpec<Name extends string = string, Fn extends string = string> {
   /** Exported handler function to run; the job's name when absent. */
-  fn?: string;
+  readonly fn?: Fn;
   /** Jobs whose results this job takes as input. */
-  after?: string[];
+  readonly after?: readonly Name[];
 }
+
+/**
+ * The jobs given to `new Pipeline`: an object of {@link JobSpec}s whose `after` lists only names
+ * of its own jobs.
+ *
+ * @typeParam Jobs - the object itself, as written.
+ */
+export type PipelineJobs<Jobs> = { readonly [K in keyof Jobs]: JobSpec<keyof Jobs & string> };
 
 /** A job after checking: its function and the names it depends on. */
 export interface Job {
@@ -28,6 +41,9 @@ export interface Job {
   /** Jobs it takes its input from. */
   readonly after: readonly string[];
 }
+
+/** The key of Pipeline's compile-time record of its jobs: declared, never defined. */
+declare const jobTypes: unique symbol;
 
 /**
  * A DAG of jobs run per item by `lb.map(items, { pipeline })`. A job with no `after` gets the item;
@@ -45,7 +61,14 @@ export interface Job {
  * for await (const { store } of lb.map(urls, { pipeline })) console.log(store);
  * ```
  */
-export class Pipeline {
+export class Pipeline<const Jobs extends PipelineJobs<Jobs> = Record<string, JobSpec>> {
+  /**
+   * The jobs as written, for the compiler only: it reads job names, `fn`s and `after`s from here
+   * to type what a map with this pipeline takes and yields. No such property exists at run time,
+   * and its key is not exported, so no code can reach for it.
+   * @internal
+   */
+  declare readonly [jobTypes]?: Jobs;
   /** Jobs in topological order (every job after the jobs it depends on). */
   readonly jobs: readonly Job[];
   /** Names of the jobs no other job depends on: their results are what the map yields. */
@@ -55,13 +78,13 @@ export class Pipeline {
    * @throws InvalidOptionError (a TypeError, code ERR_ZEROLB_INVALID_OPTION) naming the problem: an
    * empty graph, an unknown job or option name (with the nearest valid one), a cycle, a bad spec.
    */
-  constructor(jobs: Record<string, JobSpec>) {
+  constructor(jobs: Jobs) {
     if (typeof jobs !== "object" || jobs === null || Array.isArray(jobs)) fail("Pipeline needs an object of jobs: { name: { fn?, after? } }");
     const names = Object.keys(jobs);
     if (names.length === 0) fail("Pipeline has no jobs");
     const specs = new Map<string, Job>();
     for (const name of names) {
-      const spec = jobs[name];
+      const spec = (jobs as Record<string, unknown>)[name]; // checked below: plain JavaScript may pass anything
       const where = `Pipeline job "${name}": `;
       if (typeof spec !== "object" || spec === null || Array.isArray(spec)) fail(`Pipeline job "${name}" must be an object { fn?, after? }; received ${describe(spec)}`);
       const options = spec as unknown as OptionBag;

@@ -5,9 +5,17 @@
 import { Duplex } from "node:stream";
 import { checkTransformOptions } from "./call-options.js";
 import type { MapOptions } from "./call-options.js";
+import type { Pipeline } from "./pipeline.js";
 
-/** Options of {@link createTransform}: those of `lb.map()` and stream buffer sizes. */
-export interface TransformOptions extends MapOptions {
+/**
+ * Options of {@link createTransform}: those of `lb.map()` and stream buffer sizes.
+ *
+ * @typeParam Fn - the names `fn` may take (a typed LoadBalancer's handler names).
+ * @typeParam Settled - the type of `settled`.
+ * @typeParam P - the type of `pipeline`.
+ */
+export interface TransformOptions<Fn extends string = string, Settled extends boolean = boolean, P extends Pipeline<any> | undefined = Pipeline | undefined>
+  extends MapOptions<Fn, Settled, P> {
   /**
    * Most items accepted by the writable side and not yet read from the readable side, not
    * counting the stream buffers below. The LoadBalancer's own `highWaterMark` also applies; the

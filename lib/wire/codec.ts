@@ -11,7 +11,8 @@ import { endianness } from "node:os";
 import { DecodeError, Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import type { BodyWriter } from "./body-writer.js";
 import { deserializeError, isError, serializeError } from "./error-wire.js";
-import { UnsupportedValueError } from "../shared/errors.js";
+import { JsonLinesError, UnsupportedValueError } from "../shared/errors.js";
+import { JSON_TEXT_KIND, JsonText } from "./json-text.js";
 
 /** zerolb's MessagePack extension type; the payload's first byte says what follows. */
 export const VALUE_EXTENSION = 0;
@@ -24,6 +25,7 @@ const VIEW_KINDS = [
 const ARRAY_BUFFER = 12;
 /** Payload kind 0x45 ("E"): an Error, as the error value MessagePack map of docs/protocol.md. */
 const ERROR = 0x45;
+// Payload kind 0x4A ("J"): a JsonText, the UTF-8 text of a JSON value, parsed on arrival (./json-text.ts).
 const LITTLE_ENDIAN = endianness() === "LE";
 
 type ViewConstructor = new (buffer: ArrayBuffer) => ArrayBufferView;
@@ -38,7 +40,9 @@ const CARRIES = "values travel as plain objects, arrays, strings, numbers, boole
 const errorEncoder = new Encoder({ useBigInt64: true });
 const errorDecoder = new Decoder({ useBigInt64: true });
 
-const codec = new ExtensionCodec();
+/** zerolb's extension codec (type 0), for every decoder of user values. */
+export const valueExtensions = new ExtensionCodec();
+const codec = valueExtensions;
 codec.register({ type: VALUE_EXTENSION, encode: encodeExtension, decode: decodeExtension });
 
 /**
@@ -54,6 +58,7 @@ function encodeExtension(value: unknown): Uint8Array | null {
   if (ArrayBuffer.isView(value)) return viewPayload(value);
   if (value instanceof ArrayBuffer) return withKind(ARRAY_BUFFER, new Uint8Array(value), 1);
   if (isError(value)) return withKind(ERROR, errorEncoder.encode(serializeError(value)), 1);
+  if (value instanceof JsonText) return withKind(JSON_TEXT_KIND, Buffer.from(value.text, "utf8"), 1);
   // A plain object made in another realm (vm, a worker thread's message): its prototype is that
   // realm's Object.prototype.
   if (proto !== null && typeof proto === "object" && Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === "[object Object]") return null;
@@ -79,6 +84,7 @@ function withKind(kind: number, bytes: Uint8Array, elementSize: number): Uint8Ar
 
 function decodeExtension(data: Uint8Array): unknown {
   const kind = data[0];
+  if (kind === JSON_TEXT_KIND) return parseJsonText(data);
   // A fresh, aligned buffer of exactly these bytes (Uint8Array's slice: data may be a Buffer,
   // whose slice() is a view, not a copy).
   const bytes = Uint8Array.prototype.slice.call(data, 1);
@@ -90,6 +96,16 @@ function decodeExtension(data: Uint8Array): unknown {
   if (bytes.byteLength % size !== 0) throw new DecodeError(`a ${VIEW_KINDS[kind!]} of ${bytes.byteLength} bytes is not whole elements of ${size}`);
   if (!LITTLE_ENDIAN && size > 1) swapElements(bytes, size);
   return new View(bytes.buffer);
+}
+
+/** A JsonText's value: its UTF-8 bytes (after the kind byte) decoded and parsed, without a copy. */
+function parseJsonText(data: Uint8Array): unknown {
+  const text = Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new JsonLinesError(`not valid JSON: ${(err as Error).message}`, { file: undefined, line: 0, cause: err });
+  }
 }
 
 function swapElements(bytes: Uint8Array, size: number): void {
@@ -204,6 +220,17 @@ const encodesInPlace = (() => {
  * no view per value). Throws an UnsupportedValueError as encodeValue does, and then appends nothing.
  */
 export function appendValue(body: BodyWriter, value: unknown, root = "value"): void {
+  if (value instanceof Uint8Array) {
+    // Bytes (a Buffer too) go straight into the body under a bin header: one copy, not two (the
+    // encoder would write them into its scratch buffer first). The same bytes encode() writes.
+    body.appendBinary(value);
+    return;
+  }
+  if (value instanceof JsonText) {
+    // The text's bytes go straight into the body, under the extension header (no copy on the way).
+    body.appendTextExtension(VALUE_EXTENSION, JSON_TEXT_KIND, value.text);
+    return;
+  }
   try {
     if (!encodesInPlace) {
       body.append(encoder.encodeSharedRef(value));
@@ -222,86 +249,6 @@ export function decodeValue(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
 }
 
-const batchDecoder = new Decoder({ useBigInt64: true, extensionCodec: codec });
-/** The library's Decoder below its public API: decode one value at a chosen position of a buffer. */
-interface DecoderInternals {
-  reinitializeState(): void;
-  setBuffer(buffer: Uint8Array): void;
-  doDecodeSync(): unknown;
-  pos: number;
-}
-const batch = batchDecoder as unknown as DecoderInternals;
-/**
- * Whether one decoder can be pointed at a whole body and read a value at a chosen position (the
- * library's own methods, not its public API): checked once here on a body of two values; if it
- * does not read them back, each value is decoded from its own view instead.
- */
-const decodesInPlace = (() => {
-  if (typeof batch.reinitializeState !== "function" || typeof batch.setBuffer !== "function" || typeof batch.doDecodeSync !== "function") return false;
-  try {
-    const first = encoder.encode({ n: 1 });
-    const body = new Uint8Array([...first, ...encoder.encode([2, "two"])]);
-    batch.reinitializeState();
-    batch.setBuffer(body);
-    batch.pos = first.length;
-    const value = batch.doDecodeSync() as unknown[];
-    const ok = batch.pos === body.length && Array.isArray(value) && value[0] === 2 && value[1] === "two";
-    batch.setBuffer(new Uint8Array(0));
-    return ok;
-  } catch {
-    return false;
-  }
-})();
-/** The reader the batch decoder is pointed at (readers may interleave; each re-points it). */
-let batchOwner: ValueReader | undefined;
-
-/**
- * Reads the values of a batch body (value i is bytes [offsets[i], offsets[i+1])) with one decoder
- * pointed at the whole body, instead of a view and a decoder set-up per value. A value that fails
- * to decode there, or does not end exactly at its offset, is decoded again from its own bytes, so a
- * bad value fails alone and with the library's own error.
- */
-export class ValueReader {
-  readonly #body: Uint8Array;
-  readonly #offsets: Uint32Array;
-
-  constructor(body: Uint8Array, offsets: Uint32Array) {
-    this.#body = body;
-    this.#offsets = offsets;
-  }
-
-  /** Value i, in any order. Throws if its bytes are not one MessagePack value. */
-  read(i: number): unknown {
-    const start = this.#offsets[i]!;
-    const end = this.#offsets[i + 1]!;
-    if (decodesInPlace && end > start) {
-      try {
-        if (batchOwner !== this) {
-          batch.reinitializeState();
-          batch.setBuffer(this.#body);
-          batchOwner = this;
-        }
-        batch.pos = start;
-        const value = batch.doDecodeSync();
-        if (batch.pos === end) return value;
-      } catch {
-        // decoded again alone below, for its own error
-      }
-      batchOwner = undefined; // its state is unknown now: set it up afresh next time
-    }
-    return decoder.decode(this.#body.subarray(start, end));
-  }
-
-  /** Lets go of the body (the shared decoder no longer points at it). */
-  close(): void {
-    if (batchOwner === this) {
-      batchOwner = undefined;
-      batch.setBuffer(EMPTY_BODY);
-    }
-  }
-}
-
-const EMPTY_BODY = new Uint8Array(0);
 
 /** The library's limit on nesting (its `maxDepth` default): deeper values fail to encode. */
 const MAX_DEPTH = 100;

@@ -1,15 +1,10 @@
+import type { HandlerContext } from "../shared/handler-types.js";
+
 /**
- * The `ctx` handed to a handler: `handle(data, ctx)`.
- *
- * @example
- * ```js
- * export default async function handle(url, ctx) {
- *   const res = await fetch(url, { signal: ctx.signal });
- *   return { url, attempt: ctx.attempt, model: ctx.workerData.model, status: res.status };
- * }
- * ```
+ * The `ctx` a worker hands to a handler: `handle(data, ctx)`. Handler authors see it as the
+ * HandlerContext type (lib/shared/handler-types.ts); this class is the worker's and is not exported.
  */
-export class TaskContext {
+export class TaskContext implements HandlerContext {
   /** 1 for the first run; more when a worker died holding this task before. */
   readonly attempt: number;
   /** The LoadBalancer's `workerData` option. */
@@ -41,10 +36,4 @@ export class TaskContext {
   abort(reason: unknown): void {
     (this.#controller ??= new AbortController()).abort(reason);
   }
-}
-
-/** The `ctx` handed to `setup(ctx)`. */
-export interface SetupContext {
-  /** The LoadBalancer's `workerData` option. */
-  workerData: unknown;
 }
