@@ -235,6 +235,8 @@ class Worker:
                 raise TypeError(f"the handler module has no function named {task.fn or 'handle'!r}")
             try:
                 data = unpack(task.payload)
+            except JsonLinesError:
+                raise  # a JSON text that is not JSON: reported as such (the CLI names its line)
             except Exception as exc:
                 raise TypeError(f"task input cannot be decoded: {exc}") from exc
             params = len(inspect.signature(handler).parameters)
