@@ -56,6 +56,8 @@ export class Broker {
   #endpoint: string | undefined;
   #closed = false;
   #wedgeTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryTimerAt = 0;
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
     refusedHandshakes: 0,
@@ -65,7 +67,7 @@ export class Broker {
     this.#config = config;
     this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
     this.#frontend = new zmq.Router(routerOptions());
-    this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0);
+    this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0 && this.#scheduler.retrying === 0);
     this.#workers = new Workers({
       config, scheduler: this.#scheduler, counters: this.#counters, errorInfo,
       settle: (task, status, error) => this.#settle(task, status, error),
@@ -100,6 +102,8 @@ export class Broker {
       pipelineItems: this.#pipelines.active,
       inFlight: this.#scheduler.inFlight,
       retried: this.#scheduler.retried,
+      retriedErrors: this.#scheduler.retriedErrors,
+      retrying: this.#scheduler.retrying,
       ...this.#counters,
       workers: this.#workers.list(),
     };
@@ -134,6 +138,7 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
+    clearTimeout(this.#retryTimer);
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -184,7 +189,7 @@ export class Broker {
    * finished run again (their results were lost on the way to the caller).
    */
   #onSubmit(h: Header, body: Buffer | undefined): void {
-    const { seq, offsets, fn, to, att, id } = readTaskBatch(h, body);
+    const { seq, offsets, fn, to, att, id, controls } = readTaskBatch(h, body);
     const n = seq.length;
     checkColumn(h, "pipe", n, "number");
     const pipe = h.pipe as Column<number> | undefined;
@@ -202,7 +207,7 @@ export class Broker {
       }
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
-      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1]);
+      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1], controls(i));
       if (!this.#scheduler.submit(task, (deps as number[] | null) ?? undefined, false, sync)) recycleTask(task);
     }
     this.#dispatch();
@@ -282,11 +287,18 @@ export class Broker {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     const bytes = body ?? EMPTY;
-    if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), performance.now());
+    // `nr` (no retry): the handler's error said `retryable: false`.
+    checkColumn(h, "nr", n, "number");
+    const noRetry = h.nr as Column<number> | undefined;
+    const now = performance.now();
+    if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), now);
+    let retrying = false;
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
-      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok);
-      if (typeof verdict === "object") {
+      const mayRetry = (status === Status.Error || status === Status.Timeout) && at(noRetry, i, 0) === 0;
+      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, mayRetry ? now : -1);
+      if (verdict === "retrying") retrying = true;
+      else if (typeof verdict === "object") {
         this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
         // named in its dependents' errors; pipeline jobs' records live on in their item's run).
@@ -295,6 +307,7 @@ export class Broker {
       else if (verdict === "not-held") this.#counters.malformedDropped++;
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
+    if (retrying) this.#armRetryTimer();
     this.#caller.wake();
     this.#dispatch();
   }
@@ -305,6 +318,8 @@ export class Broker {
    */
   #settle(task: Task, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
     const results = this.#caller.results;
+    // Runs made: each death, each failure retried, and the run that gave this outcome if one did.
+    const ran = status === Status.WorkerExit || status === Status.Dependency || status === Status.Cancelled ? 0 : 1;
     if (this.#pipelines.isJob(task.seq)) {
       const outcome = this.#pipelines.jobFinished(task, status, buffer, start, end);
       if (!outcome) return;
@@ -312,7 +327,7 @@ export class Broker {
       if (outcome.bytes) results.add(outcome.seq, outcome.status, outcome.bytes);
       else this.#pipelines.writeResult(outcome, results);
     } else {
-      results.add(task.seq, status, buffer, start, end);
+      results.add(task.seq, status, buffer, start, end, task.deaths + task.failures + ran);
     }
     this.#caller.wake();
   }
@@ -351,6 +366,24 @@ export class Broker {
       if (other && other.planned.length > 0) other.outbox.wake();
     }
     return backend.planned.shift();
+  }
+
+  /**
+   * One timer, for the earliest task waiting for its retry (not one per task): when it fires, the
+   * tasks due join the queue, and it is set again for the next.
+   */
+  #armRetryTimer(): void {
+    const next = this.#scheduler.nextRetryAt;
+    if (next === undefined || this.#closed) return;
+    if (this.#retryTimer && this.#retryTimerAt <= next) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimerAt = next;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#scheduler.releaseRetries(performance.now());
+      this.#dispatch();
+      this.#armRetryTimer();
+    }, Math.max(0, next - performance.now()) + 1);
   }
 
   #malformed(from: string, err: unknown): void {

@@ -7,6 +7,9 @@ import { SeqSet } from "../shared/seq-set.js";
 import { Dependencies, type DependencyFailure } from "./dependencies.js";
 import { findStuck, type Wedged } from "./stuck.js";
 import type { Task, WorkerSlot } from "./records.js";
+import { RetryWaits } from "./retry-waits.js";
+import { TaskQueue } from "./task-queue.js";
+import { retryDelayFor } from "../wire/task-controls.js";
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
 export const JOB_SEQ_BASE = 2 ** 48;
@@ -20,9 +23,10 @@ export interface Dispatch {
 /**
  * A result the scheduler does not take: "withdrawn", the caller no longer wants it; "duplicate",
  * finished already (a late result from a worker presumed dead); "not-held", the worker does not
- * hold that task (a protocol violation).
+ * hold that task (a protocol violation); "retrying", the run failed and the task runs again after
+ * its retry delay (the failure is not its outcome).
  */
-export type Rejection = "withdrawn" | "duplicate" | "not-held";
+export type Rejection = "withdrawn" | "duplicate" | "not-held" | "retrying";
 
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
@@ -32,8 +36,11 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #maxAttempts: number;
   readonly #tasks = new SeqMap<Task>(4096, 1 << 18);
-  /** Ordinary tasks waiting for a worker. */
-  readonly #queue = new Deque<Task>(1024);
+  /** Ordinary tasks waiting for a worker, by priority. */
+  readonly #queue = new TaskQueue();
+  /** Tasks whose handler failed, waiting for their retry (outside the queue, using no credit). */
+  readonly #retryWaits = new RetryWaits();
+  #withdrawnRetrying = 0;
   /**
    * Tasks whose next death would fail them (suspects: they were on workers that died, and one of
    * them may be what killed them), waiting to run alone on an idle worker, so that a death there is
@@ -60,7 +67,10 @@ export class Scheduler {
   /** Some worker is draining for suspects. */
   #draining = false;
 
+  /** Runs repeated after a worker died (a death counted). */
   retried = 0;
+  /** Runs repeated after the handler threw, rejected or timed out (the task's `retries`). */
+  retriedErrors = 0;
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
@@ -68,6 +78,25 @@ export class Scheduler {
 
   get queued(): number {
     return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size - this.#withdrawnSuspects;
+  }
+
+  /** Tasks waiting for their retry delay to pass. */
+  get retrying(): number {
+    return this.#retryWaits.size - this.#withdrawnRetrying;
+  }
+
+  /** When the earliest task waiting for its retry may run, or undefined. */
+  get nextRetryAt(): number | undefined {
+    return this.#retryWaits.next;
+  }
+
+  /** Tasks whose retry delay has passed at `now` join the queue, behind those of their priority. */
+  releaseRetries(now: number): void {
+    for (let task = this.#retryWaits.takeDue(now); task; task = this.#retryWaits.takeDue(now)) {
+      task.retryAt = 0;
+      if (task.withdrawn) this.#withdrawnRetrying--;
+      else this.#queue.push(task);
+    }
   }
 
   /** Tasks waiting on dependencies. */
@@ -178,8 +207,10 @@ export class Scheduler {
   /**
    * A worker reports a task finished; `ok` says whether it succeeded (its dependents may run).
    * Returns the task if the result is accepted (no object per result: this is the hot path).
+   * `retryFrom` (the clock now) says the failure may be retried: a task with retries left then
+   * waits for its delay (see retryDelayFor) instead of finishing, and "retrying" is returned.
    */
-  result(key: string, seq: number, ok = true): Task | Rejection {
+  result(key: string, seq: number, ok = true, retryFrom = -1): Task | Rejection {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
     if (!w || !task) return this.isFinished(seq) ? "duplicate" : "not-held";
@@ -187,6 +218,15 @@ export class Scheduler {
     if (task.timeout > 0) w.timed--;
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
+    if (!ok && retryFrom >= 0 && !task.withdrawn && task.failures < task.controls.retries) {
+      task.failures++;
+      task.worker = undefined;
+      task.startedAt = 0;
+      task.retryAt = retryFrom + retryDelayFor(task.controls, task.failures);
+      this.#retryWaits.add(task);
+      this.retriedErrors++;
+      return "retrying";
+    }
     this.#finish(task, ok && !task.withdrawn);
     return task.withdrawn ? "withdrawn" : task;
   }
@@ -212,6 +252,7 @@ export class Scheduler {
         running.set(task.worker, list);
       } else {
         if (task.waitingOn > 0) this.#dependencies.withdrawn(task);
+        else if (task.retryAt > 0) this.#withdrawnRetrying++;
         else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
         else this.#withdrawnInQueue++;
         this.#finish(task, false);

@@ -11,6 +11,7 @@ import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
 import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
+import { DEFAULT_BATCH_WAIT, taskControls } from "../wire/task-controls.js";
 import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions, type MapOptions, type SendOptions } from "./call-options.js";
 import { describe } from "../shared/validate.js";
 import { statsOf, type Stats } from "./stats.js";
@@ -166,6 +167,9 @@ export class LoadBalancer implements AsyncDisposable {
       signal: o.signal,
       pipeline: o.pipeline,
       onProgress: o.onProgress,
+      controls: taskControls(
+        o.controls.retries ?? this.#options.retries, o.controls.retryDelay ?? this.#options.retryDelay, o.controls.priority, o.batchSize, o.batchWait,
+      ),
       live: this.#maps,
     }) as AsyncIterableIterator<T>;
   }
@@ -185,6 +189,7 @@ export class LoadBalancer implements AsyncDisposable {
     const client = await this.#usable();
     return this.#mailbox.send(client, data, {
       fn: o.fn, timeout: o.timeout ?? this.#options.timeout, id: o.id, after: o.after, signal: o.signal,
+      controls: taskControls(o.controls.retries ?? this.#options.retries, o.controls.retryDelay ?? this.#options.retryDelay, o.controls.priority, 1, DEFAULT_BATCH_WAIT),
     });
   }
 

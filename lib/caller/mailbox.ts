@@ -6,6 +6,7 @@ import { PendingTask, type TaskSink } from "./pending-task.js";
 import { ResultSizes } from "./result-sizes.js";
 import { Deque } from "../shared/ring.js";
 import { BoundedMap } from "../shared/bounded-map.js";
+import type { TaskControls } from "../wire/task-controls.js";
 
 /** What `receive()` resolves to. */
 export type Result<T = unknown> =
@@ -32,6 +33,7 @@ export interface SendSettings {
   id: string | undefined;
   after: string[] | undefined;
   signal: AbortSignal | undefined;
+  controls: TaskControls;
 }
 
 /** A task sent with `after`, or named in one: a node of `lb.graph()`. */
@@ -117,7 +119,7 @@ export class Mailbox implements TaskSink {
       if (id !== undefined && this.#known(id)) return id;
       const dependencies = this.#dependencies(client, settings.after, id);
       if (typeof dependencies === "string") return this.#failAtOnce(client, id, settings, dependencies);
-      const task = client.submit(this, data, -1, settings.fn, settings.timeout, id, dependencies);
+      const task = client.submit(this, data, -1, settings.fn, settings.timeout, id, dependencies, 0, settings.controls);
       this.#outstanding++;
       this.#unfinished++;
       this.#bytesHeld += task.bytes;

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "../wire/transport.js";
 import { IPC_PATH_LIMIT } from "./ipc-directory.js";
 import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "../shared/validate.js";
 import { curvePublicKeyOf, isCurveKey } from "../wire/z85.js";
+import { DEFAULT_RETRY_DELAY } from "../wire/task-controls.js";
 
 export { describe } from "../shared/validate.js";
 
@@ -106,6 +107,19 @@ export interface LoadBalancerOptions {
    * @default 67108864 (64 MiB)
    */
   maxMessageSize?: number;
+  /**
+   * Extra runs of a task whose handler throws, rejects or times out (an error with
+   * `retryable: false` fails at once). Apart from `maxAttempts`, which counts worker deaths.
+   * `send` and `map` may set their own.
+   * @default 0
+   */
+  retries?: number;
+  /**
+   * The first retry's delay in ms; each further retry waits twice as long as the one before, with
+   * ±50 % jitter, and none more than 30 s. `send` and `map` may set their own.
+   * @default 100
+   */
+  retryDelay?: number;
 }
 
 export interface ResolvedOptions {
@@ -126,6 +140,8 @@ export interface ResolvedOptions {
   curve: CurveOptions | undefined;
   insecure: boolean;
   maxMessageSize: number;
+  retries: number;
+  retryDelay: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -139,18 +155,21 @@ export const DEFAULTS = Object.freeze({
   idMemory: 100_000,
   closeTimeout: 30_000,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  retries: 0,
+  retryDelay: DEFAULT_RETRY_DELAY,
 });
 
 /** The names `new LoadBalancer()` takes. */
 export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
-  "maxMessageSize",
+  "maxMessageSize", "retries", "retryDelay",
 ];
 /** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
-  size: "workers", maxQueue: "highWaterMark", retries: "maxAttempts", data: "workerData",
+  size: "workers", maxQueue: "highWaterMark", data: "workerData", attempts: "retries", maxRetries: "retries",
+  backoff: "retryDelay",
 };
 
 /**
@@ -228,6 +247,8 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     curve,
     insecure,
     maxMessageSize: integer("", options, "maxMessageSize", { min: 1024 }, DEFAULTS.maxMessageSize),
+    retries: integer("", options, "retries", { min: 0, max: 1000 }, DEFAULTS.retries),
+    retryDelay: milliseconds("", options, "retryDelay", 0, DEFAULTS.retryDelay),
   };
 }
 

@@ -114,7 +114,7 @@ export class SubmitBatch {
       task.sentIn = body;
       task.sentStart = start;
       task.sentEnd = offset;
-      writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "");
+      writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "", task.controls);
       pipe.push(task.pipeline);
       if (task.after) {
         // Only dependencies still outstanding go to the broker: those that succeeded are done with.

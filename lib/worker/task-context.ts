@@ -10,7 +10,7 @@
  * ```
  */
 export class TaskContext {
-  /** 1 for the first run; more when a worker died holding this task before. */
+  /** 1 for the first run; one more for each run before it (retried after a failure, or lost with a worker that died). */
   readonly attempt: number;
   /** The LoadBalancer's `workerData` option. */
   readonly workerData: unknown;
