@@ -139,7 +139,9 @@ export class LoadBalancer implements AsyncDisposable {
       this.#supervisor.startWorkers(o.workers, {
         connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
         heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
-      });
+        ...(o.maxTasksPerWorker === undefined ? {} : { maxTasks: o.maxTasksPerWorker }),
+        ...(o.maxWorkerMemory === undefined ? {} : { maxMemoryMiB: o.maxWorkerMemory }),
+      }, { execArgv: o.execArgv, env: o.env });
       [this.#endpoint] = await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
       // stats() is current from here on: the broker has counted the first worker.
       if (o.workers > 0) await this.#client.statsWhere((s) => s.workers.length > 0);

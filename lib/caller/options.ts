@@ -120,6 +120,22 @@ export interface LoadBalancerOptions {
    * @default 100
    */
   retryDelay?: number;
+  /**
+   * Replace a local worker process after it has run this many tasks: it takes no new task,
+   * finishes what it holds, exits, and a fresh one takes its place (no task lost or run twice;
+   * not counted as a crash). For handlers that leak. @default undefined (never)
+   */
+  maxTasksPerWorker?: number;
+  /**
+   * Replace a local worker process whose resident memory (RSS) is above this many MiB, checked as
+   * it sends results: it takes no new task, finishes what runs, hands back what it has not
+   * started, exits and is replaced. @default undefined (no limit)
+   */
+  maxWorkerMemory?: number;
+  /** Node flags for local worker processes, e.g. `["--max-old-space-size=512"]`. @default [] */
+  execArgv?: string[];
+  /** Environment variables for local worker processes, on top of the caller's. @default undefined (the caller's) */
+  env?: Record<string, string>;
 }
 
 export interface ResolvedOptions {
@@ -142,6 +158,10 @@ export interface ResolvedOptions {
   maxMessageSize: number;
   retries: number;
   retryDelay: number;
+  maxTasksPerWorker: number | undefined;
+  maxWorkerMemory: number | undefined;
+  execArgv: string[];
+  env: Record<string, string> | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -163,13 +183,15 @@ export const DEFAULTS = Object.freeze({
 export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
-  "maxMessageSize", "retries", "retryDelay",
+  "maxMessageSize", "retries", "retryDelay", "maxTasksPerWorker", "maxWorkerMemory", "execArgv", "env",
 ];
 /** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
   size: "workers", maxQueue: "highWaterMark", data: "workerData", attempts: "retries", maxRetries: "retries",
-  backoff: "retryDelay",
+  backoff: "retryDelay", maxTasksPerChild: "maxTasksPerWorker", maxtasksperchild: "maxTasksPerWorker", maxTasks: "maxTasksPerWorker",
+  maxMemory: "maxWorkerMemory", maxMemoryLimitBeforeRecycle: "maxWorkerMemory", nodeOptions: "execArgv", argv: "execArgv",
+  environment: "env",
 };
 
 /**
@@ -249,7 +271,36 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     maxMessageSize: integer("", options, "maxMessageSize", { min: 1024 }, DEFAULTS.maxMessageSize),
     retries: integer("", options, "retries", { min: 0, max: 1000 }, DEFAULTS.retries),
     retryDelay: milliseconds("", options, "retryDelay", 0, DEFAULTS.retryDelay),
+    maxTasksPerWorker: integer("", options, "maxTasksPerWorker", { min: 1 }),
+    maxWorkerMemory: integer("", options, "maxWorkerMemory", { min: 1 }),
+    execArgv: resolveExecArgv(options.execArgv),
+    env: resolveEnv(options.env),
   };
+}
+
+/** Checks `execArgv`: Node flags, each a string that starts with "-". */
+function resolveExecArgv(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(`options.execArgv must be an array of Node flags, e.g. ["--max-old-space-size=512"]; received ${describe(value)}`);
+  for (const flag of value) {
+    if (typeof flag !== "string" || !flag.startsWith("-")) {
+      fail(`options.execArgv holds ${describe(flag)}, not a Node flag (a string starting with "-", e.g. "--max-old-space-size=512")`);
+    }
+  }
+  return [...(value as string[])];
+}
+
+/** Checks `env`: an object of string values (a child's environment holds only strings). */
+function resolveEnv(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`options.env must be an object of environment variables, e.g. { LOG_LEVEL: "debug" }; received ${describe(value)}`);
+  const env: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (name === "" || name.includes("=") || name.includes("\0")) fail(`options.env has the name ${describe(name)}, which an environment variable cannot have (empty, or with "=" or a NUL)`);
+    if (typeof v !== "string") fail(`options.env.${name} must be a string (environment variables are text); received ${describe(v)}: write String(value) if that is what you mean`);
+    env[name] = v;
+  }
+  return env;
 }
 
 /** Checks curve keys. Messages never show a secret key, only that it is wrong. */

@@ -36,6 +36,8 @@ export interface Stats {
   malformedDropped: number;
   /** Local worker processes restarted after dying. */
   workerRestarts: number;
+  /** Local worker processes replaced after reaching `maxTasksPerWorker` or `maxWorkerMemory` (not crashes). */
+  workersRecycled: number;
   /** Broker processes restarted after dying or hanging. */
   brokerRestarts: number;
   /** Remote connections refused at the handshake (Curve key not allowed, plain text against Curve, bad ZMTP). */
@@ -65,6 +67,7 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     malformedDropped: c.malformedDropped + (b?.malformedDropped ?? 0),
     refusedHandshakes: b?.refusedHandshakes ?? 0,
     workerRestarts: supervisor.restarts,
+    workersRecycled: supervisor.recycled,
     workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
   };
 }
