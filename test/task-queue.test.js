@@ -41,3 +41,16 @@ t.test("retryDelayFor - doubles from retryDelay, jitter within ±50 %, capped at
   t.equal(retryDelayFor(c, 3, 0.999999) < 600, true, "under +50 %");
   t.equal(retryDelayFor(c, 20, 0.9), 30_000, "never over 30 s");
 });
+
+t.test("RateLimit - a sliding window of the last `tasks` dispatch times", async (t) => {
+  const { RateLimit } = await import("../dist/broker/rate-limit.js");
+  const r = new RateLimit(3, 100);
+  t.equal(r.available(0), 3);
+  r.record(0, 2);
+  t.equal(r.available(50), 1, "two of three used");
+  r.record(50, 1);
+  t.equal(r.available(99), 0, "none left within the window");
+  t.equal(r.nextAt, 100, "the oldest leaves the window at 100");
+  t.equal(r.available(100), 2, "both starts at 0 have left it");
+  t.equal(r.available(150), 3);
+});

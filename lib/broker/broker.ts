@@ -24,6 +24,7 @@ import { routerOptions } from "../wire/transport.js";
 import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, TasksWriter, type Backend } from "./backend.js";
 import { CallerLink, CALLER_ID } from "./caller-link.js";
 import { PipelineRuns } from "./pipeline-runs.js";
+import { RateLimit } from "./rate-limit.js";
 import { newTask, recycleTask, type Task } from "./records.js";
 import { bindRemoteEndpoint } from "./remote-endpoint.js";
 import { Scheduler } from "./scheduler.js";
@@ -58,6 +59,9 @@ export class Broker {
   #wedgeTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryTimerAt = 0;
+  readonly #rateLimit: RateLimit | undefined;
+  /** Set while dispatch waits for the rate limit's window to move on (one timer). */
+  #rateTimer: NodeJS.Timeout | undefined;
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
     refusedHandshakes: 0,
@@ -66,6 +70,7 @@ export class Broker {
   constructor(config: BrokerConfig) {
     this.#config = config;
     this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
+    this.#rateLimit = config.rateLimit ? new RateLimit(config.rateLimit.tasks, config.rateLimit.per) : undefined;
     this.#frontend = new zmq.Router(routerOptions());
     this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0 && this.#scheduler.retrying === 0);
     this.#workers = new Workers({
@@ -139,6 +144,7 @@ export class Broker {
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#rateTimer);
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -358,10 +364,15 @@ export class Broker {
   /** Next Tasks message for this backend; plans a new round of dispatch when its list is empty. */
   #produceTasks(backend: Backend): Frames | undefined {
     if (backend.planned.length === 0) {
-      for (const d of this.#scheduler.dispatch(performance.now())) {
+      const now = performance.now();
+      const rate = this.#rateLimit;
+      const dispatches = this.#scheduler.dispatch(now, rate ? rate.available(now) : Infinity);
+      for (const d of dispatches) {
         const peer = this.#workers.peer(d.worker.key);
         if (peer) peer.backend.planned.push(this.#tasks.message(peer, d.tasks));
+        rate?.record(now, d.tasks.length);
       }
+      if (rate) this.#waitForRate(rate, now);
       const other = backend === this.#local ? this.#remote : this.#local;
       if (other && other.planned.length > 0) other.outbox.wake();
     }
@@ -377,6 +388,7 @@ export class Broker {
     if (next === undefined || this.#closed) return;
     if (this.#retryTimer && this.#retryTimerAt <= next) return;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#rateTimer);
     this.#retryTimerAt = next;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
@@ -384,6 +396,15 @@ export class Broker {
       this.#dispatch();
       this.#armRetryTimer();
     }, Math.max(0, next - performance.now()) + 1);
+  }
+
+  /** Tasks wait and the rate limit allows none now: dispatch again when the window has moved on. */
+  #waitForRate(rate: RateLimit, now: number): void {
+    if (this.#rateTimer || this.#closed || this.#scheduler.queued === 0 || rate.available(now) > 0) return;
+    this.#rateTimer = setTimeout(() => {
+      this.#rateTimer = undefined;
+      this.#dispatch();
+    }, Math.max(0, rate.nextAt - now) + 1);
   }
 
   #malformed(from: string, err: unknown): void {

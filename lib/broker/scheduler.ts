@@ -66,6 +66,8 @@ export class Scheduler {
   #dispatches = 0;
   /** Some worker is draining for suspects. */
   #draining = false;
+  /** Tasks the current dispatch() may still hand out (a rate limit's allowance). */
+  #budget = Infinity;
 
   /** Runs repeated after a worker died (a death counted). */
   retried = 0;
@@ -313,15 +315,22 @@ export class Scheduler {
    * suspects wait and no worker is idle, the least busy one is drained (it gets no new ordinary
    * task) so that one soon is. Then ordinary tasks, each batch spread across the workers.
    */
-  dispatch(now = 0): Dispatch[] {
+  dispatch(now = 0, limit = Infinity): Dispatch[] {
     const plan = new Map<WorkerSlot, Task[]>();
+    this.#budget = limit;
+    if (limit <= 0) return [];
+    // Under a rate limit a task goes only to a free slot, so that it starts as it arrives: the
+    // limit counts dispatches, and a task held in a worker's prefetch would start later, bunched.
+    const limited = limit !== Infinity;
     if (this.#suspects.size > 0) this.#dispatchSuspects(plan, now);
     else if (this.#draining) this.#stopDraining();
     for (;;) {
       this.#dropWithdrawnHead();
       if (this.#queue.size === 0) break;
       const open: WorkerSlot[] = [];
-      for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated && !w.draining) open.push(w);
+      for (const w of this.#workers.values()) {
+        if (w.credit > 0 && !w.isolated && !w.draining && (!limited || w.inFlight.size < w.concurrency)) open.push(w);
+      }
       if (open.length === 0) break;
       // Each worker's fair part of all the work (queued and in flight), by its concurrency: a worker
       // whose credit was granted for quick tasks must not hoard a batch of slow ones.
@@ -336,8 +345,9 @@ export class Scheduler {
       let progressed = false;
       for (let i = 0; i < open.length && this.#queue.size > 0; i++) {
         const w = open[(start + i) % open.length]!;
-        const fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
-        for (let taken = 0; taken < fair && w.credit > 0; taken++) {
+        let fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
+        if (limited) fair = Math.min(fair, w.concurrency - w.inFlight.size);
+        for (let taken = 0; taken < fair && w.credit > 0 && this.#budget > 0; taken++) {
           this.#dropWithdrawnHead();
           const task = this.#queue.shift();
           if (!task) break;
@@ -345,7 +355,7 @@ export class Scheduler {
           progressed = true;
         }
       }
-      if (!progressed) break;
+      if (!progressed || this.#budget <= 0) break;
     }
     const out: Dispatch[] = [];
     for (const [worker, tasks] of plan) out.push({ worker, tasks });
@@ -355,6 +365,7 @@ export class Scheduler {
   #dispatchSuspects(plan: Map<WorkerSlot, Task[]>, now: number): void {
     let idle = false;
     for (const w of this.#workers.values()) {
+      if (this.#budget <= 0) break;
       if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || plan.has(w)) continue;
       const task = this.#nextSuspect();
       if (!task) break;
@@ -400,6 +411,7 @@ export class Scheduler {
     if (task.timeout > 0) w.timed++;
     w.inFlight.set(task.seq, task);
     w.credit--;
+    this.#budget--;
     const batch = plan.get(w);
     if (batch) batch.push(task);
     else plan.set(w, [task]);

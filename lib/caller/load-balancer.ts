@@ -123,6 +123,7 @@ export class LoadBalancer implements AsyncDisposable {
       frontend: this.#dir.endpoint("frontend"), backend: this.#dir.endpoint("backend"), maxAttempts: o.maxAttempts,
       workerData: o.workerData, heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
       timeoutGrace: o.timeoutGrace,
+      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
       // A restarted broker binds the port the first one resolved, so remote workers find it again.
       remote: o.endpoint === undefined ? undefined : {
         endpoint: this.#endpoint ?? o.endpoint, curve: o.curve, maxMessageSize: o.maxMessageSize, insecure: o.insecure,

@@ -132,6 +132,12 @@ export interface LoadBalancerOptions {
    * started, exits and is replaced. @default undefined (no limit)
    */
   maxWorkerMemory?: number;
+  /**
+   * At most `tasks` task starts in any window of `per` ms, across all workers, local and remote
+   * (the broker holds tasks back; each goes to a free slot, so it starts as it arrives).
+   * @default undefined (no limit)
+   */
+  rateLimit?: { tasks: number; per: number };
   /** Node flags for local worker processes, e.g. `["--max-old-space-size=512"]`. @default [] */
   execArgv?: string[];
   /** Environment variables for local worker processes, on top of the caller's. @default undefined (the caller's) */
@@ -160,6 +166,7 @@ export interface ResolvedOptions {
   retryDelay: number;
   maxTasksPerWorker: number | undefined;
   maxWorkerMemory: number | undefined;
+  rateLimit: { tasks: number; per: number } | undefined;
   execArgv: string[];
   env: Record<string, string> | undefined;
 }
@@ -183,7 +190,7 @@ export const DEFAULTS = Object.freeze({
 export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
-  "maxMessageSize", "retries", "retryDelay", "maxTasksPerWorker", "maxWorkerMemory", "execArgv", "env",
+  "maxMessageSize", "retries", "retryDelay", "maxTasksPerWorker", "maxWorkerMemory", "rateLimit", "execArgv", "env",
 ];
 /** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
@@ -191,7 +198,7 @@ const HINTS: Record<string, string> = {
   size: "workers", maxQueue: "highWaterMark", data: "workerData", attempts: "retries", maxRetries: "retries",
   backoff: "retryDelay", maxTasksPerChild: "maxTasksPerWorker", maxtasksperchild: "maxTasksPerWorker", maxTasks: "maxTasksPerWorker",
   maxMemory: "maxWorkerMemory", maxMemoryLimitBeforeRecycle: "maxWorkerMemory", nodeOptions: "execArgv", argv: "execArgv",
-  environment: "env",
+  environment: "env", limiter: "rateLimit", rate: "rateLimit", throttle: "rateLimit",
 };
 
 /**
@@ -273,9 +280,26 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     retryDelay: milliseconds("", options, "retryDelay", 0, DEFAULTS.retryDelay),
     maxTasksPerWorker: integer("", options, "maxTasksPerWorker", { min: 1 }),
     maxWorkerMemory: integer("", options, "maxWorkerMemory", { min: 1 }),
+    rateLimit: resolveRateLimit(options.rateLimit),
     execArgv: resolveExecArgv(options.execArgv),
     env: resolveEnv(options.env),
   };
+}
+
+/** Checks `rateLimit`: { tasks, per }, both whole numbers >= 1. */
+function resolveRateLimit(value: unknown): { tasks: number; per: number } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`options.rateLimit must be { tasks, per } (at most \`tasks\` starts in any \`per\` ms), e.g. { tasks: 10, per: 1000 }; received ${describe(value)}`);
+  const bag = value as OptionBag;
+  knownNames("", bag, ["tasks", "per"], { max: "tasks", limit: "tasks", duration: "per", interval: "per", window: "per" }, "rateLimit.");
+  const { tasks, per } = bag;
+  if (typeof tasks !== "number" || !Number.isInteger(tasks) || tasks < 1 || tasks > 1_000_000) {
+    fail(`options.rateLimit.tasks must be a whole number from 1 to 1000000 (task starts per window); received ${describe(tasks)}`);
+  }
+  if (typeof per !== "number" || !Number.isInteger(per) || per < 1 || per > MAX_TIMER_MS) {
+    fail(`options.rateLimit.per must be a whole number of ms from 1 to ${MAX_TIMER_MS} (the window); received ${describe(per)}`);
+  }
+  return { tasks, per };
 }
 
 /** Checks `execArgv`: Node flags, each a string that starts with "-". */

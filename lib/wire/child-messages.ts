@@ -30,6 +30,8 @@ export interface BrokerConfig {
   timeoutGrace: number;
   /** The endpoint for remote workers, if any. */
   remote?: RemoteConfig;
+  /** At most `tasks` task starts in any `per` ms, across all workers. */
+  rateLimit?: { tasks: number; per: number };
 }
 
 export interface RemoteConfig {
