@@ -90,7 +90,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     this.#client = client;
     this.#source = source;
     this.#settings = settings;
-    this.#window = Math.min(Math.max(FIRST_WINDOW, 2 * settings.localSlots), settings.hwm);
+    // Batched calls: two batches per local slot from the start, so that the first batches are full.
+    this.#window = Math.min(Math.max(FIRST_WINDOW, 2 * settings.localSlots * settings.controls.batchSize), settings.hwm);
     this.#slots = settings.ordered ? new Array(settings.hwm) : [];
     settings.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }

@@ -101,7 +101,13 @@ export class ResultSink {
 
   /** The WorkerResults message for what has accumulated (with new credit), or undefined. */
   take(): Frames | undefined {
-    if (this.#seq.length === 0 && this.#announced.length === 0) return undefined;
+    let grant: number | undefined;
+    if (this.#seq.length === 0 && this.#announced.length === 0) {
+      // Nothing to report, but more room than the broker knows of (the window grew for batches):
+      // credit alone, so that a batch can fill without waiting for a result.
+      grant = this.#grant();
+      if (grant <= 0) return undefined;
+    }
     const { body, lengths } = this.#body.take();
     const fields: Record<string, unknown> = { seq: this.#seq, st: column(this.#st), len: lengths };
     if (this.#noRetry.length > 0) {
@@ -114,7 +120,7 @@ export class ResultSink {
       fields.started = this.#announced.slice();
       this.#announced.length = 0;
     }
-    const grant = this.#grant();
+    grant ??= this.#grant();
     if (grant > 0) fields.credit = grant;
     const header = encodeHeader(Kind.WorkerResults, fields);
     this.#seq.length = 0;
