@@ -25,6 +25,19 @@ t.test("rateLimit - no window of `per` ms holds more than `tasks` starts, across
   t.ok(s.at(-1) - s[0] >= 3 * per - 100, `12 starts at 3 per ${per} ms take 3 windows (${s.at(-1) - s[0]} ms)`);
 });
 
+t.test("rateLimit - with retries: retried runs count as starts too, and every task finishes", async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { worker: fixture("controls.js"), workers: 2, rateLimit: { tasks: 2, per: 200 } });
+  const keys = Array.from({ length: 6 }, (_, i) => i);
+  const results = await within(collect(lb.map(keys.map((key) => ({ op: "flaky", key, fails: 1, log })), { retries: 1, retryDelay: 10 })), 60_000, "the map");
+  t.same(results, keys.map((key) => ({ key, attempt: 2 })), "each succeeds on its second run");
+  const s = starts(log);
+  t.equal(s.length, 12, "12 starts: 6 first runs, 6 retries");
+  let closest = Infinity;
+  for (let i = 0; i + 2 < s.length; i++) closest = Math.min(closest, s[i + 2] - s[i]);
+  t.ok(closest >= 100, `any 3 starts span at least 100 ms (closest: ${closest} ms; see above for the margin)`);
+});
+
 t.test("rateLimit - options are checked", async (t) => {
   const worker = fixture("controls.js");
   const cases = [

@@ -25,6 +25,7 @@ import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, TasksWriter, typ
 import { CallerLink, CALLER_ID } from "./caller-link.js";
 import { PipelineRuns } from "./pipeline-runs.js";
 import { RateLimit } from "./rate-limit.js";
+import { WakeTimer } from "./wake-timer.js";
 import { newTask, recycleTask, type Task } from "./records.js";
 import { bindRemoteEndpoint } from "./remote-endpoint.js";
 import { Scheduler } from "./scheduler.js";
@@ -57,11 +58,15 @@ export class Broker {
   #endpoint: string | undefined;
   #closed = false;
   #wedgeTimer: NodeJS.Timeout | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryTimerAt = 0;
+  /** One timer for the earliest task waiting for its retry: the tasks due join the queue. */
+  readonly #retryWake = new WakeTimer(() => {
+    this.#scheduler.releaseRetries(performance.now());
+    this.#dispatch();
+    this.#armRetryWake();
+  });
   readonly #rateLimit: RateLimit | undefined;
-  /** Set while dispatch waits for the rate limit's window to move on (one timer). */
-  #rateTimer: NodeJS.Timeout | undefined;
+  /** Tasks wait and the rate limit allows none now: dispatch again when its window has moved on. */
+  readonly #rateWake = new WakeTimer(() => this.#dispatch());
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
     refusedHandshakes: 0,
@@ -106,9 +111,7 @@ export class Broker {
       waiting: this.#scheduler.waiting,
       pipelineItems: this.#pipelines.active,
       inFlight: this.#scheduler.inFlight,
-      retried: this.#scheduler.retried,
-      retriedErrors: this.#scheduler.retriedErrors,
-      retrying: this.#scheduler.retrying,
+      retried: this.#scheduler.retried, retriedErrors: this.#scheduler.retriedErrors, retrying: this.#scheduler.retrying,
       ...this.#counters,
       workers: this.#workers.list(),
     };
@@ -143,8 +146,8 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#rateTimer);
+    this.#retryWake.close();
+    this.#rateWake.close();
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -293,8 +296,7 @@ export class Broker {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     const bytes = body ?? EMPTY;
-    // `nr` (no retry): the handler's error said `retryable: false`.
-    checkColumn(h, "nr", n, "number");
+    checkColumn(h, "nr", n, "number"); // `nr` (no retry): the handler's error said `retryable: false`
     const noRetry = h.nr as Column<number> | undefined;
     const now = performance.now();
     if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), now);
@@ -313,7 +315,7 @@ export class Broker {
       else if (verdict === "not-held") this.#counters.malformedDropped++;
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
-    if (retrying) this.#armRetryTimer();
+    if (retrying) this.#armRetryWake();
     this.#caller.wake();
     this.#dispatch();
   }
@@ -372,39 +374,16 @@ export class Broker {
         if (peer) peer.backend.planned.push(this.#tasks.message(peer, d.tasks));
         rate?.record(now, d.tasks.length);
       }
-      if (rate) this.#waitForRate(rate, now);
+      if (rate && this.#scheduler.queued > 0 && rate.available(now) === 0) this.#rateWake.at(rate.nextAt);
       const other = backend === this.#local ? this.#remote : this.#local;
       if (other && other.planned.length > 0) other.outbox.wake();
     }
     return backend.planned.shift();
   }
 
-  /**
-   * One timer, for the earliest task waiting for its retry (not one per task): when it fires, the
-   * tasks due join the queue, and it is set again for the next.
-   */
-  #armRetryTimer(): void {
+  #armRetryWake(): void {
     const next = this.#scheduler.nextRetryAt;
-    if (next === undefined || this.#closed) return;
-    if (this.#retryTimer && this.#retryTimerAt <= next) return;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#rateTimer);
-    this.#retryTimerAt = next;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#scheduler.releaseRetries(performance.now());
-      this.#dispatch();
-      this.#armRetryTimer();
-    }, Math.max(0, next - performance.now()) + 1);
-  }
-
-  /** Tasks wait and the rate limit allows none now: dispatch again when the window has moved on. */
-  #waitForRate(rate: RateLimit, now: number): void {
-    if (this.#rateTimer || this.#closed || this.#scheduler.queued === 0 || rate.available(now) > 0) return;
-    this.#rateTimer = setTimeout(() => {
-      this.#rateTimer = undefined;
-      this.#dispatch();
-    }, Math.max(0, rate.nextAt - now) + 1);
+    if (next !== undefined) this.#retryWake.at(next);
   }
 
   #malformed(from: string, err: unknown): void {

@@ -1,15 +1,14 @@
 // The broker's decisions, without sockets or clocks: which worker gets which task, what happens
 // to a dead worker's tasks, which results count. The broker feeds it events and carries out what
 // it returns; test/scheduler.test.js drives it directly.
-import { Deque } from "../shared/ring.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { Dependencies, type DependencyFailure } from "./dependencies.js";
 import { findStuck, type Wedged } from "./stuck.js";
 import type { Task, WorkerSlot } from "./records.js";
 import { RetryWaits } from "./retry-waits.js";
+import { drainOne, Suspects } from "./suspects.js";
 import { TaskQueue } from "./task-queue.js";
-import { retryDelayFor } from "../wire/task-controls.js";
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
 export const JOB_SEQ_BASE = 2 ** 48;
@@ -40,16 +39,8 @@ export class Scheduler {
   readonly #queue = new TaskQueue();
   /** Tasks whose handler failed, waiting for their retry (outside the queue, using no credit). */
   readonly #retryWaits = new RetryWaits();
-  #withdrawnRetrying = 0;
-  /**
-   * Tasks whose next death would fail them (suspects: they were on workers that died, and one of
-   * them may be what killed them), waiting to run alone on an idle worker, so that a death there is
-   * their own and an innocent task is never failed for a neighbour's crash. Apart from #queue, so
-   * that they do not hold ordinary tasks back. With the default maxAttempts (3), a task becomes a
-   * suspect only after two deaths: a worker killed from outside makes no suspects, only a task that
-   * kills workers again and again does (with the tasks that shared its workers twice).
-   */
-  readonly #suspects = new Deque<Task>(64);
+  /** Tasks that run alone after worker deaths (suspects.ts). */
+  readonly #suspects: Suspects;
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
   #nextJobSeq = JOB_SEQ_BASE;
@@ -60,7 +51,6 @@ export class Scheduler {
     fail: (task) => this.#finish(task, false),
   });
   #withdrawnInQueue = 0;
-  #withdrawnSuspects = 0;
   #nextIndex = 0;
   #rotation = 0;
   #dispatches = 0;
@@ -76,15 +66,16 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
+    this.#suspects = new Suspects(options.maxAttempts);
   }
 
   get queued(): number {
-    return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size - this.#withdrawnSuspects;
+    return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size;
   }
 
   /** Tasks waiting for their retry delay to pass. */
   get retrying(): number {
-    return this.#retryWaits.size - this.#withdrawnRetrying;
+    return this.#retryWaits.size;
   }
 
   /** When the earliest task waiting for its retry may run, or undefined. */
@@ -94,11 +85,7 @@ export class Scheduler {
 
   /** Tasks whose retry delay has passed at `now` join the queue, behind those of their priority. */
   releaseRetries(now: number): void {
-    for (let task = this.#retryWaits.takeDue(now); task; task = this.#retryWaits.takeDue(now)) {
-      task.retryAt = 0;
-      if (task.withdrawn) this.#withdrawnRetrying--;
-      else this.#queue.push(task);
-    }
+    for (let task = this.#retryWaits.takeDue(now); task; task = this.#retryWaits.takeDue(now)) this.#queue.push(task);
   }
 
   /** Tasks waiting on dependencies. */
@@ -221,11 +208,7 @@ export class Scheduler {
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
     if (!ok && retryFrom >= 0 && !task.withdrawn && task.failures < task.controls.retries) {
-      task.failures++;
-      task.worker = undefined;
-      task.startedAt = 0;
-      task.retryAt = retryFrom + retryDelayFor(task.controls, task.failures);
-      this.#retryWaits.add(task);
+      this.#retryWaits.retry(task, retryFrom);
       this.retriedErrors++;
       return "retrying";
     }
@@ -254,8 +237,8 @@ export class Scheduler {
         running.set(task.worker, list);
       } else {
         if (task.waitingOn > 0) this.#dependencies.withdrawn(task);
-        else if (task.retryAt > 0) this.#withdrawnRetrying++;
-        else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
+        else if (task.retryAt > 0) this.#retryWaits.withdrawn();
+        else if (this.#suspects.isSuspect(task)) this.#suspects.withdrawn();
         else this.#withdrawnInQueue++;
         this.#finish(task, false);
       }
@@ -294,7 +277,7 @@ export class Scheduler {
     requeue.sort((a, b) => a.dispatchOrder - b.dispatchOrder);
     for (let i = requeue.length - 1; i >= 0; i--) {
       const task = requeue[i]!;
-      if (this.#isSuspect(task)) this.#suspects.unshift(task);
+      if (this.#suspects.isSuspect(task)) this.#suspects.unshift(task);
       else this.#queue.unshift(task);
     }
     if (charge) this.retried += requeue.length;
@@ -322,7 +305,7 @@ export class Scheduler {
     // Under a rate limit a task goes only to a free slot, so that it starts as it arrives: the
     // limit counts dispatches, and a task held in a worker's prefetch would start later, bunched.
     const limited = limit !== Infinity;
-    if (this.#suspects.size > 0) this.#dispatchSuspects(plan, now);
+    if (this.#suspects.any) this.#dispatchSuspects(plan, now);
     else if (this.#draining) this.#stopDraining();
     for (;;) {
       this.#dropWithdrawnHead();
@@ -367,40 +350,22 @@ export class Scheduler {
     for (const w of this.#workers.values()) {
       if (this.#budget <= 0) break;
       if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || plan.has(w)) continue;
-      const task = this.#nextSuspect();
+      const task = this.#suspects.next();
       if (!task) break;
       w.isolated = true;
       this.#assign(plan, w, task, now);
       idle = true;
     }
-    if (this.#suspects.size - this.#withdrawnSuspects === 0) {
+    if (this.#suspects.size === 0) {
       this.#stopDraining();
       return;
     }
-    if (idle) return;
-    let draining: WorkerSlot | undefined;
-    for (const w of this.#workers.values()) {
-      if (w.draining) return; // one is on its way to idle already
-      if (!w.isolated && (!draining || w.inFlight.size < draining.inFlight.size)) draining = w;
-    }
-    if (draining) draining.draining = this.#draining = true;
+    if (!idle && drainOne(this.#workers.values())) this.#draining = true;
   }
 
   #stopDraining(): void {
     for (const w of this.#workers.values()) w.draining = false;
     this.#draining = false;
-  }
-
-  #isSuspect(task: Task): boolean {
-    return task.deaths > 0 && task.deaths >= this.#maxAttempts - 1;
-  }
-
-  #nextSuspect(): Task | undefined {
-    for (let task = this.#suspects.shift(); task; task = this.#suspects.shift()) {
-      if (!task.withdrawn) return task;
-      this.#withdrawnSuspects--;
-    }
-    return undefined;
   }
 
   #assign(plan: Map<WorkerSlot, Task[]>, w: WorkerSlot, task: Task, now: number): void {
