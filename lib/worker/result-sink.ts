@@ -22,6 +22,11 @@ export class ResultSink {
   readonly #announced: number[] = [];
   /** Positions (in #seq) of failures whose error says `retryable: false`: the `nr` column. */
   readonly #noRetry: number[] = [];
+  /**
+   * The window grew without a result to carry the credit (batched tasks came): the next message may
+   * be credit alone. Only then: otherwise the window's small moves would each cost a message.
+   */
+  creditDue = false;
   /** From Welcome (remote brokers): the largest message the broker accepts; 0 = no limit. */
   maxMessageSize = 0;
   /** Called with a message that must leave before the next result (a full one, see add()). */
@@ -103,8 +108,10 @@ export class ResultSink {
   take(): Frames | undefined {
     let grant: number | undefined;
     if (this.#seq.length === 0 && this.#announced.length === 0) {
-      // Nothing to report, but more room than the broker knows of (the window grew for batches):
-      // credit alone, so that a batch can fill without waiting for a result.
+      // Nothing to report, but more room than the broker knows of (see creditDue): credit alone,
+      // so that a batch can fill without waiting for a result.
+      if (!this.creditDue) return undefined;
+      this.creditDue = false;
       grant = this.#grant();
       if (grant <= 0) return undefined;
     }

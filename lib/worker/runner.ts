@@ -135,6 +135,7 @@ export class TaskRunner {
         if (batchSize !== this.#batchSize) {
           // The window changes with it: a larger one is granted at once (credit alone, if need be).
           this.#batchSize = batchSize;
+          this.#c.sink.creditDue = true;
           this.#c.outbox.wake();
         }
         if (batchSize > 1) this.#batcher.add(task, batchSize, batchWait);
