@@ -44,6 +44,22 @@ t.test("priority - map(): a later map of higher priority overtakes a queued bulk
   await lb.receive();
 });
 
+t.test("priority - send(): sends waiting for room (highWaterMark) get it higher priority first", async (t) => {
+  const log = tmpPath(t);
+  const open = `${log}.open`;
+  const lb = createLb(t, { worker: fixture("controls.js"), workers: 1, highWaterMark: 1 });
+  await lb.ready;
+  await lb.send({ op: "gate", key: "gate", open, log });
+  // highWaterMark 1: each of these waits for room until the gate's result is received.
+  const admitted = [];
+  const waiting = [["low", -1], ["mid", 0], ["high", 4]].map(([key, priority]) =>
+    lb.send({ key, log }, { priority }).then(() => admitted.push(key)));
+  writeFileSync(open, "");
+  for (let i = 0; i < 4; i++) await within(lb.receive(), 60_000, "a result");
+  await Promise.all(waiting);
+  t.same(admitted, ["high", "mid", "low"], "room went to the waiting sends by priority");
+});
+
 t.test("priority - options are checked", async (t) => {
   const lb = createLb(t, { worker: fixture("controls.js"), workers: 1 });
   t.throws(() => lb.map([], { priority: 1.5 }), { code: "ERR_ZEROLB_INVALID_OPTION", message: /options\.priority must be an integer/ });
