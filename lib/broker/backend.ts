@@ -69,7 +69,7 @@ export class TasksWriter {
     for (let i = 0; i < n; i++) {
       const t = tasks[i]!;
       len[i] = t.payloadEnd - t.payloadStart;
-      this.#writer.add(t.seq, t.fn, t.timeout, t.deaths + 1, t.id);
+      this.#writer.add(t.seq, t.fn, t.timeout, t.deaths + t.failures + 1, t.id, t.controls);
       this.#body.add(t.payload, t.payloadStart, t.payloadEnd);
     }
     return [peer.id, encodeHeader(Kind.Tasks, this.#writer.take(len)), this.#body.take()];

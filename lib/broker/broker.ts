@@ -24,6 +24,8 @@ import { routerOptions } from "../wire/transport.js";
 import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, TasksWriter, type Backend } from "./backend.js";
 import { CallerLink, CALLER_ID } from "./caller-link.js";
 import { PipelineRuns } from "./pipeline-runs.js";
+import { RateLimit } from "./rate-limit.js";
+import { WakeTimer } from "./wake-timer.js";
 import { newTask, recycleTask, type Task } from "./records.js";
 import { bindRemoteEndpoint } from "./remote-endpoint.js";
 import { Scheduler } from "./scheduler.js";
@@ -56,6 +58,15 @@ export class Broker {
   #endpoint: string | undefined;
   #closed = false;
   #wedgeTimer: NodeJS.Timeout | undefined;
+  /** One timer for the earliest task waiting for its retry: the tasks due join the queue. */
+  readonly #retryWake = new WakeTimer(() => {
+    this.#scheduler.releaseRetries(performance.now());
+    this.#dispatch();
+    this.#armRetryWake();
+  });
+  readonly #rateLimit: RateLimit | undefined;
+  /** Tasks wait and the rate limit allows none now: dispatch again when its window has moved on. */
+  readonly #rateWake = new WakeTimer(() => this.#dispatch());
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
     refusedHandshakes: 0, failedSetups: 0,
@@ -64,8 +75,9 @@ export class Broker {
   constructor(config: BrokerConfig) {
     this.#config = config;
     this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
+    this.#rateLimit = config.rateLimit ? new RateLimit(config.rateLimit.tasks, config.rateLimit.per) : undefined;
     this.#frontend = new zmq.Router(routerOptions());
-    this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0);
+    this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0 && this.#scheduler.retrying === 0);
     this.#workers = new Workers({
       config, scheduler: this.#scheduler, counters: this.#counters, errorInfo,
       settle: (task, status, error) => this.#settle(task, status, error),
@@ -99,7 +111,7 @@ export class Broker {
       waiting: this.#scheduler.waiting,
       pipelineItems: this.#pipelines.active,
       inFlight: this.#scheduler.inFlight,
-      retried: this.#scheduler.retried,
+      retried: this.#scheduler.retried, retriedErrors: this.#scheduler.retriedErrors, retrying: this.#scheduler.retrying,
       hedged: this.#scheduler.hedge.hedged,
       hedgeLost: this.#scheduler.hedge.lost,
       ...this.#counters,
@@ -149,6 +161,8 @@ export class Broker {
     this.#closed = true;
     clearInterval(this.#wedgeTimer);
     if (this.#remote) await this.#workers.goodbye(this.#remote);
+    this.#retryWake.close();
+    this.#rateWake.close();
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -199,7 +213,7 @@ export class Broker {
    * finished run again (their results were lost on the way to the caller).
    */
   #onSubmit(h: Header, body: Buffer | undefined): void {
-    const { seq, offsets, fn, to, att, id } = readTaskBatch(h, body);
+    const { seq, offsets, fn, to, att, id, controls } = readTaskBatch(h, body);
     const n = seq.length;
     checkColumn(h, "pipe", n, "number");
     const pipe = h.pipe as Column<number> | undefined;
@@ -219,7 +233,7 @@ export class Broker {
       }
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
-      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1]);
+      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1], controls(i));
       task.hedgeGroup = at(hedgeGroup, i, 0);
       if (!this.#scheduler.submit(task, (deps as number[] | null) ?? undefined, false, sync)) recycleTask(task);
     }
@@ -300,12 +314,17 @@ export class Broker {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     const bytes = body ?? EMPTY;
+    checkColumn(h, "nr", n, "number"); // `nr` (no retry): the handler's error said `retryable: false`
+    const noRetry = h.nr as Column<number> | undefined;
     const now = performance.now();
     if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), now);
+    let retrying = false;
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
-      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, now);
-      if (typeof verdict === "object") {
+      const mayRetry = (status === Status.Error || status === Status.Timeout) && at(noRetry, i, 0) === 0;
+      const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, now, mayRetry);
+      if (verdict === "retrying") retrying = true;
+      else if (typeof verdict === "object") {
         this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
         // named in its dependents' errors; pipeline jobs' records live on in their item's run).
@@ -315,6 +334,7 @@ export class Broker {
     }
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
     this.#cancelHedgeLosers();
+    if (retrying) this.#armRetryWake();
     this.#caller.wake();
     this.#dispatch();
   }
@@ -330,6 +350,8 @@ export class Broker {
    */
   #settle(task: Task, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
     const results = this.#caller.results;
+    // Runs made: each death, each failure retried, and the run that gave this outcome if one did.
+    const ran = status === Status.WorkerExit || status === Status.Dependency || status === Status.Cancelled ? 0 : 1;
     if (this.#pipelines.isJob(task.seq)) {
       const outcome = this.#pipelines.jobFinished(task, status, buffer, start, end);
       if (!outcome) return;
@@ -337,7 +359,7 @@ export class Broker {
       if (outcome.bytes) results.add(outcome.seq, outcome.status, outcome.bytes);
       else this.#pipelines.writeResult(outcome, results);
     } else {
-      results.add(task.seq, status, buffer, start, end);
+      results.add(task.seq, status, buffer, start, end, task.deaths + task.failures + ran);
     }
     this.#caller.wake();
   }
@@ -368,14 +390,24 @@ export class Broker {
   /** Next Tasks message for this backend; plans a new round of dispatch when its list is empty. */
   #produceTasks(backend: Backend): Frames | undefined {
     if (backend.planned.length === 0) {
-      for (const d of this.#scheduler.dispatch(performance.now())) {
+      const now = performance.now();
+      const rate = this.#rateLimit;
+      const dispatches = this.#scheduler.dispatch(now, rate ? rate.available(now) : Infinity);
+      for (const d of dispatches) {
         const peer = this.#workers.peer(d.worker.key);
         if (peer) peer.backend.planned.push(this.#tasks.message(peer, d.tasks));
+        rate?.record(now, d.tasks.length);
       }
+      if (rate && this.#scheduler.queued > 0 && rate.available(now) === 0) this.#rateWake.at(rate.nextAt);
       const other = backend === this.#local ? this.#remote : this.#local;
       if (other && other.planned.length > 0) other.outbox.wake();
     }
     return backend.planned.shift();
+  }
+
+  #armRetryWake(): void {
+    const next = this.#scheduler.nextRetryAt;
+    if (next !== undefined) this.#retryWake.at(next);
   }
 
   #malformed(from: string, err: unknown): void {

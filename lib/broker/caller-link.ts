@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
 import { BodyRanges } from "../wire/body-ranges.js";
-import { column } from "../wire/columns.js";
+import { column, ColumnBuilder } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
 import type { BrokerStats } from "../wire/stats.js";
@@ -22,11 +22,14 @@ export class ResultBatch {
   seq: number[] = [];
   st: number[] = [];
   len: number[] = [];
+  /** Runs each task took (1 but for retries and deaths): the caller's errors carry it as `attempts`. */
+  readonly att = new ColumnBuilder<number>();
   readonly body = new BodyRanges();
 
-  /** Result `seq`: bytes [start, end) of `buffer`. */
-  add(seq: number, status: number, buffer: Uint8Array, start = 0, end = buffer.length): void {
+  /** Result `seq`: bytes [start, end) of `buffer`, after `runs` runs. */
+  add(seq: number, status: number, buffer: Uint8Array, start = 0, end = buffer.length, runs = 1): void {
     this.seq.push(seq);
+    this.att.push(runs);
     this.st.push(status);
     this.len.push(end - start);
     this.body.add(buffer, start, end);
@@ -114,6 +117,8 @@ export class CallerLink {
     }
     this.#results = new ResultBatch();
     const fields: Record<string, unknown> = { seq: batch.seq, st: column(batch.st), len: batch.len };
+    const att = batch.att.take();
+    if (att !== 1) fields.att = att;
     // When the broker goes idle, the caller gets exact counts in the same message as the last result.
     const now = performance.now();
     if (this.#statsDue || now - this.#statsSentAt >= STATS_EVERY_MS || this.#idle()) {

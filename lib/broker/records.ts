@@ -2,6 +2,7 @@
 // message it came in; where it is; what it waits for), reused once finished; and a worker slot.
 import type { SeqMap } from "../shared/seq-map.js";
 import { Spares } from "../shared/spares.js";
+import { NO_CONTROLS, type TaskControls } from "../wire/task-controls.js";
 
 export interface Task {
   seq: number;
@@ -10,8 +11,14 @@ export interface Task {
   fn: string;
   /** Timeout in ms for one run; 0 = none. */
   timeout: number;
-  /** Runs that ended with their worker dying. */
+  /** Runs that ended with their worker dying (maxAttempts counts these). */
   deaths: number;
+  /** Runs whose handler threw, rejected or timed out (the task's `retries` counts these). */
+  failures: number;
+  /** Retries, priority and batching, as the caller asked. */
+  controls: TaskControls;
+  /** When it is waiting for a retry: the clock time it may run again; else 0. */
+  retryAt: number;
   /** The encoded input, opaque: bytes [payloadStart, payloadEnd) of `payload` (the message it came in, kept whole rather than viewed per task). */
   payload: Uint8Array;
   payloadStart: number;
@@ -48,11 +55,12 @@ export interface Task {
 /** A fresh task record with nothing dispatched or waited on yet. */
 export function newTask(
   seq: number, id: string, fn: string, timeout: number, deaths: number, payload: Uint8Array, payloadStart = 0, payloadEnd = payload.length,
+  controls: TaskControls = NO_CONTROLS,
 ): Task {
   const task = spareTasks.take();
   if (!task) {
     return {
-      seq, id, fn, timeout, deaths, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
+      seq, id, fn, timeout, deaths, failures: 0, controls, retryAt: 0, payload, payloadStart, payloadEnd, worker: undefined, withdrawn: false, lastExit: "", dispatchedAt: 0,
       dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
       hedgeGroup: 0, hedgeTwin: undefined, hedgeLoser: false,
     };
@@ -62,7 +70,9 @@ export function newTask(
   task.payloadStart = payloadStart;
   task.payloadEnd = payloadEnd;
   task.job = -1;
-  return renewTask(task, seq, id, fn, deaths);
+  renewTask(task, seq, id, fn, deaths);
+  task.controls = controls;
+  return task;
 }
 
 /** Finished records kept for newTask() to reuse: a task costs the broker's collector nothing. */
@@ -92,6 +102,9 @@ export function renewTask(task: Task, seq: number, id: string, fn: string, death
   task.id = id;
   task.fn = fn;
   task.deaths = deaths;
+  task.failures = 0;
+  task.controls = NO_CONTROLS;
+  task.retryAt = 0;
   task.worker = undefined;
   task.withdrawn = false;
   task.lastExit = "";

@@ -1,13 +1,15 @@
 // The broker's decisions, without sockets or clocks: which worker gets which task, what happens
 // to a dead worker's tasks, which results count. The broker feeds it events and carries out what
 // it returns; test/scheduler.test.js drives it directly.
-import { Deque } from "../shared/ring.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { Dependencies, type DependencyFailure } from "./dependencies.js";
 import { Hedger } from "./hedge.js";
 import { findStuck, type Wedged } from "./stuck.js";
 import type { Task, WorkerSlot } from "./records.js";
+import { RetryWaits } from "./retry-waits.js";
+import { drainOne, Suspects } from "./suspects.js";
+import { TaskQueue } from "./task-queue.js";
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
 export const JOB_SEQ_BASE = 2 ** 48;
@@ -21,9 +23,10 @@ export interface Dispatch {
 /**
  * A result the scheduler does not take: "withdrawn", the caller no longer wants it; "duplicate",
  * finished already (a late result from a worker presumed dead); "not-held", the worker does not
- * hold that task (a protocol violation).
+ * hold that task (a protocol violation); "retrying", the run failed and the task runs again after
+ * its retry delay (the failure is not its outcome).
  */
-export type Rejection = "withdrawn" | "duplicate" | "not-held" | "hedge-lost";
+export type Rejection = "withdrawn" | "duplicate" | "not-held" | "hedge-lost" | "retrying";
 
 export interface SchedulerOptions {
   /** Runs of one task whose worker died before the task fails. */
@@ -33,17 +36,12 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #maxAttempts: number;
   readonly #tasks = new SeqMap<Task>(4096, 1 << 18);
-  /** Ordinary tasks waiting for a worker. */
-  readonly #queue = new Deque<Task>(1024);
-  /**
-   * Tasks whose next death would fail them (suspects: they were on workers that died, and one of
-   * them may be what killed them), waiting to run alone on an idle worker, so that a death there is
-   * their own and an innocent task is never failed for a neighbour's crash. Apart from #queue, so
-   * that they do not hold ordinary tasks back. With the default maxAttempts (3), a task becomes a
-   * suspect only after two deaths: a worker killed from outside makes no suspects, only a task that
-   * kills workers again and again does (with the tasks that shared its workers twice).
-   */
-  readonly #suspects = new Deque<Task>(64);
+  /** Ordinary tasks waiting for a worker, by priority. */
+  readonly #queue = new TaskQueue();
+  /** Tasks whose handler failed, waiting for their retry (outside the queue, using no credit). */
+  readonly #retryWaits = new RetryWaits();
+  /** Tasks that run alone after worker deaths (suspects.ts). */
+  readonly #suspects: Suspects;
   readonly #workers = new Map<string, WorkerSlot>();
   readonly #finished = new SeqSet();
   #nextJobSeq = JOB_SEQ_BASE;
@@ -54,22 +52,42 @@ export class Scheduler {
     fail: (task) => this.#finish(task, false),
   });
   #withdrawnInQueue = 0;
-  #withdrawnSuspects = 0;
   #nextIndex = 0;
   #rotation = 0;
   #dispatches = 0;
   /** Some worker is draining for suspects. */
   #draining = false;
+  /** Tasks the current dispatch() may still hand out (a rate limit's allowance). */
+  #budget = Infinity;
 
+  /** Runs repeated after a worker died (a death counted). */
   retried = 0;
   readonly #hedge = new Hedger();
+  /** Runs repeated after the handler threw, rejected or timed out (the task's `retries`). */
+  retriedErrors = 0;
 
   constructor(options: SchedulerOptions) {
     this.#maxAttempts = options.maxAttempts;
+    this.#suspects = new Suspects(options.maxAttempts);
   }
 
   get queued(): number {
-    return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size - this.#withdrawnSuspects;
+    return this.#queue.size - this.#withdrawnInQueue + this.#suspects.size;
+  }
+
+  /** Tasks waiting for their retry delay to pass. */
+  get retrying(): number {
+    return this.#retryWaits.size;
+  }
+
+  /** When the earliest task waiting for its retry may run, or undefined. */
+  get nextRetryAt(): number | undefined {
+    return this.#retryWaits.next;
+  }
+
+  /** Tasks whose retry delay has passed at `now` join the queue, behind those of their priority. */
+  releaseRetries(now: number): void {
+    for (let task = this.#retryWaits.takeDue(now); task; task = this.#retryWaits.takeDue(now)) this.#queue.push(task);
   }
 
   /** Tasks waiting on dependencies. */
@@ -181,8 +199,14 @@ export class Scheduler {
   /**
    * A worker reports a task finished; `ok` says whether it succeeded (its dependents may run).
    * Returns the task if the result is accepted (no object per result: this is the hot path).
+   * `retryFrom` (the clock now) says the failure may be retried: a task with retries left then
+   * waits for its delay (see retryDelayFor) instead of finishing, and "retrying" is returned.
    */
-  result(key: string, seq: number, ok = true, now = 0): Task | Rejection {
+  /**
+   * A result from worker `key`. `mayRetry`: the handler failed in a way its task's `retries` may
+   * answer (it threw, rejected or timed out, and did not say `retryable: false`).
+   */
+  result(key: string, seq: number, ok = true, now = 0, mayRetry = false): Task | Rejection {
     const w = this.#workers.get(key);
     const task = w?.inFlight.get(seq);
     if (!w || !task) return this.isFinished(seq) ? "duplicate" : "not-held";
@@ -191,6 +215,11 @@ export class Scheduler {
     w.done++;
     if (w.isolated && w.inFlight.size === 0) w.isolated = false;
     if (task.hedgeGroup > 0 && this.#hedge.finished(w, task, now) === "lost") return "hedge-lost";
+    if (!ok && mayRetry && !task.withdrawn && task.failures < task.controls.retries) {
+      this.#retryWaits.retry(task, now);
+      this.retriedErrors++;
+      return "retrying";
+    }
     this.#finish(task, ok && !task.withdrawn);
     return task.withdrawn ? "withdrawn" : task;
   }
@@ -218,7 +247,8 @@ export class Scheduler {
         }
       } else {
         if (task.waitingOn > 0) this.#dependencies.withdrawn(task);
-        else if (this.#isSuspect(task)) this.#withdrawnSuspects++;
+        else if (task.retryAt > 0) this.#retryWaits.withdrawn();
+        else if (this.#suspects.isSuspect(task)) this.#suspects.withdrawn();
         else this.#withdrawnInQueue++;
         this.#finish(task, false);
       }
@@ -258,7 +288,7 @@ export class Scheduler {
     requeue.sort((a, b) => a.dispatchOrder - b.dispatchOrder);
     for (let i = requeue.length - 1; i >= 0; i--) {
       const task = requeue[i]!;
-      if (this.#isSuspect(task)) this.#suspects.unshift(task);
+      if (this.#suspects.isSuspect(task)) this.#suspects.unshift(task);
       else this.#queue.unshift(task);
     }
     if (charge) this.retried += requeue.length;
@@ -280,15 +310,22 @@ export class Scheduler {
    * suspects wait and no worker is idle, the least busy one is drained (it gets no new ordinary
    * task) so that one soon is. Then ordinary tasks, each batch spread across the workers.
    */
-  dispatch(now = 0): Dispatch[] {
+  dispatch(now = 0, limit = Infinity): Dispatch[] {
     const plan = new Map<WorkerSlot, Task[]>();
-    if (this.#suspects.size > 0) this.#dispatchSuspects(plan, now);
+    this.#budget = limit;
+    if (limit <= 0) return [];
+    // Under a rate limit a task goes only to a free slot, so that it starts as it arrives: the
+    // limit counts dispatches, and a task held in a worker's prefetch would start later, bunched.
+    const limited = limit !== Infinity;
+    if (this.#suspects.any) this.#dispatchSuspects(plan, now);
     else if (this.#draining) this.#stopDraining();
     for (;;) {
       this.#dropWithdrawnHead();
       if (this.#queue.size === 0) break;
       const open: WorkerSlot[] = [];
-      for (const w of this.#workers.values()) if (w.credit > 0 && !w.isolated && !w.draining) open.push(w);
+      for (const w of this.#workers.values()) {
+        if (w.credit > 0 && !w.isolated && !w.draining && (!limited || w.inFlight.size < w.concurrency)) open.push(w);
+      }
       if (open.length === 0) break;
       // Each worker's fair part of all the work (queued and in flight), by its concurrency: a worker
       // whose credit was granted for quick tasks must not hoard a batch of slow ones.
@@ -303,8 +340,9 @@ export class Scheduler {
       let progressed = false;
       for (let i = 0; i < open.length && this.#queue.size > 0; i++) {
         const w = open[(start + i) % open.length]!;
-        const fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
-        for (let taken = 0; taken < fair && w.credit > 0; taken++) {
+        let fair = Math.max(1, Math.ceil((total * w.concurrency) / capacity)) - w.inFlight.size;
+        if (limited) fair = Math.min(fair, w.concurrency - w.inFlight.size);
+        for (let taken = 0; taken < fair && w.credit > 0 && this.#budget > 0; taken++) {
           this.#dropWithdrawnHead();
           const task = this.#queue.shift();
           if (!task) break;
@@ -312,7 +350,7 @@ export class Scheduler {
           progressed = true;
         }
       }
-      if (!progressed) break;
+      if (!progressed || this.#budget <= 0) break;
     }
     if (this.#hedge.active && this.queued === 0 && this.#suspects.size === 0) this.#hedge.dispatch(this.#workers.values(), plan, now);
     const out: Dispatch[] = [];
@@ -328,41 +366,24 @@ export class Scheduler {
   #dispatchSuspects(plan: Map<WorkerSlot, Task[]>, now: number): void {
     let idle = false;
     for (const w of this.#workers.values()) {
+      if (this.#budget <= 0) break;
       if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || plan.has(w)) continue;
-      const task = this.#nextSuspect();
+      const task = this.#suspects.next();
       if (!task) break;
       w.isolated = true;
       this.#assign(plan, w, task, now);
       idle = true;
     }
-    if (this.#suspects.size - this.#withdrawnSuspects === 0) {
+    if (this.#suspects.size === 0) {
       this.#stopDraining();
       return;
     }
-    if (idle) return;
-    let draining: WorkerSlot | undefined;
-    for (const w of this.#workers.values()) {
-      if (w.draining) return; // one is on its way to idle already
-      if (!w.isolated && (!draining || w.inFlight.size < draining.inFlight.size)) draining = w;
-    }
-    if (draining) draining.draining = this.#draining = true;
+    if (!idle && drainOne(this.#workers.values())) this.#draining = true;
   }
 
   #stopDraining(): void {
     for (const w of this.#workers.values()) w.draining = false;
     this.#draining = false;
-  }
-
-  #isSuspect(task: Task): boolean {
-    return task.deaths > 0 && task.deaths >= this.#maxAttempts - 1;
-  }
-
-  #nextSuspect(): Task | undefined {
-    for (let task = this.#suspects.shift(); task; task = this.#suspects.shift()) {
-      if (!task.withdrawn) return task;
-      this.#withdrawnSuspects--;
-    }
-    return undefined;
   }
 
   #assign(plan: Map<WorkerSlot, Task[]>, w: WorkerSlot, task: Task, now: number): void {
@@ -373,6 +394,7 @@ export class Scheduler {
     if (task.timeout > 0) w.timed++;
     w.inFlight.set(task.seq, task);
     w.credit--;
+    this.#budget--;
     const batch = plan.get(w);
     if (batch) batch.push(task);
     else plan.set(w, [task]);

@@ -3,14 +3,17 @@
 // refuses a misspelled or mistyped option the same way, with the same error class and code.
 import { Pipeline } from "./pipeline.js";
 import type { MapProgress } from "./map-types.js";
-import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "../shared/validate.js";
+import { DEFAULT_BATCH_WAIT } from "../wire/task-controls.js";
+import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray, type OptionBag } from "../shared/validate.js";
 
 /** The names `map()` takes. */
-export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "hedge"];
+export const MAP_OPTIONS: readonly string[] = [
+  "ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "hedge", "retries", "retryDelay", "priority", "batchSize", "batchWait",
+];
 /** The names `transform()` takes: those of `map()` and the stream's buffer sizes. */
 export const TRANSFORM_OPTIONS: readonly string[] = [...MAP_OPTIONS, "highWaterMark", "writableHighWaterMark", "readableHighWaterMark"];
 /** The names `send()` takes. */
-export const SEND_OPTIONS: readonly string[] = ["id", "after", "fn", "signal", "timeout"];
+export const SEND_OPTIONS: readonly string[] = ["id", "after", "fn", "signal", "timeout", "retries", "retryDelay", "priority"];
 /** The names `close()` takes. */
 export const CLOSE_OPTIONS: readonly string[] = ["force"];
 
@@ -19,7 +22,29 @@ const CALL_HINTS: Record<string, string> = {
   abortSignal: "signal", handler: "fn", function: "fn", method: "fn", name: "fn", progress: "onProgress",
   dependsOn: "after", dependencies: "after", deps: "after", needs: "after", requires: "after",
   unordered: "ordered: false", inOrder: "ordered", allSettled: "settled", timeoutMs: "timeout",
+  attempts: "retries", maxRetries: "retries", retry: "retries", backoff: "retryDelay", delay: "retryDelay",
+  chunkSize: "batchSize", chunksize: "batchSize", batch: "batchSize", lane: "priority",
 };
+
+/** Per-call retries and priority (absent: the LoadBalancer's defaults), as send() and map() take them. */
+export interface CheckedControls {
+  retries: number | undefined;
+  retryDelay: number | undefined;
+  priority: number;
+}
+
+/** The highest (and, negated, lowest) priority. */
+export const MAX_PRIORITY = 2 ** 31 - 1;
+/** The largest batchSize. */
+export const MAX_BATCH_SIZE = 65_536;
+
+function checkControls(where: string, options: OptionBag): CheckedControls {
+  return {
+    retries: integer(where, options, "retries", { min: 0, max: 1000 }),
+    retryDelay: milliseconds(where, options, "retryDelay", 0, undefined, false),
+    priority: integer(where, options, "priority", { min: -MAX_PRIORITY, max: MAX_PRIORITY }, 0),
+  };
+}
 
 /** `map()` options after checking (`timeout` undefined: the LoadBalancer's default). */
 export interface CheckedMapOptions {
@@ -32,6 +57,10 @@ export interface CheckedMapOptions {
   onProgress: ((progress: MapProgress) => void) | undefined;
   /** undefined: the LoadBalancer's `hedge`. */
   hedge: boolean | undefined;
+  controls: CheckedControls;
+  /** Inputs per handler call; 1: one input, not an array. */
+  batchSize: number;
+  batchWait: number;
 }
 
 /** Checks `map()` options; `where` names the call in messages (`transform()` checks them too). */
@@ -42,7 +71,17 @@ export function checkMapOptions(input: unknown, where = "map(): "): CheckedMapOp
   if (pipeline !== undefined && !(pipeline instanceof Pipeline)) fail(`${where}options.pipeline must be a Pipeline (new Pipeline({ … })); received ${describe(pipeline)}`);
   const fn = nonEmptyString(where, options, "fn");
   if (pipeline !== undefined && fn !== undefined) fail(`${where}options.fn and options.pipeline cannot go together: each job of a pipeline names its own fn`);
+  const controls = checkControls(where, options);
+  const batchSize = integer(where, options, "batchSize", { min: 1, max: MAX_BATCH_SIZE }, 1);
+  const batchWait = milliseconds(where, options, "batchWait", 0, DEFAULT_BATCH_WAIT);
+  if (pipeline !== undefined) {
+    for (const name of ["retries", "retryDelay", "priority", "batchSize", "batchWait"]) {
+      if (options[name] !== undefined) fail(`${where}options.${name} cannot go with options.pipeline: pipeline jobs run once each, at the default priority, one input per call`);
+    }
+  }
+  if (options.batchWait !== undefined && batchSize === 1) fail(`${where}options.batchWait needs options.batchSize > 1 (it is how long a worker waits for a batch to fill)`);
   return {
+    controls, batchSize, batchWait,
     ordered: boolean(where, options, "ordered", true),
     settled: boolean(where, options, "settled", false),
     fn: fn ?? "",
@@ -80,6 +119,7 @@ export interface CheckedSendOptions {
   fn: string;
   signal: AbortSignal | undefined;
   timeout: number | undefined;
+  controls: CheckedControls;
 }
 
 /** Checks `send()` options. */
@@ -93,6 +133,7 @@ export function checkSendOptions(input: unknown): CheckedSendOptions {
     fn: nonEmptyString(where, options, "fn") ?? "",
     signal: abortSignal(where, options, "signal"),
     timeout: milliseconds(where, options, "timeout", 0, undefined, true),
+    controls: checkControls(where, options),
   };
 }
 
@@ -134,6 +175,19 @@ export interface MapOptions<Fn extends string = string, Settled extends boolean 
    * @default the LoadBalancer's `hedge` (false)
    */
   hedge?: boolean;
+  /** Extra runs of an item whose handler throws, rejects or times out. @default the LoadBalancer's `retries` (0) */
+  retries?: number;
+  /** First retry delay in ms, doubled each retry, ±50 % jitter, at most 30 s. @default the LoadBalancer's `retryDelay` (100) */
+  retryDelay?: number;
+  /** Higher starts first among tasks waiting for a worker; FIFO within a priority. @default 0 */
+  priority?: number;
+  /**
+   * Call the handler with an array of up to this many inputs; it returns an array of as many
+   * results. The map still yields one result per item. @default 1 (one input per call, not an array)
+   */
+  batchSize?: number;
+  /** How long a worker waits for a batch to fill before calling the handler with what it has, ms. @default 2 */
+  batchWait?: number;
 }
 
 /**
@@ -152,6 +206,12 @@ export interface SendOptions<Fn extends string = string> {
   signal?: AbortSignal;
   /** Timeout in ms. */
   timeout?: number;
+  /** Extra runs if the handler throws, rejects or times out. @default the LoadBalancer's `retries` (0) */
+  retries?: number;
+  /** First retry delay in ms, doubled each retry, ±50 % jitter, at most 30 s. @default the LoadBalancer's `retryDelay` (100) */
+  retryDelay?: number;
+  /** Higher starts first among tasks waiting for a worker; FIFO within a priority. @default 0 */
+  priority?: number;
 }
 
 /** Options of `lb.close()`. */

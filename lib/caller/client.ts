@@ -17,6 +17,7 @@ import { Outbox, type Frames } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
 import { readResultBatch } from "../wire/result-batch.js";
 import type { BrokerStats } from "../wire/stats.js";
+import { NO_CONTROLS, type TaskControls } from "../wire/task-controls.js";
 import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
 import { taskErrorFromWire } from "./outcomes.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
@@ -95,7 +96,7 @@ export class Client {
   /** Queues a task for the broker. Throws the encoder's error if `data` cannot be sent. */
   submit(
     sink: TaskSink, data: unknown, index: number, fn: string, timeout: number,
-    customId?: string, after?: number[], pipeline = 0,
+    customId?: string, after?: number[], pipeline = 0, controls: TaskControls = NO_CONTROLS,
   ): PendingTask {
     if (this.#closed) throw this.#closed;
     const bytes = this.#batch.appendInput(data);
@@ -103,6 +104,7 @@ export class Client {
     const task = this.#spare.take()?.renew(seq, customId, index, sink, fn, timeout, after, pipeline)
       ?? new PendingTask(seq, customId, index, sink, fn, timeout, after, pipeline);
     task.bytes = bytes;
+    task.controls = controls;
     this.#batch.add(task);
     this.#outstanding.set(task.seq, task);
     this.counters.submitted++;
@@ -301,6 +303,8 @@ export class Client {
   #onResults(h: Header, body: Buffer | undefined): void {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
+    checkColumn(h, "att", n, "number");
+    const runs = h.att as Column<number> | undefined;
     const values = new ValueReader(body ?? EMPTY, offsets);
     try {
       for (let i = 0; i < n; i++) {
@@ -332,13 +336,14 @@ export class Client {
           if (status === Status.WorkerExit && this.describeExit && typeof (value as { pid?: unknown })?.pid === "number") {
             // Rare: settle once the caller knows how that worker process ended, to name it.
             const info = value as Record<string, unknown>;
+            const attempts = at(runs, i, 1);
             void this.describeExit(info.pid as number).then((exit) => {
               if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
-              task.resolve(false, taskErrorFromWire(status, info, task));
+              task.resolve(false, taskErrorFromWire(status, info, task, attempts));
             });
             continue;
           }
-          task.resolve(false, taskErrorFromWire(status, value, task));
+          task.resolve(false, taskErrorFromWire(status, value, task, at(runs, i, 1)));
         }
       }
     } finally {

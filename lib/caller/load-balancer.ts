@@ -11,6 +11,7 @@ import { createTransform, type TransformOptions } from "./transform.js";
 import type { Duplex } from "node:stream";
 import { checkTaskId, Mailbox, type Result } from "./mailbox.js";
 import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "./options.js";
+import { DEFAULT_BATCH_WAIT, taskControls } from "../wire/task-controls.js";
 import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions, type MapOptions, type SendOptions } from "./call-options.js";
 import { describe } from "../shared/validate.js";
 import type { Pipeline } from "./pipeline.js";
@@ -144,6 +145,7 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
       frontend: this.#dir.endpoint("frontend"), backend: this.#dir.endpoint("backend"), maxAttempts: o.maxAttempts,
       workerData: o.workerData, heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
       timeoutGrace: o.timeoutGrace,
+      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
       // A restarted broker binds the port the first one resolved, so remote workers find it again.
       remote: o.endpoint === undefined ? undefined : {
         endpoint: this.#endpoint ?? o.endpoint, curve: o.curve, maxMessageSize: o.maxMessageSize, insecure: o.insecure,
@@ -160,7 +162,9 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
       this.#supervisor.startWorkers(o.workers, {
         connect: backend, module: o.moduleUrl, concurrency: o.concurrency,
         heartbeatInterval: o.heartbeatInterval, heartbeatTimeout: o.heartbeatTimeout,
-      });
+        ...(o.maxTasksPerWorker === undefined ? {} : { maxTasks: o.maxTasksPerWorker }),
+        ...(o.maxWorkerMemory === undefined ? {} : { maxMemoryMiB: o.maxWorkerMemory }),
+      }, { execArgv: o.execArgv, env: o.env });
       [this.#endpoint] = await Promise.all([broker, o.workers > 0 ? firstWorker : undefined]);
       // stats() is current from here on: the broker has counted the first worker.
       if (o.workers > 0) await this.#client.statsWhere((s) => s.workers.length > 0);
@@ -201,6 +205,9 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
       signal: o.signal,
       pipeline: o.pipeline,
       onProgress: o.onProgress,
+      controls: taskControls(
+        o.controls.retries ?? this.#options.retries, o.controls.retryDelay ?? this.#options.retryDelay, o.controls.priority, o.batchSize, o.batchWait,
+      ),
       live: this.#maps,
       hedgeGroup: (o.hedge ?? this.#options.hedge) ? ++this.#hedgeGroups : 0,
     }) as AsyncIterableIterator<MapOutput<M, F, S, P>>; // the module's types are the caller's word: values come from its worker processes
@@ -233,6 +240,7 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
     const client = await this.#usable();
     return this.#mailbox.send(client, data, {
       fn: o.fn, timeout: o.timeout ?? this.#options.timeout, id: o.id, after: o.after, signal: o.signal,
+      controls: taskControls(o.controls.retries ?? this.#options.retries, o.controls.retryDelay ?? this.#options.retryDelay, o.controls.priority, 1, DEFAULT_BATCH_WAIT),
     });
   }
 

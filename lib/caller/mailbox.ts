@@ -6,6 +6,7 @@ import { PendingTask, type TaskSink } from "./pending-task.js";
 import { ResultSizes } from "./result-sizes.js";
 import { Deque } from "../shared/ring.js";
 import { BoundedMap } from "../shared/bounded-map.js";
+import type { TaskControls } from "../wire/task-controls.js";
 
 /** What `receive()` resolves to. */
 export type Result<T = unknown> =
@@ -32,6 +33,7 @@ export interface SendSettings {
   id: string | undefined;
   after: string[] | undefined;
   signal: AbortSignal | undefined;
+  controls: TaskControls;
 }
 
 /** A task sent with `after`, or named in one: a node of `lb.graph()`. */
@@ -48,6 +50,8 @@ interface Finished {
 
 /** A send() waiting for room; `wake()` returns false if it gave up (aborted) meanwhile. */
 interface SpaceWaiter {
+  /** Its task's priority: waiting sends get room higher first, in arrival order within one. */
+  priority: number;
   wake(): boolean;
 }
 
@@ -74,7 +78,8 @@ export class Mailbox implements TaskSink {
   /** Outcomes not yet received, with the bytes each holds (its result's encoded size). */
   readonly #results = new Deque<{ result: Result; bytes: number }>();
   readonly #receivers = new Deque<{ resolve: (r: Result) => void; reject: (e: unknown) => void }>();
-  readonly #spaceWaiters = new Deque<SpaceWaiter>();
+  /** Sends waiting for room, highest priority first (few: only sends that outran `highWaterMark`). */
+  readonly #spaceWaiters: SpaceWaiter[] = [];
   /** Sent and not yet received. */
   #outstanding = 0;
   /** Sent and not yet finished. */
@@ -110,14 +115,14 @@ export class Mailbox implements TaskSink {
     signal?.throwIfAborted();
     if (id !== undefined && this.#known(id)) return id;
     while (!this.#hasRoom()) {
-      await this.#waitForRoom(signal);
+      await this.#waitForRoom(signal, settings.controls.priority);
       if (this.#closed ?? this.#refused) throw this.#closed ?? this.#refused;
     }
     try {
       if (id !== undefined && this.#known(id)) return id;
       const dependencies = this.#dependencies(client, settings.after, id);
       if (typeof dependencies === "string") return this.#failAtOnce(client, id, settings, dependencies);
-      const task = client.submit(this, data, -1, settings.fn, settings.timeout, id, dependencies);
+      const task = client.submit(this, data, -1, settings.fn, settings.timeout, id, dependencies, 0, settings.controls);
       this.#outstanding++;
       this.#unfinished++;
       this.#bytesHeld += task.bytes;
@@ -206,7 +211,7 @@ export class Mailbox implements TaskSink {
   }
 
   /** Waits to be woken by #wakeSender; an abort rejects at once and gives up the place in line. */
-  #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
+  #waitForRoom(signal: AbortSignal | undefined, priority: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let waiting = true;
       const onAbort = () => {
@@ -214,7 +219,11 @@ export class Mailbox implements TaskSink {
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#spaceWaiters.push({
+      const waiters = this.#spaceWaiters;
+      let at = waiters.length;
+      while (at > 0 && waiters[at - 1]!.priority < priority) at--;
+      waiters.splice(at, 0, {
+        priority,
         wake: () => {
           if (!waiting) return false;
           waiting = false;
@@ -228,7 +237,7 @@ export class Mailbox implements TaskSink {
 
   /** Wakes the first waiting send that has not given up, if there is room for it. */
   #wakeSender(): void {
-    if (this.#spaceWaiters.size === 0 || !(this.#hasRoom() || this.#closed)) return;
+    if (this.#spaceWaiters.length === 0 || !(this.#hasRoom() || this.#closed)) return;
     for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) if (w.wake()) return;
   }
 

@@ -9,6 +9,7 @@ import { PendingTask, type TaskSink } from "./pending-task.js";
 import type { Pipeline } from "./pipeline.js";
 import { Deque } from "../shared/ring.js";
 import type { MapProgress } from "./map-types.js";
+import type { TaskControls } from "../wire/task-controls.js";
 
 /** `onProgress` is called at most this often (plus once at the end). */
 export const PROGRESS_INTERVAL_MS = 100;
@@ -35,6 +36,8 @@ export interface MapSettings {
   signal: AbortSignal | undefined;
   pipeline: Pipeline | undefined;
   onProgress: ((progress: MapProgress) => void) | undefined;
+  /** Retries, priority and batching for every item. */
+  controls: TaskControls;
   /** The live maps of the LoadBalancer: a map is in it from its start to its end (close() ends them). */
   live: Set<MapRun>;
   /** hedge: true: this map's id for the broker's run times (see TaskSink); 0: off. */
@@ -93,7 +96,8 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     this.#client = client;
     this.#source = source;
     this.#settings = settings;
-    this.#window = Math.min(Math.max(FIRST_WINDOW, 2 * settings.localSlots), settings.hwm);
+    // Batched calls: two batches per local slot from the start, so that the first batches are full.
+    this.#window = Math.min(Math.max(FIRST_WINDOW, 2 * settings.localSlots * settings.controls.batchSize), settings.hwm);
     this.#slots = settings.ordered ? new Array(settings.hwm) : [];
     settings.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -304,7 +308,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const { fn, timeout } = this.#settings;
     this.#pending++;
     try {
-      this.#bytesHeld += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId).bytes;
+      this.#bytesHeld += this.#clientReady!.submit(this, item, index, fn, timeout, undefined, undefined, this.#pipelineId, this.#settings.controls).bytes;
     } catch (err) {
       if (!(err instanceof UnsupportedValueError)) {
         // The client refuses tasks (the LoadBalancer failed or closed): the map ends with that.

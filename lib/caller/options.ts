@@ -6,6 +6,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE, parseEndpoint } from "../wire/transport.js";
 import { IPC_PATH_LIMIT } from "./ipc-directory.js";
 import { boolean, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, type OptionBag } from "../shared/validate.js";
 import { curvePublicKeyOf, isCurveKey } from "../wire/z85.js";
+import { DEFAULT_RETRY_DELAY } from "../wire/task-controls.js";
 
 export { describe } from "../shared/validate.js";
 
@@ -119,6 +120,41 @@ export interface LoadBalancerOptions<WorkerData = unknown> {
    * @default 67108864 (64 MiB)
    */
   maxMessageSize?: number;
+  /**
+   * Extra runs of a task whose handler throws, rejects or times out (an error with
+   * `retryable: false` fails at once). Apart from `maxAttempts`, which counts worker deaths.
+   * `send` and `map` may set their own.
+   * @default 0
+   */
+  retries?: number;
+  /**
+   * The first retry's delay in ms; each further retry waits twice as long as the one before, with
+   * ±50 % jitter, and none more than 30 s. `send` and `map` may set their own.
+   * @default 100
+   */
+  retryDelay?: number;
+  /**
+   * Replace a local worker process after it has run this many tasks: it takes no new task,
+   * finishes what it holds, exits, and a fresh one takes its place (no task lost or run twice;
+   * not counted as a crash). For handlers that leak. @default undefined (never)
+   */
+  maxTasksPerWorker?: number;
+  /**
+   * Replace a local worker process whose resident memory (RSS) is above this many MiB, checked as
+   * it sends results: it takes no new task, finishes what runs, hands back what it has not
+   * started, exits and is replaced. @default undefined (no limit)
+   */
+  maxWorkerMemory?: number;
+  /**
+   * At most `tasks` task starts in any window of `per` ms, across all workers, local and remote
+   * (the broker holds tasks back; each goes to a free slot, so it starts as it arrives).
+   * @default undefined (no limit)
+   */
+  rateLimit?: { tasks: number; per: number };
+  /** Node flags for local worker processes, e.g. `["--max-old-space-size=512"]`. @default [] */
+  execArgv?: string[];
+  /** Environment variables for local worker processes, on top of the caller's. @default undefined (the caller's) */
+  env?: Record<string, string>;
 }
 
 export interface ResolvedOptions {
@@ -140,6 +176,13 @@ export interface ResolvedOptions {
   insecure: boolean;
   maxMessageSize: number;
   hedge: boolean;
+  retries: number;
+  retryDelay: number;
+  maxTasksPerWorker: number | undefined;
+  maxWorkerMemory: number | undefined;
+  rateLimit: { tasks: number; per: number } | undefined;
+  execArgv: string[];
+  env: Record<string, string> | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -153,18 +196,23 @@ export const DEFAULTS = Object.freeze({
   idMemory: 100_000,
   closeTimeout: 30_000,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  retries: 0,
+  retryDelay: DEFAULT_RETRY_DELAY,
 });
 
 /** The names `new LoadBalancer()` takes. */
 export const LOAD_BALANCER_OPTIONS: readonly string[] = [
   "worker", "workers", "concurrency", "highWaterMark", "highWaterMarkBytes", "workerData", "timeout", "maxAttempts",
   "heartbeatInterval", "heartbeatLiveness", "timeoutGrace", "idMemory", "closeTimeout", "endpoint", "curve", "insecure",
-  "hedge", "maxMessageSize",
+  "hedge", "maxMessageSize", "retries", "retryDelay", "maxTasksPerWorker", "maxWorkerMemory", "rateLimit", "execArgv", "env",
 ];
 /** Names other pools use for these options. */
 const HINTS: Record<string, string> = {
   module: "worker", handler: "worker", filename: "worker", maxThreads: "workers", numWorkers: "workers",
-  size: "workers", maxQueue: "highWaterMark", retries: "maxAttempts", data: "workerData",
+  size: "workers", maxQueue: "highWaterMark", data: "workerData", attempts: "retries", maxRetries: "retries",
+  backoff: "retryDelay", maxTasksPerChild: "maxTasksPerWorker", maxtasksperchild: "maxTasksPerWorker", maxTasks: "maxTasksPerWorker",
+  maxMemory: "maxWorkerMemory", maxMemoryLimitBeforeRecycle: "maxWorkerMemory", nodeOptions: "execArgv", argv: "execArgv",
+  environment: "env", limiter: "rateLimit", rate: "rateLimit", throttle: "rateLimit",
 };
 
 /**
@@ -243,7 +291,55 @@ export function resolveOptions(input: LoadBalancerOptions): ResolvedOptions {
     insecure,
     maxMessageSize: integer("", options, "maxMessageSize", { min: 1024 }, DEFAULTS.maxMessageSize),
     hedge: boolean("", options, "hedge", false),
+    retries: integer("", options, "retries", { min: 0, max: 1000 }, DEFAULTS.retries),
+    retryDelay: milliseconds("", options, "retryDelay", 0, DEFAULTS.retryDelay),
+    maxTasksPerWorker: integer("", options, "maxTasksPerWorker", { min: 1 }),
+    maxWorkerMemory: integer("", options, "maxWorkerMemory", { min: 1 }),
+    rateLimit: resolveRateLimit(options.rateLimit),
+    execArgv: resolveExecArgv(options.execArgv),
+    env: resolveEnv(options.env),
   };
+}
+
+/** Checks `rateLimit`: { tasks, per }, both whole numbers >= 1. */
+function resolveRateLimit(value: unknown): { tasks: number; per: number } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`options.rateLimit must be { tasks, per } (at most \`tasks\` starts in any \`per\` ms), e.g. { tasks: 10, per: 1000 }; received ${describe(value)}`);
+  const bag = value as OptionBag;
+  knownNames("", bag, ["tasks", "per"], { max: "tasks", limit: "tasks", duration: "per", interval: "per", window: "per" }, "rateLimit.");
+  const { tasks, per } = bag;
+  if (typeof tasks !== "number" || !Number.isInteger(tasks) || tasks < 1 || tasks > 1_000_000) {
+    fail(`options.rateLimit.tasks must be a whole number from 1 to 1000000 (task starts per window); received ${describe(tasks)}`);
+  }
+  if (typeof per !== "number" || !Number.isInteger(per) || per < 1 || per > MAX_TIMER_MS) {
+    fail(`options.rateLimit.per must be a whole number of ms from 1 to ${MAX_TIMER_MS} (the window); received ${describe(per)}`);
+  }
+  return { tasks, per };
+}
+
+/** Checks `execArgv`: Node flags, each a string that starts with "-". */
+function resolveExecArgv(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(`options.execArgv must be an array of Node flags, e.g. ["--max-old-space-size=512"]; received ${describe(value)}`);
+  for (const flag of value) {
+    if (typeof flag !== "string" || !flag.startsWith("-")) {
+      fail(`options.execArgv holds ${describe(flag)}, not a Node flag (a string starting with "-", e.g. "--max-old-space-size=512")`);
+    }
+  }
+  return [...(value as string[])];
+}
+
+/** Checks `env`: an object of string values (a child's environment holds only strings). */
+function resolveEnv(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`options.env must be an object of environment variables, e.g. { LOG_LEVEL: "debug" }; received ${describe(value)}`);
+  const env: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (name === "" || name.includes("=") || name.includes("\0")) fail(`options.env has the name ${describe(name)}, which an environment variable cannot have (empty, or with "=" or a NUL)`);
+    if (typeof v !== "string") fail(`options.env.${name} must be a string (environment variables are text); received ${describe(v)}: write String(value) if that is what you mean`);
+    env[name] = v;
+  }
+  return env;
 }
 
 /** Checks curve keys. Messages never show a secret key, only that it is wrong. */

@@ -5,7 +5,14 @@ import { deserializeError } from "../wire/error-wire.js";
 import { Status } from "../wire/protocol.js";
 
 /** The error class a failed task's caller sees, by status. */
-export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }): TaskError {
+export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }, attempts = 1): TaskError {
+  const error = errorByStatus(status, info, task);
+  // Every run it took: retries after failures and runs lost with a worker that died.
+  error.attempts = attempts;
+  return error;
+}
+
+function errorByStatus(status: number, info: unknown, task: { id: string; index: number }): TaskError {
   // A pipeline item fails as { job, error }: the first job that failed, and its error.
   const job = typeof info === "object" && info !== null && "job" in info && "error" in info ? String((info as { job: unknown }).job) : undefined;
   const cause = deserializeError(job === undefined ? info : (info as { error: unknown }).error);

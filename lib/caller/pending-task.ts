@@ -1,5 +1,6 @@
 // A task the caller has submitted and not yet seen finish: everything needed to send it again
 // (a restarted broker, a reconnect) and to hand its outcome to whoever waits for it, once.
+import { NO_CONTROLS, type TaskControls } from "../wire/task-controls.js";
 
 /** Whoever waits for a task's outcome: a map, or the send/receive mailbox. */
 export interface TaskSink {
@@ -31,6 +32,8 @@ export class PendingTask {
   bytes = 0;
   /** Size of the encoded outcome (0 if it was made here): a map counts it until the result is yielded. */
   resultBytes = 0;
+  /** Retries, priority and batching: its call's controls (one object per call, shared by its tasks). */
+  controls: TaskControls = NO_CONTROLS;
   /** Called once when the outcome arrives (a send's abort listener is removed here). */
   onSettled: (() => void) | undefined;
   // Not readonly: a map hands its delivered tasks back to the client for reuse (Client.recycle).
@@ -68,6 +71,7 @@ export class PendingTask {
     this.resultBytes = 0;
     this.withdrawn = false;
     this.deaths = 0;
+    this.controls = NO_CONTROLS;
     this.onSettled = undefined;
     this.customId = undefined;
     this.after = undefined;

@@ -20,8 +20,12 @@ export interface Stats {
   done: number;
   /** Tasks that failed (any reason, including timeouts and cancellation by close). */
   failed: number;
-  /** Tasks run again because their worker died. */
+  /** Runs repeated because the task's worker died (a death counted; see `maxAttempts`). */
   retried: number;
+  /** Runs repeated because the handler threw, rejected or timed out (see `retries`). */
+  retriedErrors: number;
+  /** Tasks waiting at the broker for their retry delay to pass. */
+  retrying: number;
   /** Tasks that failed with a TimeoutError. */
   timedOut: number;
   /** Tasks withdrawn (abort, break, close). */
@@ -32,6 +36,8 @@ export interface Stats {
   malformedDropped: number;
   /** Local worker processes restarted after dying. */
   workerRestarts: number;
+  /** Local worker processes replaced after reaching `maxTasksPerWorker` or `maxWorkerMemory` (not crashes). */
+  workersRecycled: number;
   /** Broker processes restarted after dying or hanging. */
   brokerRestarts: number;
   /** Remote connections refused at the handshake (Curve key not allowed, plain text against Curve, bad ZMTP). */
@@ -59,6 +65,8 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     done: c.succeeded,
     failed: c.failed,
     retried: b?.retried ?? 0,
+    retriedErrors: b?.retriedErrors ?? 0,
+    retrying: idle ? 0 : Math.min(b?.retrying ?? 0, client.outstanding),
     timedOut: c.timedOut,
     cancelled: c.cancelled,
     duplicatesDropped: c.duplicatesDropped + (b?.duplicatesDropped ?? 0),
@@ -68,6 +76,7 @@ export function statsOf(client: Client, supervisor: Supervisor): Omit<Stats, "br
     hedged: b?.hedged ?? 0,
     hedgeLost: b?.hedgeLost ?? 0,
     workerRestarts: supervisor.restarts,
+    workersRecycled: supervisor.recycled,
     workers: (b?.workers ?? []).map((w) => ({ ...w, inFlight: idle ? 0 : w.inFlight })),
   };
 }

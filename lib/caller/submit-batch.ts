@@ -115,7 +115,7 @@ export class SubmitBatch {
       task.sentIn = body;
       task.sentStart = start;
       task.sentEnd = offset;
-      writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "");
+      writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "", task.controls);
       pipe.push(task.pipeline);
       hedge.push(task.sink.hedgeGroup ?? 0);
       if (task.after) {

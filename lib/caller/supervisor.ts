@@ -74,6 +74,16 @@ interface WorkerSlot {
   /** Start-ups cut short by a signal from outside, in a row. */
   killedStarts: number;
   timer: NodeJS.Timeout | undefined;
+  /** Its worker said it is leaving to be replaced (maxTasksPerWorker, maxWorkerMemory): not a crash. */
+  recycling: boolean;
+}
+
+/** How local worker processes are started, beyond their WorkerConfig. */
+export interface WorkerProcessOptions {
+  /** Node flags, after zerolb's own. */
+  execArgv: readonly string[];
+  /** Environment variables set on top of the caller's. */
+  env: Readonly<Record<string, string>> | undefined;
 }
 
 export class Supervisor {
@@ -82,6 +92,7 @@ export class Supervisor {
   readonly #slots: WorkerSlot[] = [];
   #workerConfig: WorkerConfig | undefined;
   #workerFlags: string[] = [];
+  #workerEnv: NodeJS.ProcessEnv | undefined;
   /**
    * Its lifecycle: no worker has been ready yet ("starting": a start-up failure fails the pool at
    * once); one has ("running": a slot is given up only after repeated failures); stop() began
@@ -92,6 +103,8 @@ export class Supervisor {
   readonly #exits = new BoundedMap<number, string>(1024);
   readonly #exitWaiters = new Map<number, ((description: string | undefined) => void)[]>();
   restarts = 0;
+  /** Local workers replaced after they reached maxTasksPerWorker or maxWorkerMemory. */
+  recycled = 0;
 
   constructor(events: SupervisorEvents) {
     this.#events = events;
@@ -153,11 +166,12 @@ export class Supervisor {
   }
 
   /** Throws a StartupError when the handler is TypeScript and tsx cannot be found. */
-  startWorkers(count: number, config: WorkerConfig): void {
+  startWorkers(count: number, config: WorkerConfig, process: WorkerProcessOptions = { execArgv: [], env: undefined }): void {
     this.#workerConfig = config;
-    this.#workerFlags = loaderFlags(config.module);
+    this.#workerFlags = [...loaderFlags(config.module), ...process.execArgv];
+    this.#workerEnv = process.env ? { ...globalThis.process.env, ...process.env } : undefined;
     for (let i = 0; i < count; i++) {
-      const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, killedStarts: 0, timer: undefined };
+      const slot: WorkerSlot = { child: undefined, startedAt: 0, quickDeaths: 0, startFailures: 0, killedStarts: 0, timer: undefined, recycling: false };
       this.#slots.push(slot);
       this.#spawnWorker(slot);
     }
@@ -166,8 +180,9 @@ export class Supervisor {
   #spawnWorker(slot: WorkerSlot): void {
     slot.timer = undefined;
     if (this.#state === "stopping") return;
-    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags);
+    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags, this.#workerEnv);
     slot.child = child;
+    slot.recycling = false;
     slot.startedAt = Date.now();
     let ready = false;
     let fatal: Error | undefined;
@@ -179,12 +194,21 @@ export class Supervisor {
         if (this.#state === "starting") this.#state = "running";
         this.#events.workerReady();
       } else if (m.type === "fatal") fatal = deserializeError(m.error);
+      else if (m.type === "recycling") {
+        slot.recycling = true;
+        log("worker %d is being replaced: %s", child.pid, m.reason);
+      }
     });
     child.once("exit", (code, signal) => {
       const description = exitDescription(code, signal);
       this.#recordExit(child.pid, description);
       if (this.#state === "stopping") return;
       log("worker %d exited (%s)", child.pid, description);
+      if (slot.recycling && code === 0) {
+        // It left on purpose, having finished what it ran: replaced at once, no backoff, no crash counted.
+        this.recycled++;
+        return this.#spawnWorker(slot);
+      }
       const outside = killedFromOutside(signal) && !fatal;
       if (!ready && !this.#startFailed(slot, outside, description, fatal)) return;
       this.restarts++;
@@ -244,11 +268,12 @@ export class Supervisor {
     this.#exitWaiters.delete(pid);
   }
 
-  #fork(entry: string, config: unknown, flags: string[] = []): ChildProcess {
+  #fork(entry: string, config: unknown, flags: string[] = [], env?: NodeJS.ProcessEnv): ChildProcess {
     const child = fork(entry, [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
       execArgv: [...flags, ...childExecArgv()],
+      ...(env ? { env } : {}),
     });
     child.on("error", (err) => log("child process error: %O", err));
     child.send({ type: "start", config });

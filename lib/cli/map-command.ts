@@ -9,7 +9,7 @@ import { JsonLinesError } from "../shared/errors.js";
 import { LoadBalancer } from "../caller/load-balancer.js";
 import { Option } from "commander";
 import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
-import { checkArguments, lbOptions, type MapCommandOptions } from "./map-options.js";
+import { checkArguments, lbOptions, mapControls, rateLimitArgument, type MapCommandOptions } from "./map-options.js";
 import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
 import { Pacer } from "./pacer.js";
 import { Progress } from "./progress.js";
@@ -105,6 +105,14 @@ export const registerMap: CommandModule = (program, run) => {
     .option("--insecure", "with --endpoint: accept plain-text remote workers on a non-loopback address (anyone who reaches it can join and see tasks), e.g. --insecure")
     .option("--high-water-mark <n>", "most items read ahead of the results written (default: 1024), e.g. --high-water-mark 256", integer(1, "--high-water-mark", MAX_MS))
     .option("--worker-data <json>", "JSON value handed to setup(ctx) and handlers as ctx.workerData, e.g. --worker-data '{\"model\":\"small\"}'", json("--worker-data"))
+    .option("--retries <n>", "run a task whose handler throws, rejects or times out up to N more times (default: 0), e.g. --retries 3", integer(0, "--retries", 1000))
+    .option("--retry-delay <ms>", "with --retries: wait this long before the first retry, twice as long before each next, ±50 % jitter, at most 30 s (default: 100), e.g. --retry-delay 500", integer(0, "--retry-delay", MAX_MS))
+    .option("--priority <n>", "priority of this run's tasks among others waiting for workers (higher first; default: 0), e.g. --priority 5", integer(-(2 ** 31 - 1), "--priority", 2 ** 31 - 1))
+    .option("--rate-limit <n/ms>", "at most N task starts in any MS milliseconds, across all workers, e.g. --rate-limit 10/1000", rateLimitArgument)
+    .option("--max-tasks-per-worker <n>", "replace a local worker process after it has run N tasks (for leaky handlers), e.g. --max-tasks-per-worker 1000", integer(1, "--max-tasks-per-worker"))
+    .option("--max-worker-memory <mib>", "replace a local worker process whose RSS is above this many MiB, e.g. --max-worker-memory 512", integer(1, "--max-worker-memory"))
+    .option("--batch-size <n>", "call the handler with an array of up to N inputs; it returns an array of N results (default: 1, one input per call), e.g. --batch-size 64", integer(1, "--batch-size", 65_536))
+    .option("--batch-wait <ms>", "with --batch-size: how long a worker waits for a batch to fill (default: 2), e.g. --batch-wait 10", integer(0, "--batch-wait", MAX_MS))
     .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace", MAX_MS), 10_000)
     .addOption(new Option("--progress", "show the progress line even when stderr is not a terminal (a line every 2 s), e.g. --progress").conflicts("quiet"))
     .addOption(new Option("-q, --quiet", "no progress line and no summary on stderr (errors still show), e.g. --quiet"))
@@ -122,6 +130,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
   const showProgress = o.quiet ? false : o.progress === true || process.stderr.isTTY === true;
 
   const options = lbOptions(module, o, (line) => void process.stderr.write(`zerolb map: ${line}\n`));
+  const controls = mapControls(o);
   let lb: LoadBalancer;
   try {
     lb = new LoadBalancer(options);
@@ -271,7 +280,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     }
 
     // ---- The results -------------------------------------------------------------------------
-    const results = lb.map(items(), { ordered, settled: true, fn: o.fn, timeout: o.timeout, signal: abort.signal });
+    const results = lb.map(items(), { ordered, settled: true, fn: o.fn, timeout: o.timeout, signal: abort.signal, ...controls });
     try {
       for await (const row of results) {
         const where = locations.get(row.index)!;

@@ -2,7 +2,9 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { LoadBalancerOptions } from "../caller/options.js";
+import type { MapOptions } from "../caller/call-options.js";
 import { parseEndpoint } from "../wire/transport.js";
+import { InvalidArgumentError } from "commander";
 import { UsageError } from "./common.js";
 import { readKeyPair, readPublicKey } from "./key-files.js";
 
@@ -22,6 +24,38 @@ export interface MapCommandOptions {
   grace: number;
   progress?: boolean;
   quiet?: boolean;
+  retries?: number;
+  retryDelay?: number;
+  priority?: number;
+  rateLimit?: { tasks: number; per: number };
+  maxTasksPerWorker?: number;
+  maxWorkerMemory?: number;
+  batchSize?: number;
+  batchWait?: number;
+}
+
+/** Parses --rate-limit N/MS: at most N task starts in any MS milliseconds. */
+export function rateLimitArgument(value: string): { tasks: number; per: number } {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  const tasks = match ? Number(match[1]) : NaN;
+  const per = match ? Number(match[2]) : NaN;
+  if (!match || tasks < 1 || per < 1 || tasks > 1_000_000 || per > 2 ** 31 - 1) {
+    throw new InvalidArgumentError(`--rate-limit must be N/MS (at most N task starts in any MS milliseconds, both whole numbers >= 1), e.g. --rate-limit 10/1000; received ${JSON.stringify(value)}.`);
+  }
+  return { tasks, per };
+}
+
+/** The map call's own options from the flags: retries, priority, batches. */
+export function mapControls(o: MapCommandOptions): Pick<MapOptions, "retries" | "retryDelay" | "priority" | "batchSize" | "batchWait"> {
+  if (o.batchWait !== undefined && (o.batchSize ?? 1) === 1) throw new UsageError("--batch-wait needs --batch-size N with N > 1 (it is how long a worker waits for a batch to fill)");
+  if (o.retryDelay !== undefined && o.retries === undefined) throw new UsageError("--retry-delay needs --retries N (it is the delay before the first retry)");
+  return {
+    ...(o.retries !== undefined ? { retries: o.retries } : {}),
+    ...(o.retryDelay !== undefined ? { retryDelay: o.retryDelay } : {}),
+    ...(o.priority !== undefined ? { priority: o.priority } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(o.batchWait !== undefined ? { batchWait: o.batchWait } : {}),
+  };
 }
 
 
@@ -71,5 +105,8 @@ export function lbOptions(module: string, o: MapCommandOptions, warn: (line: str
   if (o.highWaterMark !== undefined) options.highWaterMark = o.highWaterMark;
   if (o.endpoint !== undefined) options.endpoint = o.endpoint;
   if (o.workerData !== undefined) options.workerData = o.workerData;
+  if (o.rateLimit !== undefined) options.rateLimit = o.rateLimit;
+  if (o.maxTasksPerWorker !== undefined) options.maxTasksPerWorker = o.maxTasksPerWorker;
+  if (o.maxWorkerMemory !== undefined) options.maxWorkerMemory = o.maxWorkerMemory;
   return { ...options, ...remoteOptions(o, warn) };
 }

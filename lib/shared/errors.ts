@@ -50,6 +50,11 @@ export class TaskError extends ZerolbError {
   id: string;
   /** Position of the item in the iterable given to `map` (undefined for `send`). */
   index: number | undefined;
+  /**
+   * Runs the task took, for a task that reached a worker: 1, plus one per retry after its handler
+   * failed (`retries`) and one per run lost with a worker that died (`maxAttempts`).
+   */
+  attempts?: number;
   constructor(message: string, init: { id: string; index?: number; cause?: unknown }) {
     super(message, { cause: init.cause });
     this.id = init.id;

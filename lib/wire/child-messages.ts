@@ -9,7 +9,8 @@ export type ParentMessage<Config> = { type: "start"; config: Config };
 
 export type ChildMessage =
   | { type: "ready"; endpoint?: string } // broker: bound (endpoint: the remote one, port resolved); worker: setup() done and joined
-  | { type: "fatal"; error: RemoteError }; // start-up failed; the child exits next
+  | { type: "fatal"; error: RemoteError } // start-up failed; the child exits next
+  | { type: "recycling"; reason: string }; // worker: it reached maxTasksPerWorker or maxWorkerMemory; it drains and exits 0, to be replaced
 
 export interface BrokerConfig {
   /** ipc endpoint the caller connects to. */
@@ -29,6 +30,8 @@ export interface BrokerConfig {
   timeoutGrace: number;
   /** The endpoint for remote workers, if any. */
   remote?: RemoteConfig;
+  /** At most `tasks` task starts in any `per` ms, across all workers. */
+  rateLimit?: { tasks: number; per: number };
 }
 
 export interface RemoteConfig {
@@ -56,4 +59,8 @@ export interface WorkerConfig {
   reconnectMaxInterval?: number;
   /** Sent in Hello and shown in the broker's stats (a remote worker's host name). */
   name?: string;
+  /** Leave (drain, exit, be replaced) after running this many tasks. */
+  maxTasks?: number;
+  /** Leave (drain, exit, be replaced) once the process's RSS is above this many MiB. */
+  maxMemoryMiB?: number;
 }

@@ -14,7 +14,7 @@ export function report(message: ChildMessage): void {
  * Runs `start(config)` once the parent sends the config, then reports ready (with what `start`
  * resolved to, e.g. the broker's bound endpoint); calls `stop()` on SIGTERM/SIGINT or parent exit.
  */
-export function runChild<Config>(start: (config: Config) => Promise<void | { endpoint?: string }>, stop: () => Promise<void>): void {
+export function runChild<Config>(start: (config: Config) => Promise<void | { endpoint?: string }>, stop: () => Promise<void>): () => void {
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= stop().then(
@@ -45,4 +45,6 @@ export function runChild<Config>(start: (config: Config) => Promise<void | { end
       },
     );
   });
+  // The child's own decision to stop (a worker recycled): the same path as SIGTERM.
+  return shutdown;
 }

@@ -25,7 +25,12 @@ export interface BrokerStats {
   /** Pipeline items with jobs still to run. */
   pipelineItems: number;
   inFlight: number;
+  /** Runs repeated after a worker died holding the task (a death counted). */
   retried: number;
+  /** Runs repeated after the handler threw, rejected or timed out (the task's `retries`). */
+  retriedErrors: number;
+  /** Tasks waiting for their retry delay. */
+  retrying: number;
   failedByWorkerExit: number;
   timedOutStuck: number;
   workersKilled: number;

@@ -20,6 +20,13 @@ export class ResultSink {
   readonly #st: number[] = [];
   /** Timed tasks started since the last message: the next message announces them (`started`). */
   readonly #announced: number[] = [];
+  /** Positions (in #seq) of failures whose error says `retryable: false`: the `nr` column. */
+  readonly #noRetry: number[] = [];
+  /**
+   * The window grew without a result to carry the credit (batched tasks came): the next message may
+   * be credit alone. Only then: otherwise the window's small moves would each cost a message.
+   */
+  creditDue = false;
   /** From Welcome (remote brokers): the largest message the broker accepts; 0 = no limit. */
   maxMessageSize = 0;
   /** Called with a message that must leave before the next result (a full one, see add()). */
@@ -59,8 +66,14 @@ export class ResultSink {
       appendValue(this.#body, value, status === Status.Ok ? "result" : "error");
     } catch (err) {
       status = Status.Error;
+      value = undefined; // the user's value is not looked at again (a getter could throw)
       this.#body.append(encodeValue(unsendable(id, err)));
     }
+    this.#push(seq, status, value);
+  }
+
+  #push(seq: number, status: number, value: unknown): void {
+    if (status !== Status.Ok && (value as { retryable?: unknown } | null)?.retryable === false) this.#noRetry.push(this.#seq.length);
     this.#seq.push(seq);
     this.#st.push(status);
   }
@@ -71,11 +84,13 @@ export class ResultSink {
       bytes = encodeValue(value, status === Status.Ok ? "result" : "error");
     } catch (err) {
       status = Status.Error;
+      value = undefined;
       bytes = encodeValue(unsendable(id, err));
     }
     const room = this.maxMessageSize - HEADER_BYTES;
     if (bytes.length + HEADER_BYTES_PER_RESULT > room) {
       status = Status.Error;
+      value = undefined;
       bytes = encodeValue(serializeError(new RangeError(
         `the result of task ${id} is ${bytes.length} bytes encoded, more than the broker accepts in one message (maxMessageSize ${this.maxMessageSize})`,
       )));
@@ -86,20 +101,33 @@ export class ResultSink {
       if (frames) this.#sealed(frames);
     }
     this.#body.append(bytes);
-    this.#seq.push(seq);
-    this.#st.push(status);
+    this.#push(seq, status, value);
   }
 
   /** The WorkerResults message for what has accumulated (with new credit), or undefined. */
   take(): Frames | undefined {
-    if (this.#seq.length === 0 && this.#announced.length === 0) return undefined;
+    let grant: number | undefined;
+    if (this.#seq.length === 0 && this.#announced.length === 0) {
+      // Nothing to report, but more room than the broker knows of (see creditDue): credit alone,
+      // so that a batch can fill without waiting for a result.
+      if (!this.creditDue) return undefined;
+      this.creditDue = false;
+      grant = this.#grant();
+      if (grant <= 0) return undefined;
+    }
     const { body, lengths } = this.#body.take();
     const fields: Record<string, unknown> = { seq: this.#seq, st: column(this.#st), len: lengths };
+    if (this.#noRetry.length > 0) {
+      const nr = new Array<number>(this.#seq.length).fill(0);
+      for (const i of this.#noRetry) nr[i] = 1;
+      fields.nr = nr;
+      this.#noRetry.length = 0;
+    }
     if (this.#announced.length > 0) {
       fields.started = this.#announced.slice();
       this.#announced.length = 0;
     }
-    const grant = this.#grant();
+    grant ??= this.#grant();
     if (grant > 0) fields.credit = grant;
     const header = encodeHeader(Kind.WorkerResults, fields);
     this.#seq.length = 0;
@@ -113,6 +141,7 @@ export class ResultSink {
     this.#seq.length = 0;
     this.#st.length = 0;
     this.#announced.length = 0;
+    this.#noRetry.length = 0;
   }
 }
 

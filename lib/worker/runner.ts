@@ -11,6 +11,7 @@ import { serializeError } from "../wire/error-wire.js";
 import { Status } from "../wire/protocol.js";
 import type { TaskBatch } from "../wire/task-batch.js";
 import type { Handler } from "./handler-module.js";
+import { Batch, Batcher } from "./batcher.js";
 import { HeldTask } from "./held-task.js";
 import type { ResultSink } from "./result-sink.js";
 import { LATER, Slots, type StartOutcome } from "./slots.js";
@@ -65,7 +66,10 @@ export interface RunnerContext {
 export class TaskRunner {
   readonly #c: RunnerContext;
   readonly #concurrency: number;
-  readonly #slots: Slots<HeldTask>;
+  readonly #slots: Slots<HeldTask | Batch>;
+  readonly #batcher: Batcher;
+  /** The batch size tasks asked for last (1: none): the window holds a batch per slot, and one more. */
+  #batchSize = 1;
   readonly #held = new SeqMap<HeldTask>();
   readonly #spare = new Spares<HeldTask>(SPARE_TASKS);
   #avgTaskMs = -1;
@@ -92,7 +96,15 @@ export class TaskRunner {
   constructor(concurrency: number, context: RunnerContext) {
     this.#c = context;
     this.#concurrency = concurrency;
-    this.#slots = new Slots(concurrency, (task) => this.#run(task));
+    this.#slots = new Slots<HeldTask | Batch>(concurrency, (item) => (item instanceof Batch ? this.#batcher.run(item) : this.#run(item)));
+    this.#batcher = new Batcher({
+      ready: (batch) => this.#slots.add(batch),
+      handler: (fn) => this.#c.handler(fn),
+      finish: (task, status, value) => this.#finish(task, status, value),
+      release: () => this.#slots.release(),
+      mustYield: () => this.#mustYield(false),
+      ranSync: (sync) => void (this.#ranSync = sync),
+    });
   }
 
   /** Tasks held: running, or waiting for a slot. */
@@ -101,7 +113,7 @@ export class TaskRunner {
   }
 
   /** Takes the tasks of a Tasks message: decoded and queued for a slot (run at once while slots are free). */
-  accept({ seq, offsets, fn, att, to, id }: TaskBatch, body: Uint8Array | undefined): void {
+  accept({ seq, offsets, fn, att, to, id, controls }: TaskBatch, body: Uint8Array | undefined): void {
     const n = seq.length;
     this.#syncRunStart = this.#syncRunClock = this.#lookedAt = performance.now();
     const values = new ValueReader(body ?? EMPTY, offsets);
@@ -119,7 +131,15 @@ export class TaskRunner {
         const task = this.#spare.take()?.renew(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0))
           ?? new HeldTask(s, at(fn, i, ""), ctx, input, inputError, at(to, i, 0));
         this.#held.set(s, task);
-        this.#slots.add(task);
+        const { batchSize, batchWait } = controls(i);
+        if (batchSize !== this.#batchSize) {
+          // The window changes with it: a larger one is granted at once (credit alone, if need be).
+          this.#batchSize = batchSize;
+          this.#c.sink.creditDue = true;
+          this.#c.outbox.wake();
+        }
+        if (batchSize > 1) this.#batcher.add(task, batchSize, batchWait);
+        else this.#slots.add(task);
       }
     } finally {
       values.close();
@@ -154,6 +174,8 @@ export class TaskRunner {
     const held = this.#held.values();
     this.#held.clear();
     this.#flushBeforeNext = false;
+    this.#batcher.clear();
+    this.#batcher.dropRunning();
     for (const task of held) {
       task.finished = true;
       if (task.timer) clearTimeout(task.timer);
@@ -168,6 +190,7 @@ export class TaskRunner {
   /** Leaving: tasks not started will not be; their seqs, to hand back to the broker (Bye). */
   handBack(): number[] {
     this.#slots.clear();
+    this.#batcher.clear();
     const handedBack: number[] = [];
     for (const task of this.#held.values()) {
       if (task.started > 0 || task.finished) continue;
@@ -191,11 +214,13 @@ export class TaskRunner {
    */
   window(): number {
     const c = this.#concurrency;
-    if (this.#avgTaskMs < 0) return c + 1;
+    // Batched tasks: a full batch for every slot and one filling, so each batch is full when work waits.
+    const batches = this.#batchSize > 1 ? (c + 1) * this.#batchSize : 0;
+    if (this.#avgTaskMs < 0) return Math.max(c + 1, batches);
     const ahead = PREFETCH_MS + (this.#ranSync ? FLUSH_AFTER_MS : 0);
     const throughput = Math.round((c * ahead) / Math.max(this.#avgTaskMs, 0.001));
     const wave = this.#avgTaskMs <= WAVE_MS ? c : 1;
-    return c + Math.min(MAX_PREFETCH, Math.max(1, throughput, wave));
+    return Math.max(c + Math.min(MAX_PREFETCH, Math.max(1, throughput, wave)), batches);
   }
 
   /**

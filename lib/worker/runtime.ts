@@ -3,6 +3,7 @@
 // Bye. Running the tasks is runner.ts; the results they send, result-sink.ts. The same runtime
 // serves local worker processes and `zerolb worker` on other machines.
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
 import { ProtocolError, StartupError } from "../shared/errors.js";
@@ -38,7 +39,12 @@ export interface WorkerEvents {
   onBrokerClosed?(info: { dropped: number }): void;
   /** setup() threw: the broker was told (Bye with the error) before start() rejects. */
   onSetupFailed?(err: unknown): void;
+  /** The worker reached its `maxTasks` or `maxMemoryMiB`: it takes nothing new and should stop(). */
+  onRecycle?(reason: string): void;
 }
+
+/** How often at most a worker with `maxMemoryMiB` reads its RSS (when it sends results). */
+const MEMORY_CHECK_MS = 100;
 
 /** How long a leaving worker waits for the broker to acknowledge its Bye before closing anyway. */
 const BYE_WAIT_MS = 2000;
@@ -72,6 +78,11 @@ export class WorkerRuntime {
   /** Credit granted to the broker, and tasks received against it (since the last Ready). */
   #granted = 0;
   #received = 0;
+  /** Tasks received in this process's life (maxTasks counts them). */
+  #taken = 0;
+  #memoryCheckedAt = 0;
+  /** The recycle was asked for (once). */
+  #recycling = false;
   readonly #fatal: Promise<never>;
   #rejectFatal!: (err: unknown) => void;
 
@@ -211,6 +222,7 @@ export class WorkerRuntime {
         {
           const batch = readTaskBatch(h, body);
           this.#received += batch.seq.length;
+          this.#taken += batch.seq.length;
           return this.#runner.accept(batch, body);
         }
       case Kind.Cancel:
@@ -247,7 +259,7 @@ export class WorkerRuntime {
       return;
     }
     if (this.#session !== "welcomed") return; // reset while setup() ran: a new Hello is out
-    this.#granted = this.#runner.window();
+    this.#granted = this.#capped(this.#runner.window());
     this.#received = 0;
     this.#session = "joined";
     this.#outbox.push([encodeHeader(Kind.Ready, { credit: this.#granted })]);
@@ -315,11 +327,43 @@ export class WorkerRuntime {
 
   /** Credit to grant with the next results: the window, less what is held and what is granted but not yet come. */
   #grant(): number {
-    if (this.#session !== "joined") return 0;
-    const grant = this.#runner.window() - this.#runner.held - (this.#granted - this.#received);
+    if (this.#session !== "joined" || this.#recycling) return 0;
+    if (this.#mustRecycle()) return 0;
+    const grant = this.#capped(this.#runner.window() - this.#runner.held - (this.#granted - this.#received));
     if (grant <= 0) return 0;
     this.#granted += grant;
     return grant;
+  }
+
+  /** Credit no larger than the tasks left before maxTasks (those granted and not yet come count as taken). */
+  #capped(grant: number): number {
+    const max = this.#config.maxTasks;
+    if (max === undefined) return grant;
+    return Math.min(grant, max - this.#taken - (this.#granted - this.#received));
+  }
+
+  /**
+   * Whether this worker is done (maxTasks run, or RSS above maxMemoryMiB): if so, onRecycle is
+   * called (after this turn: it is asked while a results message is being made) and it takes no
+   * new task; stop() hands back what it holds and has not started.
+   */
+  #mustRecycle(): boolean {
+    const { maxTasks, maxMemoryMiB } = this.#config;
+    let reason: string | undefined;
+    if (maxTasks !== undefined && this.#taken >= maxTasks && this.#runner.held === 0) reason = `it ran ${this.#taken} tasks (maxTasksPerWorker ${maxTasks})`;
+    else if (maxMemoryMiB !== undefined) {
+      const now = performance.now();
+      if (now - this.#memoryCheckedAt >= MEMORY_CHECK_MS) {
+        this.#memoryCheckedAt = now;
+        const rss = process.memoryUsage.rss() / (1 << 20);
+        if (rss > maxMemoryMiB) reason = `its RSS is ${Math.round(rss)} MiB (maxWorkerMemory ${maxMemoryMiB})`;
+      }
+    }
+    if (reason === undefined) return false;
+    this.#recycling = true;
+    log("recycling: %s", reason);
+    setImmediate(() => this.#events.onRecycle?.(reason));
+    return true;
   }
 }
 

@@ -5,7 +5,7 @@ import type { HandlerContext } from "../shared/handler-types.js";
  * HandlerContext type (lib/shared/handler-types.ts); this class is the worker's and is not exported.
  */
 export class TaskContext implements HandlerContext {
-  /** 1 for the first run; more when a worker died holding this task before. */
+  /** 1 for the first run; one more for each run before it (retried after a failure, or lost with a worker that died). */
   readonly attempt: number;
   /** The LoadBalancer's `workerData` option. */
   readonly workerData: unknown;
