@@ -15,16 +15,17 @@ import type { BrokerConfig, RemoteConfig } from "../wire/child-messages.js";
 import { encodeValue } from "../wire/codec.js";
 import { at, checkColumn, seqColumn, startedColumn, type Column } from "../wire/columns.js";
 import { serializeError } from "../wire/error-wire.js";
-import { Outbox, type Frames } from "../wire/outbox.js";
+import { Outbox } from "../wire/outbox.js";
 import { decodeHeader, foreignHelloVersion, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
 import { readResultBatch } from "../wire/result-batch.js";
 import type { BrokerStats } from "../wire/stats.js";
 import { readTaskBatch } from "../wire/task-batch.js";
 import { routerOptions } from "../wire/transport.js";
-import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, TasksWriter, type Backend } from "./backend.js";
+import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, type Backend } from "./backend.js";
 import { CallerLink, CALLER_ID } from "./caller-link.js";
-import { PipelineRuns } from "./pipeline-runs.js";
+import { pipelineId, PipelineRuns } from "./pipeline-runs.js";
 import { RateLimit } from "./rate-limit.js";
+import { TaskDispatch } from "./task-dispatch.js";
 import { WakeTimer } from "./wake-timer.js";
 import { newTask, recycleTask, type Task } from "./records.js";
 import { bindRemoteEndpoint } from "./remote-endpoint.js";
@@ -53,7 +54,7 @@ export class Broker {
   readonly #workers: Workers;
   readonly #local: Backend;
   #remote: Backend | undefined;
-  readonly #tasks = new TasksWriter();
+  readonly #dispatcher: TaskDispatch;
   #zap: ZapHandler | undefined;
   #endpoint: string | undefined;
   #closed = false;
@@ -64,9 +65,6 @@ export class Broker {
     this.#dispatch();
     this.#armRetryWake();
   });
-  readonly #rateLimit: RateLimit | undefined;
-  /** Tasks wait and the rate limit allows none now: dispatch again when its window has moved on. */
-  readonly #rateWake = new WakeTimer(() => this.#dispatch());
   readonly #counters = {
     failedByWorkerExit: 0, timedOutStuck: 0, workersKilled: 0, duplicatesDropped: 0, malformedDropped: 0, workersLost: 0,
     refusedHandshakes: 0, failedSetups: 0,
@@ -75,7 +73,6 @@ export class Broker {
   constructor(config: BrokerConfig) {
     this.#config = config;
     this.#scheduler = new Scheduler({ maxAttempts: config.maxAttempts });
-    this.#rateLimit = config.rateLimit ? new RateLimit(config.rateLimit.tasks, config.rateLimit.per) : undefined;
     this.#frontend = new zmq.Router(routerOptions());
     this.#caller = new CallerLink(this.#frontend, () => this.stats, () => this.#scheduler.queued === 0 && this.#scheduler.inFlight === 0 && this.#scheduler.retrying === 0);
     this.#workers = new Workers({
@@ -85,6 +82,8 @@ export class Broker {
       retried: (seq, att) => this.#caller.retried(seq, att),
       statsDue: () => this.#caller.statsDue(),
     }, randomBytes(8).toString("hex"));
+    const rateLimit = config.rateLimit ? new RateLimit(config.rateLimit.tasks, config.rateLimit.per) : undefined;
+    this.#dispatcher = new TaskDispatch(this.#scheduler, this.#workers, rateLimit, () => this.#dispatch());
     this.#local = this.#newBackend(
       new NotifyingRouter({ ...routerOptions(), ...NOTIFY_CONNECTIONS, heartbeatInterval: config.heartbeatInterval, heartbeatTimeout: config.heartbeatTimeout }),
       true,
@@ -95,7 +94,7 @@ export class Broker {
   #newBackend(socket: zmq.Router, local: boolean, prefix: string): Backend {
     const backend: Backend = {
       socket, local, prefix, planned: [],
-      outbox: new Outbox(socket, (err, frames) => this.#workers.unreachable(backend, err, frames), () => this.#produceTasks(backend)),
+      outbox: new Outbox(socket, (err, frames) => this.#workers.unreachable(backend, err, frames), () => this.#dispatcher.next(backend, backend === this.#local ? this.#remote : this.#local)),
     };
     return backend;
   }
@@ -162,7 +161,7 @@ export class Broker {
     clearInterval(this.#wedgeTimer);
     if (this.#remote) await this.#workers.goodbye(this.#remote);
     this.#retryWake.close();
-    this.#rateWake.close();
+    this.#dispatcher.close();
     this.#caller.close();
     this.#frontend.close();
     this.#local.socket.close();
@@ -387,24 +386,6 @@ export class Broker {
     this.#remote?.outbox.wake();
   }
 
-  /** Next Tasks message for this backend; plans a new round of dispatch when its list is empty. */
-  #produceTasks(backend: Backend): Frames | undefined {
-    if (backend.planned.length === 0) {
-      const now = performance.now();
-      const rate = this.#rateLimit;
-      const dispatches = this.#scheduler.dispatch(now, rate ? rate.available(now) : Infinity);
-      for (const d of dispatches) {
-        const peer = this.#workers.peer(d.worker.key);
-        if (peer) peer.backend.planned.push(this.#tasks.message(peer, d.tasks));
-        rate?.record(now, d.tasks.length);
-      }
-      if (rate && this.#scheduler.queued > 0 && rate.available(now) === 0) this.#rateWake.at(rate.nextAt);
-      const other = backend === this.#local ? this.#remote : this.#local;
-      if (other && other.planned.length > 0) other.outbox.wake();
-    }
-    return backend.planned.shift();
-  }
-
   #armRetryWake(): void {
     const next = this.#scheduler.nextRetryAt;
     if (next !== undefined) this.#retryWake.at(next);
@@ -415,9 +396,4 @@ export class Broker {
     this.#caller.statsChanged();
     log("dropped a malformed message from the %s: %s", from, (err as Error).message);
   }
-}
-
-function pipelineId(header: Header): number {
-  if (!Number.isSafeInteger(header.id)) throw new ProtocolError("pipeline id is not an integer");
-  return header.id as number;
 }

@@ -7,7 +7,7 @@
 // dependency bookkeeping in the scheduler for them.
 import { encodeValue } from "../wire/codec.js";
 import { ProtocolError } from "../shared/errors.js";
-import type { PipelineWire } from "../wire/protocol.js";
+import type { Header, PipelineWire } from "../wire/protocol.js";
 import { Status } from "../wire/protocol.js";
 import { JOB_SEQ_BASE } from "./scheduler.js";
 import { newTask, renewTask, type Task } from "./records.js";
@@ -280,4 +280,10 @@ function mapHeader(n: number): Uint8Array {
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
+}
+
+/** A pipeline message's `id` (the pipeline's number), or a ProtocolError. */
+export function pipelineId(header: Header): number {
+  if (!Number.isSafeInteger(header.id)) throw new ProtocolError("pipeline id is not an integer");
+  return header.id as number;
 }

@@ -103,8 +103,9 @@ export async function* parseJsonLines(source: TextSource, options: JsonLinesOpti
  * `{ ok: true, value, line, file }`, or with `invalid: "yield"` also `{ ok: false, error, line, file }`
  * for a line that is not JSON, and goes on.
  */
-export function jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
-  return readJsonLines(source, checkJsonLinesOptions("jsonLineRecords(): ", options), true);
+export async function* jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
+  // Options are checked on the first next(), as before: a bad option rejects, never throws.
+  yield* readJsonLines(source, checkJsonLinesOptions("jsonLineRecords(): ", options), true);
 }
 
 /**
