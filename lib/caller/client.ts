@@ -18,7 +18,7 @@ import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWir
 import { readResultBatch } from "../wire/result-batch.js";
 import type { BrokerStats } from "../wire/stats.js";
 import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
-import { taskErrorFromWire } from "./outcomes.js";
+import { taskErrorFromWire, type ProcessExit } from "./outcomes.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
 import { SubmitBatch, type FailedDependency, type Outcomes } from "./submit-batch.js";
 
@@ -61,7 +61,7 @@ export class Client {
   /** The caller's id of a finished task by seq (send tasks with chosen ids), for messages. */
   names: ((seq: number) => string | undefined) | undefined;
   /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
-  describeExit: ((pid: number) => Promise<string | undefined>) | undefined;
+  describeExit: ((pid: number) => Promise<ProcessExit | undefined>) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
   /**
@@ -333,8 +333,8 @@ export class Client {
             // Rare: settle once the caller knows how that worker process ended, to name it.
             const info = value as Record<string, unknown>;
             void this.describeExit(info.pid as number).then((exit) => {
-              if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
-              task.resolve(false, taskErrorFromWire(status, info, task));
+              if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit.description}`;
+              task.resolve(false, taskErrorFromWire(status, info, task, exit));
             });
             continue;
           }
