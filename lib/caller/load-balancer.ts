@@ -16,6 +16,8 @@ import { describe } from "../shared/validate.js";
 import { statsOf, type Stats } from "./stats.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./ipc-directory.js";
+import { EventEmitter } from "node:events";
+import { emitMembership, emitSafely, retryError, type LoadBalancerEvents } from "./events.js";
 
 /** Pids of a LoadBalancer's child processes. */
 export interface WorkerPids {
@@ -42,7 +44,7 @@ const BROKER_RESTART_WINDOW_MS = 60_000;
  * for await (const result of lb.map(records)) write(result);
  * ```
  */
-export class LoadBalancer implements AsyncDisposable {
+export class LoadBalancer extends EventEmitter<LoadBalancerEvents> implements AsyncDisposable {
   /** Resolves when the broker is up and (if `workers > 0`) a local worker can take tasks. */
   readonly ready: Promise<void>;
   readonly #options: ResolvedOptions;
@@ -63,6 +65,7 @@ export class LoadBalancer implements AsyncDisposable {
   #killNow: (() => void) | undefined;
 
   constructor(options: LoadBalancerOptions) {
+    super();
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);
@@ -102,6 +105,10 @@ export class LoadBalancer implements AsyncDisposable {
     });
     this.#client.describeExit = (pid) => this.#supervisor.exitOf(pid);
     this.#client.names = (seq) => this.#mailbox.nameOf(seq);
+    this.#client.onMembership = (m) => emitMembership(this, m, (pid, waitMs) => this.#supervisor.exitOf(pid, waitMs));
+    this.#client.onRetry = (task, attempt, why) => emitSafely(this, "retry", {
+      id: task.id, ...(task.index >= 0 ? { index: task.index } : {}), attempt, error: retryError(task, attempt, why),
+    });
     this.ready = this.#start(firstWorker);
     this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
   }
@@ -230,6 +237,7 @@ export class LoadBalancer implements AsyncDisposable {
       if (!running()) break;
       try {
         await this.#supervisor.startBroker(this.#brokerConfig());
+        emitSafely(this, "brokerRestart", { reason: how, restarts: this.#brokerRestarts.length });
         return;
       } catch (err) {
         how = (err as Error).message;
