@@ -14,6 +14,7 @@ import { resolveOptions, type LoadBalancerOptions, type ResolvedOptions } from "
 import { checkCloseOptions, checkMapOptions, checkSendOptions, type CloseOptions, type MapOptions, type SendOptions } from "./call-options.js";
 import { describe } from "../shared/validate.js";
 import { statsOf, type Stats } from "./stats.js";
+import { prometheusText } from "./metrics.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./ipc-directory.js";
 import { EventEmitter } from "node:events";
@@ -211,6 +212,15 @@ export class LoadBalancer extends EventEmitter<LoadBalancerEvents> implements As
   /** Counts of tasks and workers. */
   stats(): Stats {
     return { ...statsOf(this.#client, this.#supervisor), brokerRestarts: this.#brokerRestarts.length };
+  }
+
+  /**
+   * The counters and gauges of `stats()` in the Prometheus text exposition format (names prefixed
+   * `zerolb_`, per-worker series labelled with the worker's index, id, pid and locality): what a
+   * `/metrics` endpoint serves.
+   */
+  metrics(): string {
+    return prometheusText(this.stats());
   }
 
   /**
