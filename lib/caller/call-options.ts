@@ -6,7 +6,7 @@ import type { MapProgress } from "./map-types.js";
 import { abortSignal, boolean, callback, describe, fail, integer, knownNames, milliseconds, MAX_TIMER_MS, nonEmptyString, optionsObject, stringArray } from "../shared/validate.js";
 
 /** The names `map()` takes. */
-export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress"];
+export const MAP_OPTIONS: readonly string[] = ["ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "total"];
 /** The names `transform()` takes: those of `map()` and the stream's buffer sizes. */
 export const TRANSFORM_OPTIONS: readonly string[] = [...MAP_OPTIONS, "highWaterMark", "writableHighWaterMark", "readableHighWaterMark"];
 /** The names `send()` takes. */
@@ -30,6 +30,7 @@ export interface CheckedMapOptions {
   signal: AbortSignal | undefined;
   pipeline: Pipeline | undefined;
   onProgress: ((progress: MapProgress) => void) | undefined;
+  total: number | undefined;
 }
 
 /** Checks `map()` options; `where` names the call in messages (`transform()` checks them too). */
@@ -48,6 +49,7 @@ export function checkMapOptions(input: unknown, where = "map(): "): CheckedMapOp
     signal: abortSignal(where, options, "signal"),
     pipeline,
     onProgress: callback<(progress: MapProgress) => void>(where, options, "onProgress"),
+    total: integer(where, options, "total", { min: 0 }),
   };
 }
 
@@ -120,6 +122,11 @@ export interface MapOptions {
    * it ends. Cheap: no timer, it rides on results as they arrive.
    */
   onProgress?: (progress: MapProgress) => void;
+  /**
+   * How many items the source will give, for `onProgress`'s `total` and `eta` when the source is
+   * not an array (a stream, a generator): a whole number >= 0. An array's length is used without it.
+   */
+  total?: number;
 }
 
 /** Options of `lb.send()`. */

@@ -174,6 +174,7 @@ export class LoadBalancer extends EventEmitter<LoadBalancerEvents> implements As
       signal: o.signal,
       pipeline: o.pipeline,
       onProgress: o.onProgress,
+      total: o.total ?? (Array.isArray(items) ? items.length : undefined),
       live: this.#maps,
     }) as AsyncIterableIterator<T>;
   }
