@@ -22,6 +22,10 @@ export interface MapCommandOptions {
   grace: number;
   progress?: boolean;
   quiet?: boolean;
+  output?: string;
+  resume?: boolean;
+  failed?: string;
+  metricsPort?: number;
 }
 
 

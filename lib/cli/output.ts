@@ -63,6 +63,15 @@ export function settledRow(index: number, ok: boolean, valueOrError: unknown): s
     : `{"index":${index},"ok":false,"error":${JSON.stringify(valueOrError)}}`;
 }
 
+/**
+ * A `--failed` line: the item's index and input, the error shown as in `--settled` rows, and the
+ * runs it had (`attempts` of a WorkerExitError or of a retried error; 1 otherwise).
+ */
+export function failedRow(index: number, input: unknown, error: unknown): string {
+  const attempts = (error as { attempts?: unknown } | null)?.attempts;
+  return `{"index":${index},"input":${toJson(input)},"error":${JSON.stringify(errorInfo(error))},"attempts":${typeof attempts === "number" && attempts > 0 ? attempts : 1}}`;
+}
+
 const BATCH_CHARS = 64 * 1024;
 
 /**
