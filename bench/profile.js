@@ -3,6 +3,7 @@
 //
 //   npm run build && node bench/profile.js                        # W1: 100k warm-up, 300k measured tasks
 //   node bench/profile.js --dist /other/checkout/dist --runs 2    # another build, twice
+//   node bench/profile.js --records --tasks 200000 --warmup 50000  # W7a: review records, trivial handler
 //
 // Options:
 //   --tasks N        measured tasks (default 300000)      --warmup N   warm-up tasks (default 100000)
@@ -16,6 +17,7 @@
 //   --keep DIR       keep the raw files in DIR/run-<i>/: .cpuprofile (open in Chrome DevTools),
 //                    gc.<pid>.json, perf.data (its JIT names are gone: /tmp/perf-<pid>.map is removed)
 //   --save FILE      also write the report to FILE
+//   --records        W7a instead of W1: bench/lib/records.js's review records through record-id.js
 //
 // How: this script starts the caller as a child node process with --cpu-prof, and the caller's
 // LoadBalancer starts its broker and workers with the same flags through ZEROLB_CHILD_FLAGS. The
@@ -69,6 +71,7 @@ async function main() {
     top: int(args.top ?? 12, "--top"),
     prof: !args["no-prof"] && !args.perf,
     perf: Boolean(args.perf),
+    records: Boolean(args.records),
   };
 
   let dist = args.dist && resolve(args.dist);
@@ -87,7 +90,11 @@ async function main() {
     console.log(line);
     out.push(line);
   };
-  print(`W1 profile: ${opts.tasks} measured tasks after ${opts.warmup} warm-up, 2 workers, concurrency 1, lb.map over a generator (ordered)`);
+  print(
+    opts.records
+      ? `W7a profile: ${opts.tasks} review records (bench/lib/records.js) after ${opts.warmup} warm-up, record-id.js, 2 workers, concurrency 1, lb.map over an array (ordered)`
+      : `W1 profile: ${opts.tasks} measured tasks after ${opts.warmup} warm-up, 2 workers, concurrency 1, lb.map over a generator (ordered)`,
+  );
   print(`zerolb: ${args.dist ? dist : `${join(ROOT, "dist")} (copied)`}${describeCommit(dist)}; node ${process.version}; ${os.cpus().length} CPUs; load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   print(
     opts.perf
@@ -166,7 +173,7 @@ function startCaller(dist, profDir, opts) {
   if (opts.perf) prof.push("--perf-basic-prof", "--interpreted-frames-native-stack");
   prof.push(`--import=${gcRecorder(profDir)}`);
   const env = { ...process.env, ZEROLB_DIST: dist, ZEROLB_CHILD_FLAGS: prof.join(" ") };
-  const spec = { tasks: opts.tasks, warmup: opts.warmup };
+  const spec = { tasks: opts.tasks, warmup: opts.warmup, records: opts.records };
   return new Promise((resolvePromise, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ["--as-caller", JSON.stringify(spec)], { env, execArgv: prof, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let report;
@@ -294,10 +301,13 @@ function describeCommit(dist) {
 // ---------------------------------------------------------------------------------------------
 // The caller: W1 as bench/child.js runs it, with the measured window on the profiler's clock.
 
-async function runCaller({ tasks, warmup }) {
+async function runCaller({ tasks, warmup, records: useRecords }) {
   const { sample, delta } = await import("./lib/proc.js");
   const peer = await import("./peers/zerolb.js");
-  const handler = join(HERE, "handlers", "noop.js");
+  const handler = join(HERE, "handlers", useRecords ? "record-id.js" : "noop.js");
+  // W7a: the records are built before the clock starts; their ids are 0..n-1, as range(n) is.
+  const records = useRecords ? (await import("./lib/records.js")).makeRecords(Math.max(tasks, warmup)) : undefined;
+  const range = useRecords ? (n) => records.slice(0, n) : numbers;
   const pool = peer.create({ handler, workers: 2, concurrency: 1 });
   process.once("SIGTERM", () => pool.forceClose().finally(() => process.exit(143)));
   try {
@@ -349,7 +359,7 @@ function ask(message, answer) {
 }
 
 /** W1's input, as in workloads.js: the numbers 0..n-1 from a generator. */
-function* range(n) {
+function* numbers(n) {
   for (let i = 0; i < n; i++) yield i;
 }
 
@@ -909,7 +919,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-h" || a === "--help") out.help = true;
-    else if (a === "--no-prof" || a === "--perf") out[a.slice(2)] = true;
+    else if (a === "--no-prof" || a === "--perf" || a === "--records") out[a.slice(2)] = true;
     else if (a.startsWith("--")) {
       const [k, v] = a.includes("=") ? [a.slice(2, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a.slice(2), argv[++i]];
       if (v === undefined) throw new TypeError(`${a} needs a value`);

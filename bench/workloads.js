@@ -10,6 +10,10 @@
 //   W5s  W5 with the caller (the bench process) run as node --max-semi-space-size=2, every peer alike
 //   W6   100,000 × 10 ms tasks on 8 workers × concurrency 100: overhead over the ideal 1.25 s
 //   C    CPU-bound (1 ms spin) on 2 workers: speed-up over the control's single lane
+//   W7a  200,000 review records (5 fields, ~250 bytes) through a trivial handler, 2 workers: CPU
+//        per record in each process
+//   W7b  the same records scored by a real handler (a few µs each), 2 workers, against the
+//        in-process loop (the control's single lane)
 //
 // A workload is a plain object:
 //   id, title          short id (used by --only) and a one-line description (or a function of
@@ -41,13 +45,15 @@
 //
 // Peers that have no per-worker concurrency (workerpool, python's Pool.imap) are left out of W2c
 // and W6: with one task per worker at a time they would be measured against an ideal they cannot
-// reach by design. The ceiling peer (a hand-written DEALER/ROUTER pipeline) only runs noop.js (W1).
+// reach by design. The ceiling peer (a hand-written DEALER/ROUTER pipeline) only runs noop.js: W1's
+// ceiling, and W4's floor (four hops, one message each).
 //
 // To add a workload, add an object to WORKLOADS, and a handler to ./handlers/ if it needs one.
 
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { sample } from "./lib/proc.js";
+import { makeRecords } from "./lib/records.js";
 
 export const TASK_MS = 10;
 
@@ -190,10 +196,12 @@ const w3 = {
   ],
 };
 
+// W4's floor is the ceiling peer: its call() is one message per hop through the same three-process
+// topology (this process → broker process → worker process and back: four hops), with nothing else.
 const w4 = {
   id: "W4",
   title: (p) => `latency: ${fmtK(p.calls)} round trips one at a time (call() in a loop), ${p.workers} workers`,
-  peers: ["zerolb", "piscina", "workerpool", "tinypool", "python"],
+  peers: ["zerolb", "ceiling", "piscina", "workerpool", "tinypool", "python"],
   params: ({ quick }) => ({ handler: "noop.js", workers: 2, concurrency: 1, calls: quick ? 1_000 : 5_000, warmup: quick ? 2_000 : 5_000 }),
   async run(pool, p) {
     for (let i = 0; i < p.warmup; i++) await pool.call(i);
@@ -216,6 +224,8 @@ const w4 = {
   compare: [
     { metric: "p50Us", kind: "ratio", a: "zerolb", b: "workerpool", target: { op: "<=", value: 1.5 } },
     { metric: "p50Us", kind: "ratio", a: "zerolb", b: "piscina" },
+    { metric: "p50Us", kind: "ratio", a: "zerolb", b: "ceiling", label: "vs the four-hop floor", target: { op: "<=", value: 1.2 } },
+    { metric: "p99Us", kind: "ratio", a: "zerolb", b: "ceiling", label: "vs the four-hop floor", target: { op: "<=", value: 2 } },
     { metric: "p99Us", kind: "value", a: "zerolb", target: { op: "<", value: 1000 } },
   ],
 };
@@ -322,6 +332,78 @@ const cpu = {
   ],
 };
 
+/**
+ * W7: the same deterministic records for every peer, built before the clock starts. The handler
+ * returns a number that folds in the record's id; `expected(records)` is what the results add up to.
+ * CPU per record is reported per process role: the caller (this process: for the thread pools and
+ * the control, all their work), the broker, and the workers together.
+ */
+function recordsWorkload(id, what, { handler, expected, peers, peerParams, compare }) {
+  return {
+    id,
+    title: (p) => `records: ${fmtK(p.tasks)} reviews (5 fields, ~250 bytes) ${what}, ${p.workers} workers`,
+    peers,
+    params: ({ quick }) => ({ handler, workers: 2, concurrency: 1, tasks: quick ? 50_000 : 200_000, warmup: quick ? 20_000 : 50_000 }),
+    peerParams,
+    async run(pool, p, { timed }) {
+      const records = makeRecords(p.tasks);
+      const want = await expected(records);
+      const items = (n) => (n === records.length ? records : records.slice(0, n));
+      const check = ({ count, sum }, n) => {
+        const target = n === records.length ? want : null;
+        if (count !== n || (target !== null && sum !== target)) throw new Error(`expected ${n} results${target === null ? "" : ` adding to ${target}`}; got ${count} adding to ${sum}`);
+      };
+      const r = await streamTimed(pool, p, timed, items, check);
+      const perRecord = (role) => (r.resources[role] ? (r.resources[role].cpuMs * 1000) / p.tasks : undefined);
+      return {
+        ...r,
+        recordsPerSec: r.tasksPerSec,
+        callerUs: perRecord("caller"),
+        brokerUs: perRecord("broker"),
+        workersUs: perRecord("workers"),
+      };
+    },
+    metrics: [
+      { key: "recordsPerSec", label: "throughput", unit: "records/s", better: "higher", digits: 0 },
+      { key: "cpuUsPerTask", label: "CPU, all processes", unit: "µs/record", better: "lower", digits: 2 },
+      { key: "callerUs", label: "CPU, caller process", unit: "µs/record", better: "lower", digits: 2 },
+      { key: "brokerUs", label: "CPU, broker process", unit: "µs/record", better: "lower", digits: 2 },
+      { key: "workersUs", label: "CPU, worker processes (all)", unit: "µs/record", better: "lower", digits: 2 },
+    ],
+    compare,
+    timeoutMs: () => 180_000,
+  };
+}
+
+const w7a = recordsWorkload("W7a", "through a trivial handler", {
+  handler: "record-id.js",
+  expected: (records) => (records.length * (records.length - 1)) / 2,
+  peers: ["zerolb", "piscina", "control"],
+  compare: [
+    { metric: "callerUs", kind: "value", a: "zerolb", target: { op: "<=", value: 1.5 } },
+    { metric: "brokerUs", kind: "value", a: "zerolb", target: { op: "<=", value: 0.7 } },
+    { metric: "recordsPerSec", kind: "ratio", a: "zerolb", b: "piscina" },
+    { metric: "cpuUsPerTask", kind: "ratio", a: "zerolb", b: "piscina" },
+  ],
+});
+
+const w7b = recordsWorkload("W7b", "scored by a real handler (lexicon sentiment, a few µs)", {
+  handler: "record-score.js",
+  async expected(records) {
+    const { default: recordScore } = await import("./handlers/record-score.js");
+    let sum = 0;
+    for (const r of records) sum += recordScore(r);
+    return sum;
+  },
+  peers: ["zerolb", "piscina", "control"],
+  peerParams: () => ({ control: { workers: 1, concurrency: 1 } }), // the in-process loop: one lane
+  compare: [
+    { metric: "recordsPerSec", kind: "ratio", a: "zerolb", b: "control", label: "vs the in-process loop", target: { op: ">=", value: 0.9 } },
+    { metric: "recordsPerSec", kind: "ratio", a: "piscina", b: "control", label: "vs the in-process loop" },
+    { metric: "recordsPerSec", kind: "ratio", a: "zerolb", b: "piscina" },
+  ],
+});
+
 export const WORKLOADS = [
   startup,
   w1,
@@ -334,4 +416,6 @@ export const WORKLOADS = [
   w5s,
   w6,
   cpu,
+  w7a,
+  w7b,
 ];

@@ -4,7 +4,7 @@
 // every later call.
 import t from "tap";
 import { BrokerError, TaskError } from "../dist/index.js";
-import { alive, createLb, exactlyOnce, range, todo, waitFor, within } from "./helpers.js";
+import { alive, createLb, exactlyOnce, range, waitFor, within } from "./helpers.js";
 
 /** Resolves once the LoadBalancer runs a broker other than `old`, alive (looking every `interval` ms). */
 function newBroker(lb, old, interval = 10) {
@@ -96,7 +96,6 @@ t.test("broker - dies 5 times and is restarted each time; the 6th death within a
 
 t.test(
   "broker - a second death while it restarts uses the budget too: the LoadBalancer goes on",
-  todo("issue 16: a second broker death during a restart fails the LoadBalancer at once"),
   async (t) => {
     const lb = createLb(t, { workers: 1 });
     await lb.ready;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import t from "tap";
-import { alive, fixture, todo, waitFor, within } from "./helpers.js";
+import { alive, fixture, waitFor, within } from "./helpers.js";
 
 const INDEX = new URL("../dist/index.js", import.meta.url).href;
 
@@ -110,7 +110,6 @@ t.test("a caller killed with SIGKILL leaves no orphan process and no ipc directo
 
 t.test(
   "a caller killed with SIGKILL while a worker runs a task that never settles leaves no orphan",
-  todo("issue 16: a caller SIGKILL orphans a worker that runs a never-settling task"),
   async (t) => {
     const { caller, exited, broker, workers } = await startCaller(t, [{ op: "hang" }, { op: "hang" }]);
     process.kill(caller.pid, "SIGKILL");

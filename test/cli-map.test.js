@@ -62,7 +62,7 @@ t.test("--endpoint is passed to the LoadBalancer", async (t) => {
   // the option reached it, and it is a usage error that names the problem.
   const refused = await runCli(t, ["map", HANDLER, "--workers", "1", "--endpoint", "tcp://0.0.0.0:0"], { input: "21\n" });
   t.equal(refused.code, 2, "exit 2");
-  t.match(refused.stderr, /endpoint "tcp:\/\/0\.0\.0\.0:0" is not a loopback address/);
+  t.match(refused.stderr, /--endpoint tcp:\/\/0\.0\.0\.0:0 is not a loopback address: encrypt it with --curve-key-file/);
   t.equal(refused.stdout, "");
   const r = await runCli(t, ["map", HANDLER, "--workers", "1", "--endpoint", "tcp://127.0.0.1:0"], { input: "21\n" });
   t.equal(r.code, 0, r.stderr);

@@ -5,7 +5,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import t from "tap";
 import { StartupError } from "../dist/index.js";
-import { alive, collect, createLb, range, tmpPath, todo, waitFor, within, workersAnswering } from "./helpers.js";
+import { alive, collect, createLb, range, tmpPath, waitFor, within, workersAnswering } from "./helpers.js";
 
 /** Pids that began setup(), in order (ops.js appends one line per setup() with `setupLog`). */
 const setupPids = (log) => readFileSync(log, "utf8").split("\n").filter(Boolean).map(Number);
@@ -44,7 +44,6 @@ t.test("crash loop - a slot whose worker fails to start 3 times in a row stops; 
 
 t.test(
   "crash loop - workers SIGKILLed while they start are restarted: killed from outside is not a crash loop",
-  todo("issue 16: SIGKILLs during start-up count as a crash loop"),
   async (t) => {
     const setupLog = tmpPath(t, "setups");
     const hold = tmpPath(t, "hold");

@@ -70,16 +70,6 @@ export function sharedLb(root, options) {
   return () => (lb ??= createLb(root, options));
 }
 
-/**
- * The options of a test of documented behaviour that is broken today: `t.test(name, todo("issue 16:
- * what"), fn)`. tap reports it as TODO without running it, so the suite stays green; with
- * ZEROLB_RUN_TODO=1 it runs like any test (to see it fail now, and pass once fixed). Remove the
- * todo() when the fix lands.
- */
-export function todo(reason) {
-  return process.env.ZEROLB_RUN_TODO ? {} : { todo: reason };
-}
-
 /** Collects an async iterable into an array. */
 export async function collect(iterable) {
   const out = [];

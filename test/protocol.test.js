@@ -90,7 +90,7 @@ t.test("column() / at() - all-equal columns travel as one scalar", async (t) => 
 });
 
 t.test("BodyRanges: back-to-back ranges of one buffer merge; others are joined by copy", async (t) => {
-  const { BodyRanges } = await import("../dist/wire/protocol.js");
+  const { BodyRanges } = await import("../dist/wire/body-ranges.js");
   const a = Buffer.from("abcdef");
   const b = Buffer.from("XYZ");
   const body = new BodyRanges();

@@ -107,18 +107,21 @@ t.test("zerolb worker - SIGTERM: finishes what runs, hands back the rest, exits 
   await lb.ready;
   const leaver = startWorker(t, lb.endpoint, { args: ["--concurrency", "4"] });
   await leaver.waitForLog(/joined/);
-  const items = range(400, () => ({ op: "info", sleep: 10 }));
+  const items = range(1000, () => ({ op: "info", sleep: 10 }));
   const results = [];
   let exit;
+  let byLeaver = 0;
   for await (const r of lb.map(items, { ordered: false })) {
     results.push(r);
-    if (results.length === 60) {
+    // Stopped once it is busy taking work (on a loaded machine it may join late), with most to do.
+    if (r.pid === leaver.pid && ++byLeaver === 20 && results.length < 800) {
       process.kill(leaver.pid, "SIGTERM");
       exit = leaver.exited;
     }
   }
   const ids = results.map((r) => r.id);
-  exactlyOnce(t, ids, range(400, (i) => String(i)));
+  exactlyOnce(t, ids, range(1000, (i) => String(i)));
+  t.ok(exit, "it was stopped while the map had work to hand out");
   t.same(await exit, { code: 0, signal: null }, "exit code 0");
   const [, running, handedBack] = /stopping: (\d+) running task\(s\) finish, (\d+) go back/.exec(leaver.stderr) ?? [];
   t.ok(Number(running) + Number(handedBack) > 0, `it held tasks when it was stopped: ${running} running, ${handedBack} handed back`);

@@ -45,8 +45,25 @@ def pack(value):
     return msgpack.packb(value, use_bin_type=True, datetime=True)
 
 
+ZEROLB_EXTENSION = 0  # zerolb's MessagePack extension type (docs/protocol.md, "Values")
+JSON_TEXT = 0x4A  # its payload kind "J": the UTF-8 text of a JSON value (zerolb map's input lines)
+
+
+class JsonLinesError(ValueError):
+    """A JSON text value that is not JSON: its task fails with this name, as zerolb's own workers do."""
+
+
+def extension(code, data):
+    if code == ZEROLB_EXTENSION and data[:1] == bytes([JSON_TEXT]):
+        try:
+            return json.loads(data[1:].decode("utf-8"))
+        except ValueError as exc:
+            raise JsonLinesError(f"not valid JSON: {exc}") from exc
+    return msgpack.ExtType(code, data)
+
+
 def unpack(data):
-    return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=False)
+    return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=False, ext_hook=extension)
 
 
 def error_value(exc, name=None):

@@ -1,6 +1,7 @@
 // JSON Lines (one JSON value per line) read from a stream, one line at a time: never the whole
 // input in memory. A line that is not JSON is reported with its line number and file name.
 import { JsonLinesError } from "../shared/errors.js";
+import { JsonText } from "../wire/json-text.js";
 import { StringDecoder } from "node:string_decoder";
 import { describe, fail as invalidOption, integer, knownNames, optionsObject } from "../shared/validate.js";
 
@@ -102,10 +103,27 @@ export async function* parseJsonLines(source: TextSource, options: JsonLinesOpti
  * `{ ok: true, value, line, file }`, or with `invalid: "yield"` also `{ ok: false, error, line, file }`
  * for a line that is not JSON, and goes on.
  */
-export async function* jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
-  const { file, invalid, maxLineLength, encoding } = checkJsonLinesOptions("jsonLineRecords(): ", options);
+export function jsonLineRecords(source: TextSource, options: JsonLinesOptions = {}): AsyncGenerator<JsonLine, void, undefined> {
+  return readJsonLines(source, checkJsonLinesOptions("jsonLineRecords(): ", options), true);
+}
+
+/**
+ * Like {@link jsonLineRecords} with `invalid: "yield"`, but each line's value is its text, unparsed,
+ * in a JsonText: for `zerolb map`, whose workers parse the lines (see wire/json-text.ts). Blank
+ * lines, a byte order mark and `\r` are handled here; only a line too long is invalid here.
+ * Not part of the public API.
+ */
+export function jsonLineTexts(source: TextSource, options: { file?: string; maxLineLength?: number } = {}): AsyncGenerator<JsonLine, void, undefined> {
+  return readJsonLines(source, checkJsonLinesOptions("jsonLineTexts(): ", { ...options, invalid: "yield" }), false);
+}
+
+async function* readJsonLines(
+  source: TextSource,
+  { file, invalid, maxLineLength, encoding }: ReturnType<typeof checkJsonLinesOptions>,
+  parseLines: boolean,
+): AsyncGenerator<JsonLine, void, undefined> {
   if (source === null || typeof source !== "object" || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
-    invalidOption(`jsonLineRecords() needs a Readable stream or an (async) iterable of text or byte chunks; received ${describe(source)}`);
+    invalidOption(`${parseLines ? "jsonLineRecords()" : "jsonLineTexts()"} needs a Readable stream or an (async) iterable of text or byte chunks; received ${describe(source)}`);
   }
   const decoder = new StringDecoder(encoding);
   let carry = "";
@@ -125,6 +143,7 @@ export async function* jsonLineRecords(source: TextSource, options: JsonLinesOpt
     }
     if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (isBlank(text)) return undefined;
+    if (!parseLines) return { ok: true, value: new JsonText(text), line: lineNo, file };
     try {
       return { ok: true, value: JSON.parse(text), line: lineNo, file };
     } catch (err) {

@@ -4,8 +4,8 @@ import { createReadStream, type ReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { logger } from "../shared/debug.js";
-import { countJsonLines, jsonLineRecords } from "../caller/jsonl.js";
-import type { JsonLinesError } from "../shared/errors.js";
+import { countJsonLines, jsonLineTexts } from "../caller/jsonl.js";
+import { JsonLinesError } from "../shared/errors.js";
 import { LoadBalancer } from "../caller/load-balancer.js";
 import type { SettledResult } from "../caller/map-types.js";
 import { Option } from "commander";
@@ -32,6 +32,18 @@ interface Location {
 
 /** Invalid lines waiting (ordered --settled) for the results of the lines before them. */
 const MAX_WAITING_INVALID = 4096;
+
+
+
+/**
+ * The JsonLinesError of an input line that a worker could not parse (its task failed with one),
+ * naming the line's file and number; undefined for any other failure.
+ */
+function notJson(error: unknown, where: Location): JsonLinesError | undefined {
+  const cause = (error as { cause?: { name?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause?.name !== "JsonLinesError") return undefined;
+  return new JsonLinesError(`${where.file}:${where.line}: ${String(cause.message)}`, { file: where.file, line: where.line, cause });
+}
 
 function isOptionError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
@@ -207,7 +219,9 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
         const stream = input === "-" ? process.stdin : createReadStream(input);
         const file = input === "-" ? "stdin" : input;
         openStreams.add(stream);
-        const iterator = jsonLineRecords(stream, { file, invalid: "yield" });
+        // Each line goes to a worker as its text, parsed there (wire/json-text.ts); a line that is
+        // not JSON comes back as its task's JsonLinesError (notJson() below).
+        const iterator = jsonLineTexts(stream, { file });
         try {
           for (;;) {
             const next = iterator.next();
@@ -249,10 +263,16 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
       for await (const row of results) {
         const where = locations.get(row.index)!;
         locations.delete(row.index);
+        const invalidLine = row.ok ? undefined : notJson(row.error, where);
         if (row.ok) await writeRow(where.index, settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
         else if (settled || o.failed !== undefined) {
-          const line = settled ? settledRow(where.index, false, errorInfo(row.error)) : undefined;
-          await writeRow(where.index, line, true, o.failed === undefined ? undefined : failedRow(where.index, where.input, row.error));
+          const error = invalidLine ?? row.error;
+          const line = settled ? settledRow(where.index, false, errorInfo(error)) : undefined;
+          await writeRow(where.index, line, true, o.failed === undefined ? undefined : failedRow(where.index, invalidLine ? null : where.input, error));
+        } else if (invalidLine) {
+          progress?.tick(true);
+          inputError = invalidLine;
+          break; // as a line found invalid while reading: the lines before it are written (ordered)
         } else {
           progress?.tick(true);
           failure = { where, error: row.error };

@@ -45,6 +45,34 @@ export class BodyWriter {
     this.#lengths[this.#count++] = length;
   }
 
+  /**
+   * Appends a MessagePack extension value of `type` whose payload is the byte `kind` then `text`
+   * in UTF-8, written straight into the body (ext 8/16/32 by the payload's size).
+   */
+  appendTextExtension(type: number, kind: number, text: string): void {
+    const size = 1 + Buffer.byteLength(text, "utf8");
+    const head = size <= 0xff ? 3 : size <= 0xffff ? 4 : 6;
+    const start = this.#used;
+    const end = start + head + size;
+    if (end > this.#buffer.length) this.#grow(end);
+    const buffer = this.#buffer;
+    if (head === 3) {
+      buffer[start] = 0xc7;
+      buffer[start + 1] = size;
+    } else if (head === 4) {
+      buffer[start] = 0xc8;
+      buffer.writeUInt16BE(size, start + 1);
+    } else {
+      buffer[start] = 0xc9;
+      buffer.writeUInt32BE(size, start + 1);
+    }
+    buffer[start + head - 1] = type;
+    buffer[start + head] = kind;
+    buffer.write(text, start + head + 1, "utf8");
+    this.#used = end;
+    this.#lengths[this.#count++] = end - start;
+  }
+
   /** Returns the body and its lengths, and starts afresh. */
   take(): { body: Buffer; lengths: number[] } {
     const body = this.#buffer.subarray(0, this.#used);

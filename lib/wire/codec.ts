@@ -11,7 +11,8 @@ import { endianness } from "node:os";
 import { DecodeError, Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import type { BodyWriter } from "./body-writer.js";
 import { deserializeError, isError, serializeError } from "./error-wire.js";
-import { UnsupportedValueError } from "../shared/errors.js";
+import { JsonLinesError, UnsupportedValueError } from "../shared/errors.js";
+import { JSON_TEXT_KIND, JsonText } from "./json-text.js";
 
 /** zerolb's MessagePack extension type; the payload's first byte says what follows. */
 export const VALUE_EXTENSION = 0;
@@ -24,6 +25,7 @@ const VIEW_KINDS = [
 const ARRAY_BUFFER = 12;
 /** Payload kind 0x45 ("E"): an Error, as the error value MessagePack map of docs/protocol.md. */
 const ERROR = 0x45;
+// Payload kind 0x4A ("J"): a JsonText, the UTF-8 text of a JSON value, parsed on arrival (./json-text.ts).
 const LITTLE_ENDIAN = endianness() === "LE";
 
 type ViewConstructor = new (buffer: ArrayBuffer) => ArrayBufferView;
@@ -54,6 +56,7 @@ function encodeExtension(value: unknown): Uint8Array | null {
   if (ArrayBuffer.isView(value)) return viewPayload(value);
   if (value instanceof ArrayBuffer) return withKind(ARRAY_BUFFER, new Uint8Array(value), 1);
   if (isError(value)) return withKind(ERROR, errorEncoder.encode(serializeError(value)), 1);
+  if (value instanceof JsonText) return withKind(JSON_TEXT_KIND, Buffer.from(value.text, "utf8"), 1);
   // A plain object made in another realm (vm, a worker thread's message): its prototype is that
   // realm's Object.prototype.
   if (proto !== null && typeof proto === "object" && Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === "[object Object]") return null;
@@ -79,6 +82,7 @@ function withKind(kind: number, bytes: Uint8Array, elementSize: number): Uint8Ar
 
 function decodeExtension(data: Uint8Array): unknown {
   const kind = data[0];
+  if (kind === JSON_TEXT_KIND) return parseJsonText(data);
   // A fresh, aligned buffer of exactly these bytes (Uint8Array's slice: data may be a Buffer,
   // whose slice() is a view, not a copy).
   const bytes = Uint8Array.prototype.slice.call(data, 1);
@@ -90,6 +94,16 @@ function decodeExtension(data: Uint8Array): unknown {
   if (bytes.byteLength % size !== 0) throw new DecodeError(`a ${VIEW_KINDS[kind!]} of ${bytes.byteLength} bytes is not whole elements of ${size}`);
   if (!LITTLE_ENDIAN && size > 1) swapElements(bytes, size);
   return new View(bytes.buffer);
+}
+
+/** A JsonText's value: its UTF-8 bytes (after the kind byte) decoded and parsed, without a copy. */
+function parseJsonText(data: Uint8Array): unknown {
+  const text = Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new JsonLinesError(`not valid JSON: ${(err as Error).message}`, { file: undefined, line: 0, cause: err });
+  }
 }
 
 function swapElements(bytes: Uint8Array, size: number): void {
@@ -204,6 +218,11 @@ const encodesInPlace = (() => {
  * no view per value). Throws an UnsupportedValueError as encodeValue does, and then appends nothing.
  */
 export function appendValue(body: BodyWriter, value: unknown, root = "value"): void {
+  if (value instanceof JsonText) {
+    // The text's bytes go straight into the body, under the extension header (no copy on the way).
+    body.appendTextExtension(VALUE_EXTENSION, JSON_TEXT_KIND, value.text);
+    return;
+  }
   try {
     if (!encodesInPlace) {
       body.append(encoder.encodeSharedRef(value));

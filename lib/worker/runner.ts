@@ -255,8 +255,12 @@ export class TaskRunner {
     if (this.#mustYield(task.timeout > 0)) return LATER;
     const handler = this.#c.handler(task.fn);
     if (typeof handler === "string" || task.inputError) {
-      const why = typeof handler === "string" ? handler : `task input cannot be decoded: ${task.inputError!.message}`;
-      this.#finish(task, Status.Error, serializeError(new TypeError(why)));
+      // A JsonText that is not JSON (a bad `zerolb map` input line) goes back as the JsonLinesError
+      // it is, for the caller to name its file and line.
+      const error = typeof handler === "string" ? new TypeError(handler)
+        : task.inputError!.name === "JsonLinesError" ? task.inputError!
+        : new TypeError(`task input cannot be decoded: ${task.inputError!.message}`);
+      this.#finish(task, Status.Error, serializeError(error));
       return false;
     }
     if (task.timeout > 0) {
