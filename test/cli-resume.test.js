@@ -54,6 +54,26 @@ for (const ordered of [true, false]) {
   });
 }
 
+t.test("--resume after Ctrl-C: the stopped run keeps its journal (exit 130); the resumed one completes it", async (t) => {
+  const dir = tmpDir(t);
+  const input = join(dir, "in.jsonl");
+  writeFileSync(input, jsonl(range(N, (i) => ({ sleep: 20, value: i }))));
+  const output = join(dir, "out.jsonl");
+  const args = ["map", HANDLER, input, "--output", output, "--workers", "2", "--concurrency", "2", "--quiet", "--grace", "0"];
+  const cli = startCli(t, args);
+  await waitFor(() => completeLines(output).length >= 30, { timeout: 90_000, what: "30 lines in the output" });
+  process.kill(cli.child.pid, "SIGINT");
+  const { code } = await cli.closed;
+  t.equal(code, 130, cli.stderr());
+  t.ok(existsSync(`${output}.zerolb-journal`), "the journal stays");
+  const stoppedAt = completeLines(output).length;
+  t.ok(stoppedAt < N, `stopped before the end (${stoppedAt} lines)`);
+  const resumed = await runCli(t, [...args, "--resume"]);
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.same(completeLines(output).map(Number), range(N, (i) => i), "each result once, in order");
+  t.notOk(existsSync(`${output}.zerolb-journal`));
+});
+
 t.test("--resume: refuses a finished FILE, and a journal is not overwritten without --resume", async (t) => {
   const dir = tmpDir(t);
   const output = join(dir, "out.jsonl");
