@@ -1,8 +1,10 @@
 // WorkerExitError's evidence: the attempts, how the last local worker ended (exit code or signal)
 // and the last 4 KiB it wrote to stderr, which still reaches the caller's own stderr.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
 import { WorkerExitError } from "../dist/index.js";
-import { collect, createLb, fixture, waitFor } from "./helpers.js";
+import { alive, collect, createLb, fixture, tmpDir, waitFor } from "./helpers.js";
 import { runCli } from "./cli-helpers.js";
 
 t.test("WorkerExitError - carries attempts, exitCode and the tail of the worker's stderr", async (t) => {
@@ -47,4 +49,20 @@ t.test("worker stderr - still reaches the caller's stderr (zerolb map prints it)
   const [line] = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
   t.equal(line.ok, false);
   t.equal(line.error.name, "WorkerExitError");
+});
+
+t.test("WorkerExitError - a worker whose stderr outlives it (a grandchild holds it) still gets its exit code", async (t) => {
+  const lb = createLb(t, { workers: 1, maxAttempts: 1 });
+  await lb.ready;
+  const pidFile = join(tmpDir(t), "grandchild.pid");
+  t.teardown(() => {
+    // the grandchild this test made the worker start: ended by its pid
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
+  });
+  const [row] = await collect(lb.map([{ op: "grandchildHoldsStderr", pidFile, code: 6 }], { settled: true }));
+  t.ok(row.error instanceof WorkerExitError, "a WorkerExitError");
+  t.equal(row.error.exitCode, 6, "the exit code, though stderr is still open");
+  t.match(row.error.stderr, /left a grandchild/, "what it wrote so far");
+  t.ok(alive(Number(readFileSync(pidFile, "utf8"))), "the grandchild still holds stderr");
 });

@@ -18,6 +18,8 @@ const log = logger("caller");
 const BROKER_ENTRY = fileURLToPath(new URL("../broker/main.js", import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL("../worker/main.js", import.meta.url));
 
+/** How long after a worker's exit its stderr may take to reach its end before the exit is recorded without it. */
+const STDERR_AFTER_EXIT_MS = 500;
 /** Backoff before restarting a worker that ended by itself: doubles per quick death, capped. */
 const RESTART_BASE_MS = 50;
 const RESTART_MAX_MS = 5000;
@@ -195,11 +197,23 @@ export class Supervisor {
       tail.push(chunk);
       process.stderr.write(chunk);
     });
-    child.once("close", (code, signal) => {
+    // Should stderr stay open after the exit (a grandchild holding it), the exit is recorded anyway
+    // with the tail read so far, STDERR_AFTER_EXIT_MS later.
+    let recorded = false;
+    let late: NodeJS.Timeout | undefined;
+    const record = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(late);
+      if (recorded) return;
+      recorded = true;
       const exit: ChildExit = { pid: child.pid ?? 0, code, signal, description: exitDescription(code, signal), stderr: tail.text() };
       this.#recordExit(exit);
       this.#events.workerExited?.(exit);
+    };
+    child.once("exit", (code, signal) => {
+      late = setTimeout(() => record(code, signal), STDERR_AFTER_EXIT_MS);
+      late.unref();
     });
+    child.once("close", record);
     slot.startedAt = Date.now();
     let ready = false;
     let fatal: Error | undefined;
