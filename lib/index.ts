@@ -6,6 +6,7 @@ export type { LoadBalancerOptions, CurveOptions } from "./caller/options.js";
 export type { Result } from "./caller/mailbox.js";
 export type { SettledResult, MapProgress } from "./caller/map-types.js";
 export type { Stats } from "./caller/stats.js";
+export type { LoadBalancerEvents, WorkerJoinEvent, WorkerExitEvent, RetryEvent, BrokerRestartEvent } from "./caller/events.js";
 export type { WorkerInfo } from "./wire/stats.js";
 export { Pipeline, type JobSpec, type Job, type PipelineJobs } from "./caller/pipeline.js";
 export type {

@@ -186,7 +186,7 @@ t.test("every call validates its options", async (t) => {
       [{ orderd: false }, /^map\(\): unknown option "orderd" \(did you mean "ordered"\?\)$/],
       [{ unordered: true }, /unknown option "unordered" \(did you mean ordered: false\?\)/],
       [{ settle: true }, /did you mean "settled"/],
-      [{ frobnicate: 1 }, /unknown option "frobnicate" \(valid options: ordered, settled, fn, timeout, signal, pipeline, onProgress, hedge, retries, retryDelay, priority, batchSize, batchWait\)/],
+      [{ frobnicate: 1 }, /unknown option "frobnicate" \(valid options: ordered, settled, fn, timeout, signal, pipeline, onProgress, total, hedge, retries, retryDelay, priority, batchSize, batchWait\)/],
       [{ ordered: "no" }, /^map\(\): options\.ordered must be true or false; received "no"$/],
       [{ settled: 1 }, /options\.settled must be true or false; received 1/],
       [{ signal: {} }, /^map\(\): options\.signal must be an AbortSignal .*received an object$/],

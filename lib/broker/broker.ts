@@ -79,7 +79,8 @@ export class Broker {
       config, scheduler: this.#scheduler, counters: this.#counters, errorInfo,
       settle: (task, status, error) => this.#settle(task, status, error),
       dispatch: () => this.#dispatch(),
-      retried: (seq, att) => this.#caller.retried(seq, att),
+      retried: (seq, att, why) => this.#caller.retried(seq, att, why),
+      membership: (event) => this.#caller.membership(event),
       statsDue: () => this.#caller.statsDue(),
     }, randomBytes(8).toString("hex"));
     const rateLimit = config.rateLimit ? new RateLimit(config.rateLimit.tasks, config.rateLimit.per) : undefined;
@@ -187,6 +188,7 @@ export class Broker {
     // temporary routing id: stale, and covered by the Submit that reconciles the new connection.
     if (id?.toString("latin1") !== CALLER_ID) return;
     const header = decodeHeader(headerFrame);
+    this.#caller.heard();
     switch (header.k) {
       case Kind.Submit:
         return this.#onSubmit(header, body);

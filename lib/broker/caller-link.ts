@@ -8,7 +8,7 @@ import { BodyRanges } from "../wire/body-ranges.js";
 import { column, ColumnBuilder } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
-import type { BrokerStats } from "../wire/stats.js";
+import type { BrokerStats, MembershipEvent } from "../wire/stats.js";
 
 const log = logger("broker");
 
@@ -16,6 +16,8 @@ const log = logger("broker");
 export const CALLER_ID = "caller";
 /** Stats ride on result messages at most this often (and always when the broker goes idle). */
 const STATS_EVERY_MS = 250;
+/** Membership messages kept while the caller has not spoken yet (past it, the oldest are the ones kept). */
+const MAX_UNSENT = 4096;
 
 /** Results waiting to go to the caller, as columns. Pipelines write an item's result through it. */
 export class ResultBatch {
@@ -53,6 +55,13 @@ export class CallerLink {
   /** Sends the counts when STATS_EVERY_MS have passed since the last ones (one timer, not one per change). */
   #statsTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /**
+   * Whether the caller has spoken to this broker yet. Until it has, its connection may not be up,
+   * and a ROUTER drops what it cannot route: Membership messages wait in #unsent (the caller sends
+   * a StatsRequest at each connection, so the wait is short).
+   */
+  #heard = false;
+  #unsent: Frames[] = [];
 
   /** `stats()`: the broker's counts now; `idle()`: nothing queued or in flight (the counts then go with the last result). */
   constructor(socket: zmq.Router, stats: () => BrokerStats, idle: () => boolean) {
@@ -72,8 +81,23 @@ export class CallerLink {
   }
 
   /** Tasks that lost their worker and were queued again, with their deaths so far (the caller keeps them). */
-  retried(seq: number[], att: number[]): void {
-    this.#outbox.push([this.#id, encodeHeader(Kind.Retried, { seq, att })]);
+  retried(seq: number[], att: number[], why: string): void {
+    this.#outbox.push([this.#id, encodeHeader(Kind.Retried, { seq, att, why })]);
+  }
+
+  /** A worker joined or was taken out: the caller's "workerJoin" and "workerExit" events. */
+  membership(event: MembershipEvent): void {
+    const frames: Frames = [this.#id, encodeHeader(Kind.Membership, { ...event })];
+    if (this.#heard) return this.#outbox.push(frames);
+    if (this.#unsent.length < MAX_UNSENT) this.#unsent.push(frames);
+  }
+
+  /** A message came from the caller: it is connected, and hears what waited for it. */
+  heard(): void {
+    if (this.#heard) return;
+    this.#heard = true;
+    for (const frames of this.#unsent) this.#outbox.push(frames);
+    this.#unsent = [];
   }
 
   /** The answer to a StatsRequest. */

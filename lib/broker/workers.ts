@@ -7,7 +7,7 @@ import { ProtocolError } from "../shared/errors.js";
 import type { BrokerConfig } from "../wire/child-messages.js";
 import type { Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind, PROTOCOL_VERSION, Status, type Header } from "../wire/protocol.js";
-import type { WorkerInfo } from "../wire/stats.js";
+import type { MembershipEvent, WorkerInfo } from "../wire/stats.js";
 import { printableId, type Backend, type Peer } from "./backend.js";
 import type { Task, WorkerSlot } from "./records.js";
 import type { Scheduler } from "./scheduler.js";
@@ -31,8 +31,10 @@ export interface WorkersContext {
   settle(task: Task, status: number, error: Uint8Array): void;
   /** Hand out what can be handed out. */
   dispatch(): void;
-  /** Tell the caller these tasks lost their worker and were queued again, with their deaths so far. */
-  retried(seq: number[], att: number[]): void;
+  /** Tell the caller these tasks lost their worker and were queued again, with their deaths so far and why. */
+  retried(seq: number[], att: number[], why: string): void;
+  /** Tell the caller a worker joined or was taken out. */
+  membership(event: MembershipEvent): void;
   /** Something the caller's stats() shows changed. */
   statsDue(): void;
   /** Error data made by the broker itself. */
@@ -121,8 +123,10 @@ export class Workers {
     if (!peer) return this.reset(backend, id);
     const credit = h.credit;
     if (!Number.isSafeInteger(credit) || (credit as number) < 0) throw new ProtocolError("credit is not a count");
+    const joining = this.#c.scheduler.worker(key) === undefined;
     this.#c.scheduler.addWorker(key, peer.concurrency, performance.now());
     this.#c.scheduler.grant(key, credit as number);
+    if (joining) this.#c.membership({ ev: "join", ...this.#identity(key, peer) });
     log("worker %s ready with credit %d", key, credit);
     this.#c.statsDue();
     this.#c.dispatch();
@@ -217,10 +221,11 @@ export class Workers {
     this.#c.counters.workersLost++;
     log("worker %s was lost (%s) holding %d tasks", key, why, slot.inFlight.size);
     const requeued = charge ? slot.inFlight.values() : [];
+    const lostPid = this.#peers.get(key)?.pid;
     this.#retire(key, `was lost (${why})`, charge);
     // The caller keeps each task's death count, so a broker restarted later still knows it.
     const retried = requeued.filter((t) => t.worker === undefined && !t.withdrawn && t.deaths < this.#c.config.maxAttempts);
-    if (retried.length > 0) this.#c.retried(retried.map((t) => t.seq), retried.map((t) => t.deaths));
+    if (retried.length > 0) this.#c.retried(retried.map((t) => t.seq), retried.map((t) => t.deaths), `worker ${lostPid || printableId(key)} was lost (${why})`);
   }
 
   /**
@@ -233,6 +238,7 @@ export class Workers {
     const peer = this.#peers.get(key);
     this.#peers.delete(key);
     if (!slot) return;
+    this.#c.membership({ ev: "exit", ...this.#identity(key, peer), reason: how });
     // A local worker that is gone stays listed with what it did (its slot's history, inFlight 0);
     // a remote one is listed from its handshake until it leaves.
     if (peer?.backend.local ?? !key.startsWith("r:")) {
@@ -259,6 +265,12 @@ export class Workers {
     const fields: Record<string, unknown> = { session: this.#session, grace: timeoutGrace };
     if (!backend.local && remote) fields.maxMessageSize = remote.maxMessageSize;
     return encodeHeader(Kind.Welcome, fields);
+  }
+
+  #identity(key: string, peer: Peer | undefined): Omit<MembershipEvent, "ev"> {
+    const identity: Omit<MembershipEvent, "ev"> = { id: printableId(key), pid: peer?.pid ?? 0, local: peer?.backend.local ?? !key.startsWith("r:") };
+    if (peer?.name !== undefined) identity.name = peer.name;
+    return identity;
   }
 
   #info(slot: WorkerSlot, peer = this.#peers.get(slot.key)): WorkerInfo {

@@ -8,7 +8,7 @@ import { abortSignal, boolean, callback, describe, fail, integer, knownNames, mi
 
 /** The names `map()` takes. */
 export const MAP_OPTIONS: readonly string[] = [
-  "ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "hedge", "retries", "retryDelay", "priority", "batchSize", "batchWait",
+  "ordered", "settled", "fn", "timeout", "signal", "pipeline", "onProgress", "total", "hedge", "retries", "retryDelay", "priority", "batchSize", "batchWait",
 ];
 /** The names `transform()` takes: those of `map()` and the stream's buffer sizes. */
 export const TRANSFORM_OPTIONS: readonly string[] = [...MAP_OPTIONS, "highWaterMark", "writableHighWaterMark", "readableHighWaterMark"];
@@ -61,6 +61,7 @@ export interface CheckedMapOptions {
   /** Inputs per handler call; 1: one input, not an array. */
   batchSize: number;
   batchWait: number;
+  total: number | undefined;
 }
 
 /** Checks `map()` options; `where` names the call in messages (`transform()` checks them too). */
@@ -90,6 +91,7 @@ export function checkMapOptions(input: unknown, where = "map(): "): CheckedMapOp
     pipeline,
     onProgress: callback<(progress: MapProgress) => void>(where, options, "onProgress"),
     hedge: options.hedge === undefined ? undefined : boolean(where, options, "hedge", false),
+    total: integer(where, options, "total", { min: 0 }),
   };
 }
 
@@ -188,6 +190,11 @@ export interface MapOptions<Fn extends string = string, Settled extends boolean 
   batchSize?: number;
   /** How long a worker waits for a batch to fill before calling the handler with what it has, ms. @default 2 */
   batchWait?: number;
+  /**
+   * How many items the source will give, for `onProgress`'s `total` and `eta` when the source is
+   * not an array (a stream, a generator): a whole number >= 0. An array's length is used without it.
+   */
+  total?: number;
 }
 
 /**

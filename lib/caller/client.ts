@@ -16,10 +16,10 @@ import { at, checkColumn, seqColumn, type Column } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
 import { readResultBatch } from "../wire/result-batch.js";
-import type { BrokerStats } from "../wire/stats.js";
+import type { BrokerStats, MembershipEvent } from "../wire/stats.js";
 import { NO_CONTROLS, type TaskControls } from "../wire/task-controls.js";
 import { dealerOptions, LOCAL_RECONNECT } from "../wire/transport.js";
-import { taskErrorFromWire } from "./outcomes.js";
+import { taskErrorFromWire, type ProcessExit } from "./outcomes.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
 import { SubmitBatch, type FailedDependency, type Outcomes } from "./submit-batch.js";
 
@@ -62,7 +62,11 @@ export class Client {
   /** The caller's id of a finished task by seq (send tasks with chosen ids), for messages. */
   names: ((seq: number) => string | undefined) | undefined;
   /** How a worker process ended, by pid, to name it in WorkerExitErrors (local workers only). */
-  describeExit: ((pid: number) => Promise<string | undefined>) | undefined;
+  describeExit: ((pid: number) => Promise<ProcessExit | undefined>) | undefined;
+  /** A worker joined the broker or was taken out (the broker's Membership messages). */
+  onMembership: ((event: MembershipEvent) => void) | undefined;
+  /** A task lost its worker and runs again: its id and index, the run it starts now, how the worker was lost. */
+  onRetry: ((task: { id: string; index: number }, attempt: number, why: string) => void) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
   /**
@@ -77,6 +81,9 @@ export class Client {
     try {
       this.#socket.events.on("disconnect", () => link.lost());
       this.#socket.events.on("handshake", () => {
+        // Tells the broker this caller is connected: what it kept for the caller (workers that
+        // joined meanwhile) comes now.
+        this.#outbox.push([encodeHeader(Kind.StatsRequest)]);
         if (this.#handshakes++ > 0) this.#resync();
         link.restored();
       });
@@ -277,6 +284,7 @@ export class Client {
       if (h.stats) this.#onStats(h.stats as BrokerStats);
       if (h.k === Kind.Results) this.#onResults(h, body);
       else if (h.k === Kind.Retried) this.#onRetried(h);
+      else if (h.k === Kind.Membership) this.#onMembership(h);
       else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
     } catch (err) {
       this.counters.malformedDropped++;
@@ -294,10 +302,21 @@ export class Client {
     const seq = seqColumn(h);
     checkColumn(h, "att", seq.length, "number");
     const att = h.att as Column<number>;
+    const why = typeof h.why === "string" ? h.why : "its worker was lost";
     for (let i = 0; i < seq.length; i++) {
       const task = this.#outstanding.get(seq[i]!);
-      if (task) task.deaths = at(att, i, task.deaths);
+      if (!task) continue;
+      task.deaths = at(att, i, task.deaths);
+      this.onRetry?.(task, task.deaths + 1, why);
     }
+  }
+
+  #onMembership(h: Header): void {
+    if ((h.ev !== "join" && h.ev !== "exit") || typeof h.id !== "string") throw new ProtocolError("a Membership message needs ev and id");
+    const event: MembershipEvent = { ev: h.ev, id: h.id, pid: typeof h.pid === "number" ? h.pid : 0, local: h.local === true };
+    if (typeof h.name === "string") event.name = h.name;
+    if (typeof h.reason === "string") event.reason = h.reason;
+    this.onMembership?.(event);
   }
 
   #onResults(h: Header, body: Buffer | undefined): void {
@@ -338,8 +357,8 @@ export class Client {
             const info = value as Record<string, unknown>;
             const attempts = at(runs, i, 1);
             void this.describeExit(info.pid as number).then((exit) => {
-              if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit}`;
-              task.resolve(false, taskErrorFromWire(status, info, task, attempts));
+              if (exit) info.message = `${String(info.message)}; process ${info.pid} ended with ${exit.description}`;
+              task.resolve(false, taskErrorFromWire(status, info, task, attempts, exit));
             });
             continue;
           }

@@ -19,8 +19,11 @@ import type {
   AnyHandlerOutput, DefaultHandlerName, HandlerInput, HandlerName, MapInput, MapOutput, ModuleWorkerData, PipelineOfModule, UntypedModule,
 } from "./module-types.js";
 import { statsOf, type Stats } from "./stats.js";
+import { prometheusText } from "./metrics.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./ipc-directory.js";
+import { EventEmitter } from "node:events";
+import { emitMembership, emitSafely, retryError, type LoadBalancerEvents } from "./events.js";
 
 /** Pids of a LoadBalancer's child processes. */
 export interface WorkerPids {
@@ -56,7 +59,7 @@ const FORCED_BROKER_GRACE_MS = 1000;
  * for await (const result of lb.map(records)) write(result); // result: what handler.js's default export returns, awaited
  * ```
  */
-export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisposable {
+export class LoadBalancer<M extends object = UntypedModule> extends EventEmitter<LoadBalancerEvents> implements AsyncDisposable {
   /** Resolves when the broker is up and (if `workers > 0`) a local worker can take tasks. */
   readonly ready: Promise<void>;
   readonly #options: ResolvedOptions;
@@ -86,6 +89,7 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
    * LoadBalancer is given the module's type.
    */
   constructor(options: LoadBalancerOptions<ModuleWorkerData<M>>) {
+    super();
     this.#options = resolveOptions(options);
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);
@@ -125,6 +129,10 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
     });
     this.#client.describeExit = (pid) => this.#supervisor.exitOf(pid);
     this.#client.names = (seq) => this.#mailbox.nameOf(seq);
+    this.#client.onMembership = (m) => emitMembership(this, m, (pid, waitMs) => this.#supervisor.exitOf(pid, waitMs));
+    this.#client.onRetry = (task, attempt, why) => emitSafely(this, "retry", {
+      id: task.id, ...(task.index >= 0 ? { index: task.index } : {}), attempt, error: retryError(task, attempt, why),
+    });
     this.ready = this.#start(firstWorker);
     this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
   }
@@ -208,6 +216,7 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
       controls: taskControls(
         o.controls.retries ?? this.#options.retries, o.controls.retryDelay ?? this.#options.retryDelay, o.controls.priority, o.batchSize, o.batchWait,
       ),
+      total: o.total ?? (Array.isArray(items) ? items.length : undefined),
       live: this.#maps,
       hedgeGroup: (o.hedge ?? this.#options.hedge) ? ++this.#hedgeGroups : 0,
     }) as AsyncIterableIterator<MapOutput<M, F, S, P>>; // the module's types are the caller's word: values come from its worker processes
@@ -268,6 +277,15 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
   }
 
   /**
+   * The counters and gauges of `stats()` in the Prometheus text exposition format (names prefixed
+   * `zerolb_`, per-worker series labelled with the worker's index, id, pid and locality): what a
+   * `/metrics` endpoint serves.
+   */
+  metrics(): string {
+    return prometheusText(this.stats());
+  }
+
+  /**
    * The broker died: start a new one on the same endpoints (workers and this caller reconnect by
    * themselves, and the caller re-sends every task not yet finished). A new broker that dies while
    * it starts is one more death of the same budget (MAX_BROKER_RESTARTS within
@@ -291,6 +309,7 @@ export class LoadBalancer<M extends object = UntypedModule> implements AsyncDisp
       if (!running()) break;
       try {
         await this.#supervisor.startBroker(this.#brokerConfig());
+        emitSafely(this, "brokerRestart", { reason: how, restarts: this.#brokerRestarts.length });
         return;
       } catch (err) {
         how = (err as Error).message;

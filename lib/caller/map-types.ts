@@ -35,6 +35,15 @@ export interface MapProgress {
   pending: number;
   /** Milliseconds since the map started. */
   elapsedMs: number;
+  /**
+   * Items finished (done or failed) per second over the last 5 seconds (the whole run while it is
+   * shorter); on the final call, over the whole run.
+   */
+  rate: number;
+  /** The number of items, when known: the length of an array given to map(), or its `total` option. */
+  total?: number;
+  /** Milliseconds until the last item is finished at the current `rate`, when `total` is known and `rate` > 0. */
+  eta?: number;
   /** True on the last call, when the map has ended. */
   final: boolean;
 }

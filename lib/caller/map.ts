@@ -10,6 +10,7 @@ import type { Pipeline } from "./pipeline.js";
 import { Deque } from "../shared/ring.js";
 import type { MapProgress } from "./map-types.js";
 import type { TaskControls } from "../wire/task-controls.js";
+import { etaMs, RateMeter } from "../shared/rate.js";
 
 /** `onProgress` is called at most this often (plus once at the end). */
 export const PROGRESS_INTERVAL_MS = 100;
@@ -38,6 +39,8 @@ export interface MapSettings {
   onProgress: ((progress: MapProgress) => void) | undefined;
   /** Retries, priority and batching for every item. */
   controls: TaskControls;
+  /** The number of items, when known (an array's length, or the `total` option), for progress. */
+  total: number | undefined;
   /** The live maps of the LoadBalancer: a map is in it from its start to its end (close() ends them). */
   live: Set<MapRun>;
   /** hedge: true: this map's id for the broker's run times (see TaskSink); 0: off. */
@@ -86,6 +89,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   #failed = 0;
   #startedAt = 0;
   #progressAt = 0;
+  #rate: RateMeter | undefined;
   readonly #onAbort = () => this.#fail(this.#settings.signal!.reason);
 
   get hedgeGroup(): number {
@@ -182,6 +186,7 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
   async #start(): Promise<void> {
     this.#state = "pulling";
     this.#startedAt = this.#progressAt = performance.now();
+    this.#rate = new RateMeter(this.#startedAt);
     const signal = this.#settings.signal;
     try {
       signal?.throwIfAborted();
@@ -332,10 +337,19 @@ export class MapRun implements AsyncIterableIterator<unknown>, TaskSink {
     const now = performance.now();
     if (!final && now - this.#progressAt < PROGRESS_INTERVAL_MS) return;
     this.#progressAt = now;
+    const finished = this.#done + this.#failed;
+    const rate = this.#rate!.rate(now, finished, final);
+    const progress: MapProgress = {
+      done: this.#done, failed: this.#failed, pulled: this.#pulled, pending: this.#pending, elapsedMs: now - this.#startedAt, rate, final,
+    };
+    const total = this.#settings.total;
+    if (total !== undefined) {
+      progress.total = total;
+      const eta = etaMs(total, finished, rate);
+      if (eta !== undefined) progress.eta = eta;
+    }
     try {
-      this.#settings.onProgress!({
-        done: this.#done, failed: this.#failed, pulled: this.#pulled, pending: this.#pending, elapsedMs: now - this.#startedAt, final,
-      });
+      this.#settings.onProgress!(progress);
     } catch {
       // a throwing progress callback must not break the map
     }

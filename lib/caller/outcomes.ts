@@ -4,15 +4,27 @@ import { CancelledError, DependencyError, TaskError, TimeoutError, WorkerExitErr
 import { deserializeError } from "../wire/error-wire.js";
 import { Status } from "../wire/protocol.js";
 
-/** The error class a failed task's caller sees, by status. */
-export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }, attempts = 1): TaskError {
-  const error = errorByStatus(status, info, task);
-  // Every run it took: retries after failures and runs lost with a worker that died.
-  error.attempts = attempts;
+/** How the local worker process that last held a task ended (what the supervisor saw). */
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+  description: string;
+  /** The last 4 KiB it wrote to stderr. */
+  stderr: string;
+}
+
+/**
+ * The error class a failed task's caller sees, by status. `attempts`: every run it took (retries
+ * after failures and runs lost with a worker that died). `exit`: how the local worker that last
+ * held it ended, for a WorkerExitError (undefined for remote workers).
+ */
+export function taskErrorFromWire(status: number, info: unknown, task: { id: string; index: number }, attempts = 1, exit?: ProcessExit): TaskError {
+  const error = errorByStatus(status, info, task, exit);
+  if (!(error instanceof WorkerExitError) || error.attempts === 0) error.attempts = attempts;
   return error;
 }
 
-function errorByStatus(status: number, info: unknown, task: { id: string; index: number }): TaskError {
+function errorByStatus(status: number, info: unknown, task: { id: string; index: number }, exit: ProcessExit | undefined): TaskError {
   // A pipeline item fails as { job, error }: the first job that failed, and its error.
   const job = typeof info === "object" && info !== null && "job" in info && "error" in info ? String((info as { job: unknown }).job) : undefined;
   const cause = deserializeError(job === undefined ? info : (info as { error: unknown }).error);
@@ -24,8 +36,16 @@ function errorByStatus(status: number, info: unknown, task: { id: string; index:
   switch (status) {
     case Status.Timeout:
       return new TimeoutError(cause.message, init);
-    case Status.WorkerExit:
-      return new WorkerExitError(`task ${task.id} failed: ${cause.message}`, init);
+    case Status.WorkerExit: {
+      const attempts = (info as { attempts?: unknown } | null)?.attempts;
+      return new WorkerExitError(`task ${task.id} failed: ${cause.message}`, {
+        ...init,
+        attempts: typeof attempts === "number" ? attempts : 0,
+        exitCode: exit?.code ?? undefined,
+        signal: exit?.signal ?? undefined,
+        stderr: exit?.stderr,
+      });
+    }
     case Status.Dependency:
       return new DependencyError(cause.message, init);
     case Status.Cancelled:

@@ -11,12 +11,15 @@ import type { ChildMessage } from "../wire/child-messages.js";
 import { loaderFlags } from "./typescript-loader.js";
 import type { WorkerConfig } from "../wire/child-messages.js";
 import { BoundedMap } from "../shared/bounded-map.js";
+import { StderrTail } from "./stderr-tail.js";
 
 const log = logger("caller");
 
 const BROKER_ENTRY = fileURLToPath(new URL("../broker/main.js", import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL("../worker/main.js", import.meta.url));
 
+/** How long after a worker's exit its stderr may take to reach its end before the exit is recorded without it. */
+const STDERR_AFTER_EXIT_MS = 500;
 /** Backoff before restarting a worker that ended by itself: doubles per quick death, capped. */
 const RESTART_BASE_MS = 50;
 const RESTART_MAX_MS = 5000;
@@ -55,6 +58,19 @@ export function killedFromOutside(signal: NodeJS.Signals | null): boolean {
   return signal !== null && !CRASH_SIGNALS.has(signal);
 }
 
+/** How a local child process ended. */
+export interface ChildExit {
+  pid: number;
+  /** Its exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+  /** "exit code 3", "signal SIGKILL". */
+  description: string;
+  /** The last STDERR_TAIL_BYTES it wrote to standard error (workers only; "" for the broker). */
+  stderr: string;
+}
+
 export interface SupervisorEvents {
   /** A local worker finished setup() and joined. */
   workerReady(): void;
@@ -62,6 +78,8 @@ export interface SupervisorEvents {
   fatal(error: Error): void;
   /** The broker process ended while the supervisor was not stopping it. */
   brokerExited(description: string): void;
+  /** A local worker process ended (its stderr read to the end), whatever the reason. */
+  workerExited?(exit: ChildExit): void;
 }
 
 interface WorkerSlot {
@@ -99,9 +117,11 @@ export class Supervisor {
    * ("stopping": children that end are not restarted, a broker that ends is not reported).
    */
   #state: "starting" | "running" | "stopping" = "starting";
-  /** How the last local children ended, by pid (for WorkerExitError messages). */
-  readonly #exits = new BoundedMap<number, string>(1024);
-  readonly #exitWaiters = new Map<number, ((description: string | undefined) => void)[]>();
+  /** How the last local children ended, by pid (for WorkerExitErrors). */
+  readonly #exits = new BoundedMap<number, ChildExit>(1024);
+  readonly #exitWaiters = new Map<number, ((exit: ChildExit | undefined) => void)[]>();
+  /** Pids of local workers whose exit is not yet recorded (alive, or their stderr not yet read to its end). */
+  readonly #unrecorded = new Set<number>();
   restarts = 0;
   /** Local workers replaced after they reached maxTasksPerWorker or maxWorkerMemory. */
   recycled = 0;
@@ -119,13 +139,13 @@ export class Supervisor {
   }
 
   /**
-   * How a local child ended ("exit code 3", "signal SIGKILL"), by pid: at once if it has exited,
-   * else when it does (the broker may notice a dead worker before Node reports its exit), or
-   * undefined after `waitMs` (a remote worker, or one still running).
+   * How a local worker ended (code, signal, stderr tail), by pid: at once if it has exited, else
+   * when it does (the broker may notice a dead worker before Node reports its exit), or undefined
+   * after `waitMs` (a remote worker, or one still running).
    */
-  exitOf(pid: number, waitMs = 1000): Promise<string | undefined> {
+  exitOf(pid: number, waitMs = 1000): Promise<ChildExit | undefined> {
     const known = this.#exits.get(pid);
-    if (known !== undefined || !this.#slots.some((s) => s.child?.pid === pid)) return Promise.resolve(known);
+    if (known !== undefined || !this.#unrecorded.has(pid)) return Promise.resolve(known);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), waitMs);
       const waiters = this.#exitWaiters.get(pid) ?? [];
@@ -180,9 +200,35 @@ export class Supervisor {
   #spawnWorker(slot: WorkerSlot): void {
     slot.timer = undefined;
     if (this.#state === "stopping") return;
-    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags, this.#workerEnv);
+    const child = this.#fork(WORKER_ENTRY, this.#workerConfig!, this.#workerFlags, this.#workerEnv, true);
     slot.child = child;
     slot.recycling = false;
+    // Everything the worker writes to stderr goes on to ours; the last 4 KiB are kept for its
+    // WorkerExitError. The exit is recorded once stderr is read to its end ("close"), so the tail
+    // holds the last words of a crash.
+    const tail = new StderrTail();
+    if (child.pid !== undefined) this.#unrecorded.add(child.pid);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      tail.push(chunk);
+      process.stderr.write(chunk);
+    });
+    // Should stderr stay open after the exit (a grandchild holding it), the exit is recorded anyway
+    // with the tail read so far, STDERR_AFTER_EXIT_MS later.
+    let recorded = false;
+    let late: NodeJS.Timeout | undefined;
+    const record = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(late);
+      if (recorded) return;
+      recorded = true;
+      const exit: ChildExit = { pid: child.pid ?? 0, code, signal, description: exitDescription(code, signal), stderr: tail.text() };
+      this.#recordExit(exit);
+      this.#events.workerExited?.(exit);
+    };
+    child.once("exit", (code, signal) => {
+      late = setTimeout(() => record(code, signal), STDERR_AFTER_EXIT_MS);
+      late.unref();
+    });
+    child.once("close", record);
     slot.startedAt = Date.now();
     let ready = false;
     let fatal: Error | undefined;
@@ -201,7 +247,6 @@ export class Supervisor {
     });
     child.once("exit", (code, signal) => {
       const description = exitDescription(code, signal);
-      this.#recordExit(child.pid, description);
       if (this.#state === "stopping") return;
       log("worker %d exited (%s)", child.pid, description);
       if (slot.recycling && code === 0) {
@@ -261,16 +306,17 @@ export class Supervisor {
     if (this.#broker) await stopChild(this.#broker, brokerGraceMs);
   }
 
-  #recordExit(pid: number | undefined, description: string): void {
-    if (pid === undefined) return;
-    this.#exits.set(pid, description);
-    for (const wake of this.#exitWaiters.get(pid) ?? []) wake(description);
-    this.#exitWaiters.delete(pid);
+  #recordExit(exit: ChildExit): void {
+    if (exit.pid === 0) return;
+    this.#unrecorded.delete(exit.pid);
+    this.#exits.set(exit.pid, exit);
+    for (const wake of this.#exitWaiters.get(exit.pid) ?? []) wake(exit);
+    this.#exitWaiters.delete(exit.pid);
   }
 
-  #fork(entry: string, config: unknown, flags: string[] = [], env?: NodeJS.ProcessEnv): ChildProcess {
+  #fork(entry: string, config: unknown, flags: string[] = [], env?: NodeJS.ProcessEnv, pipeStderr = false): ChildProcess {
     const child = fork(entry, [], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", "inherit", pipeStderr ? "pipe" : "inherit", "ipc"],
       serialization: "advanced",
       execArgv: [...flags, ...childExecArgv()],
       ...(env ? { env } : {}),

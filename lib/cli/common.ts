@@ -10,6 +10,8 @@ export const EXIT = Object.freeze({
   failed: 1,
   /** Bad command line: unknown option, bad value, missing file or module. */
   usage: 2,
+  /** With --failed: the run completed and some items failed (they are in the --failed file). */
+  someFailed: 3,
   /** Stopped by SIGINT (Ctrl-C), after flushing what was done. */
   sigint: 130,
   /** Stopped by SIGTERM, after flushing what was done. */

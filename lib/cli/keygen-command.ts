@@ -5,6 +5,7 @@ import { EXIT, UsageError, type CommandModule } from "./common.js";
 
 export interface KeygenOptions {
   out?: string;
+  publicOut?: string;
   force?: boolean;
 }
 
@@ -17,40 +18,57 @@ export const registerKeygen: CommandModule = (program, run) => {
         "(40 characters each), the format that --key-file reads. With --out it is written to a file readable by its owner only (mode 0600) and only the public key is printed, so it can be handed to the other side.",
     )
     .option("-o, --out <path>", "write the key pair to this file (mode 0600) instead of stdout, e.g. --out worker.key.json")
-    .option("-f, --force", "replace the --out file if it exists, e.g. --force --out worker.key.json")
+    .option("--public-out <path>", "also write the public key alone, as JSON { \"publicKey\" } (mode 0644), a file the other side can have without the secret, e.g. --public-out worker.pub.json")
+    .option("-f, --force", "replace the --out and --public-out files if they exist, e.g. --force --out worker.key.json")
     .addHelpText(
       "after",
       `
 Examples:
   $ zerolb keygen                              # prints {"publicKey": "...", "secretKey": "..."}
   $ zerolb keygen --out server.key.json        # writes the pair, prints the public key
+  $ zerolb keygen --out server.key.json --public-out server.pub.json   # the .pub.json goes to worker machines
   $ PUB=$(zerolb keygen --out worker.key.json)
+  Keys contain characters a shell reads ($ & ! * ? < > ( ) { } [ ] #): quote them with single quotes,
+  e.g. --allow 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7' (or pass the key file instead).
 `,
     )
     .action((options: KeygenOptions) => run(() => keygen(options)));
 };
 
 export async function keygen(options: KeygenOptions): Promise<number> {
+  if (options.publicOut !== undefined && options.publicOut === options.out) throw new UsageError("--public-out must be another file than --out: it is the file without the secret key");
   const pair = curveKeyPair();
   const text = `${JSON.stringify({ publicKey: pair.publicKey, secretKey: pair.secretKey }, null, 2)}\n`;
-  if (options.out === undefined) {
-    process.stdout.write(text);
-    return EXIT.ok;
-  }
-  let fd: number;
+  // Both files are opened before either is written: a refused one leaves no half-made pair.
+  const secretFd = options.out === undefined ? undefined : openKeyFile(options.out, 0o600, options.force);
+  let publicFd: number | undefined;
   try {
-    fd = openSync(options.out, options.force ? "w" : "wx", 0o600);
+    publicFd = options.publicOut === undefined ? undefined : openKeyFile(options.publicOut, 0o644, options.force);
+  } catch (err) {
+    if (secretFd !== undefined) closeSync(secretFd);
+    throw err;
+  }
+  if (secretFd !== undefined) writeKeyFile(secretFd, 0o600, text); // an existing file (--force) keeps its mode otherwise
+  if (publicFd !== undefined) writeKeyFile(publicFd, 0o644, `${JSON.stringify({ publicKey: pair.publicKey }, null, 2)}\n`);
+  process.stdout.write(options.out === undefined ? text : `${pair.publicKey}\n`);
+  return EXIT.ok;
+}
+
+function openKeyFile(path: string, mode: number, force: boolean | undefined): number {
+  try {
+    return openSync(path, force ? "w" : "wx", mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new UsageError(`${options.out} exists; use --force to replace it`);
-    throw new UsageError(`cannot write ${options.out}: ${code ?? (err as Error).message}`);
+    if (code === "EEXIST") throw new UsageError(`${path} exists; use --force to replace it`);
+    throw new UsageError(`cannot write ${path}: ${code ?? (err as Error).message}`);
   }
+}
+
+function writeKeyFile(fd: number, mode: number, text: string): void {
   try {
-    fchmodSync(fd, 0o600); // an existing file (--force) keeps its mode otherwise
+    fchmodSync(fd, mode);
     writeSync(fd, text);
   } finally {
     closeSync(fd);
   }
-  process.stdout.write(`${pair.publicKey}\n`);
-  return EXIT.ok;
 }

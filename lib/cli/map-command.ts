@@ -10,9 +10,12 @@ import { LoadBalancer } from "../caller/load-balancer.js";
 import { Option } from "commander";
 import { describeError, EXIT, integer, json, MAX_MS, positiveNumber, UsageError, type CommandModule } from "./common.js";
 import { checkArguments, lbOptions, mapControls, rateLimitArgument, type MapCommandOptions } from "./map-options.js";
-import { errorInfo, LineWriter, settledRow, toJson } from "./output.js";
+import { errorInfo, failedRow, LineWriter, settledRow, toJson } from "./output.js";
 import { Pacer } from "./pacer.js";
 import { Progress } from "./progress.js";
+import { MAP_HELP_AFTER } from "./map-help.js";
+import { RunFiles } from "./run-files.js";
+import { serveMetrics, type MetricsServer } from "./metrics-server.js";
 
 const log = logger("cli");
 
@@ -22,6 +25,8 @@ interface Location {
   index: number;
   file: string;
   line: number;
+  /** The item, kept for its --failed line (only with --failed). */
+  input?: unknown;
 }
 
 /** Invalid lines waiting (ordered --settled) for the results of the lines before them. */
@@ -44,45 +49,6 @@ function isOptionError(err: unknown): boolean {
   return code === "ERR_ZEROLB_INVALID_OPTION" || (err instanceof Error && /not supported/i.test(err.message));
 }
 
-const HELP_AFTER = `
-Input and output:
-  Each non-blank input line is one JSON value, handed to the handler as is. Blank lines are
-  skipped. Each result is written as one JSON line on stdout, in input order unless --unordered.
-  Values JSON cannot carry are written as: bigint -> decimal string ("12345678901234567890"),
-  Uint8Array/Buffer, ArrayBuffer, DataView -> base64 string ("AQID"), other typed arrays -> array
-  of numbers, Error -> {"name","message","code",...its fields}, Date -> ISO 8601 string,
-  undefined/NaN -> null.
-
-  With --settled every line gives one row, and a failure does not stop the run:
-    {"index":0,"ok":true,"value":2}
-    {"index":1,"ok":false,"error":{"name":"RangeError","message":"boom","code":"E_BOOM"}}
-  "index" is the 0-based position of the record among all non-blank input lines. A line that is
-  not JSON becomes a failed row (name "JsonLinesError", code "ERR_ZEROLB_JSONL").
-
-Exit codes:
-  0    every task succeeded (--settled: the run completed, whatever the rows say)
-  1    a task failed or a line is not JSON (the message names the file and line; results of the
-       lines before it are written), or the run failed (handler module failed to start, ...)
-  2    usage error: unknown option, bad value, missing file or module
-  130  interrupted by Ctrl-C (SIGINT): it stopped reading, let running tasks finish for
-       --grace ms, wrote their results (only complete lines) and stopped every process
-       (a second Ctrl-C stops at once); 143 for SIGTERM
-
-Remote workers:
-  --endpoint also lets workers on other machines join: zerolb worker <module> --connect <endpoint>.
-  Once bound, the endpoint (its port resolved) is printed on stderr. A non-loopback endpoint needs
-  --curve-key-file (the broker's key pair, from \`zerolb keygen --out broker.key.json\`; workers pass
-  it as --server-key) and, to admit only your workers, --allow with their public keys; or
-  --insecure to accept plain-text workers anyway.
-    $ zerolb map ./model.js data.jsonl --endpoint tcp://0.0.0.0:5555 --curve-key-file broker.key.json --allow worker.key.json
-
-Examples:
-  $ zerolb map ./double.js numbers.jsonl > doubled.jsonl
-  $ cat records.jsonl | zerolb map ./model.js --fn score --workers 4 > scores.jsonl
-  $ zerolb map ./fetch.js urls.jsonl --concurrency 16 --unordered --timeout 5000 --settled
-  $ zerolb map ./model.js a.jsonl b.jsonl --worker-data '{"model":"small"}' --progress 2> progress.log
-  $ DEBUG=zerolb:* zerolb map ./handler.js data.jsonl     # logs of caller, broker and workers
-`;
 
 export const registerMap: CommandModule = (program, run) => {
   program
@@ -114,9 +80,13 @@ export const registerMap: CommandModule = (program, run) => {
     .option("--batch-size <n>", "call the handler with an array of up to N inputs; it returns an array of N results (default: 1, one input per call), e.g. --batch-size 64", integer(1, "--batch-size", 65_536))
     .option("--batch-wait <ms>", "with --batch-size: how long a worker waits for a batch to fill (default: 2), e.g. --batch-wait 10", integer(0, "--batch-wait", MAX_MS))
     .option("--grace <ms>", "after Ctrl-C, how long running tasks get to finish before they are stopped, e.g. --grace 2000", integer(0, "--grace", MAX_MS), 10_000)
+    .option("-o, --output <file>", "write the results to FILE instead of stdout, with a journal beside it (FILE.zerolb-journal) so that --resume can continue a stopped run, e.g. --output scores.jsonl")
+    .option("--resume", "with --output: continue the run that wrote FILE (stopped by Ctrl-C, kill -9, a crash): what it finished is skipped, each result is in FILE once, e.g. --output scores.jsonl --resume")
+    .option("--failed <file>", 'write each failed item to FILE as {"index","input","error","attempts"} and go on; exit 3 if any failed, e.g. --failed failed.jsonl')
+    .option("--metrics-port <port>", "serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the run goes (0: any free port, printed on stderr), e.g. --metrics-port 9464", integer(0, "--metrics-port", 65535))
     .addOption(new Option("--progress", "show the progress line even when stderr is not a terminal (a line every 2 s), e.g. --progress").conflicts("quiet"))
     .addOption(new Option("-q, --quiet", "no progress line and no summary on stderr (errors still show), e.g. --quiet"))
-    .addHelpText("after", HELP_AFTER)
+    .addHelpText("after", MAP_HELP_AFTER)
     .action((module: string, files: string[], options: MapCommandOptions) => run(() => mapCommand(module, files, options)));
 };
 
@@ -131,10 +101,13 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
 
   const options = lbOptions(module, o, (line) => void process.stderr.write(`zerolb map: ${line}\n`));
   const controls = mapControls(o);
+  // Opened (and, resuming, cut back to what the journal vouches for) before any process starts.
+  const runFiles = new RunFiles({ output: o.output, failed: o.failed, resume: o.resume === true });
   let lb: LoadBalancer;
   try {
     lb = new LoadBalancer(options);
   } catch (err) {
+    runFiles.close(false);
     // The constructor only checks options: whatever it throws is a usage error.
     throw new UsageError(describeError(err));
   }
@@ -194,7 +167,12 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
   const messages: string[] = []; // for stderr, once the progress line is done
   let stopped = false;
   let pacer: Pacer | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (o.metricsPort !== undefined) {
+      metricsServer = await serveMetrics(o.metricsPort, () => lb.metrics());
+      if (!o.quiet || o.metricsPort === 0) process.stderr.write(`zerolb map: metrics at http://127.0.0.1:${metricsServer.port}/metrics\n`);
+    }
     try {
       await orStop(lb.ready);
     } catch (err) {
@@ -212,7 +190,7 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     if (showProgress) {
       const bar = (progress = new Progress({ stream: process.stderr, label: "zerolb map" }));
       const counted = inputs.includes("-") ? Promise.resolve(undefined) : countTotal(inputs, openStreams);
-      void counted.then((n) => n !== undefined && bar.setTotal(n));
+      void counted.then((n) => n !== undefined && bar.setTotal(n - runFiles.done.count));
       // Draw once the total is known, or after 200 ms without it (then done/rate only, until it is).
       void Promise.race([counted, new Promise((r) => setTimeout(r, 200).unref())]).then(() => !stopped && bar.start());
     }
@@ -222,18 +200,24 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     let pulled = 0; // valid items handed to the map
     let emitted = 0; // valid items whose result was written (ordered mode)
     let records = 0;
-    const waitingInvalid: { after: number; line: string }[] = [];
+    const waitingInvalid: { after: number; index: number; line: string | undefined; failedLine: string | undefined }[] = [];
     let room: (() => void) | undefined;
     const slots = Math.max(1, o.workers ?? availableParallelism()) * (o.concurrency ?? 1);
     const pace = (pacer = new Pacer({ min: Math.max(16, 2 * slots), max: o.highWaterMark ?? 1024, targetMs: 500 }));
 
-    const writeRow = async (line: string, failed: boolean) => {
+    // Record `index` finished: `line` (if any) is its output line, `failedLine` its --failed line.
+    const writeRow = async (index: number, line: string | undefined, failed: boolean, failedLine?: string) => {
       progress?.tick(failed);
+      if (runFiles.toFile || failedLine !== undefined) runFiles.finished(index, line, failedLine);
+      if (runFiles.toFile || line === undefined) return;
       const wait = out.push(line);
       if (wait) await wait;
     };
     const flushInvalid = async (all: boolean) => {
-      while (waitingInvalid.length > 0 && (all || waitingInvalid[0]!.after <= emitted)) await writeRow(waitingInvalid.shift()!.line, true);
+      while (waitingInvalid.length > 0 && (all || waitingInvalid[0]!.after <= emitted)) {
+        const { index, line, failedLine } = waitingInvalid.shift()!;
+        await writeRow(index, line, true, failedLine);
+      }
       room?.();
       room = undefined;
     };
@@ -254,19 +238,21 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
             if (r === STOP || r.done) break;
             const record = r.value;
             const index = records++;
+            if (runFiles.done.has(index)) continue; // finished by the run this one resumes
             if (record.ok) {
               await pace.room(() => pulled - emitted);
               if (stopReason) return;
-              locations.set(pulled++, { index, file, line: record.line });
+              locations.set(pulled++, o.failed === undefined ? { index, file, line: record.line } : { index, file, line: record.line, input: record.value });
               yield record.value;
-            } else if (!settled) {
+            } else if (!settled && o.failed === undefined) {
               inputError = record.error;
               return; // the lines before it still finish and are written
             } else {
-              const line = settledRow(index, false, errorInfo(record.error));
-              if (!ordered || emitted === pulled) await writeRow(line, true);
+              const line = settled ? settledRow(index, false, errorInfo(record.error)) : undefined;
+              const failedLine = o.failed === undefined ? undefined : failedRow(index, null, record.error);
+              if (!ordered || emitted === pulled) await writeRow(index, line, true, failedLine);
               else {
-                waitingInvalid.push({ after: pulled, line });
+                waitingInvalid.push({ after: pulled, index, line, failedLine });
                 while (waitingInvalid.length >= MAX_WAITING_INVALID && !stopReason) await new Promise<void>((r) => (room = r));
               }
             }
@@ -286,9 +272,12 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
         const where = locations.get(row.index)!;
         locations.delete(row.index);
         const invalidLine = row.ok ? undefined : notJson(row.error, where);
-        if (row.ok) await writeRow(settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
-        else if (settled) await writeRow(settledRow(where.index, false, errorInfo(invalidLine ?? row.error)), true);
-        else if (invalidLine) {
+        if (row.ok) await writeRow(where.index, settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
+        else if (settled || o.failed !== undefined) {
+          const error = invalidLine ?? row.error;
+          const line = settled ? settledRow(where.index, false, errorInfo(error)) : undefined;
+          await writeRow(where.index, line, true, o.failed === undefined ? undefined : failedRow(where.index, invalidLine ? null : where.input, error));
+        } else if (invalidLine) {
           progress?.tick(true);
           inputError = invalidLine;
           break; // as a line found invalid while reading: the lines before it are written (ordered)
@@ -319,6 +308,10 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     stopped = true;
     pacer?.release();
     const workers = progress ? safeStats(lb) : undefined;
+    // A run that went to its end needs no journal; any other keeps it for --resume.
+    const complete = !failure && runError === undefined && !inputError && stopReason === undefined && !abort.signal.aborted;
+    runFiles.close(complete);
+    await metricsServer?.close();
     await out.end(); // results first: on a shared terminal the summary comes after them
     progress?.stop(workers);
     for (const message of messages) process.stderr.write(message);
@@ -349,6 +342,10 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     if (stopReason === "SIGINT") return EXIT.sigint;
     if (stopReason === "SIGTERM") return EXIT.sigterm;
     if (stopReason === "EPIPE") return 141; // like a command killed by SIGPIPE
+    if (runFiles.failures > 0) {
+      messages.push(`zerolb map: ${runFiles.failures} item${runFiles.failures === 1 ? "" : "s"} failed; see ${o.failed}\n`);
+      return EXIT.someFailed;
+    }
     return EXIT.ok;
   }
 }

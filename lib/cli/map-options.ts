@@ -32,6 +32,10 @@ export interface MapCommandOptions {
   maxWorkerMemory?: number;
   batchSize?: number;
   batchWait?: number;
+  output?: string;
+  resume?: boolean;
+  failed?: string;
+  metricsPort?: number;
 }
 
 /** Parses --rate-limit N/MS: at most N task starts in any MS milliseconds. */

@@ -9,6 +9,8 @@
 //   Date                 → ISO 8601 string          (JSON's own rule)
 //   undefined, NaN, ±Infinity → null                (JSON's own rule; a top-level undefined too)
 
+import { JsonText } from "../wire/json-text.js";
+
 const base64 = (bytes: ArrayBufferLike, offset = 0, length = bytes.byteLength) => Buffer.from(bytes, offset, length).toString("base64");
 
 /** JSON.stringify replacer for the types above; `this[key]` is the value before `toJSON`. */
@@ -61,6 +63,17 @@ export function settledRow(index: number, ok: boolean, valueOrError: unknown): s
   return ok
     ? `{"index":${index},"ok":true,"value":${toJson(valueOrError)}}`
     : `{"index":${index},"ok":false,"error":${JSON.stringify(valueOrError)}}`;
+}
+
+/**
+ * A `--failed` line: the item's index and input, the error shown as in `--settled` rows, and the
+ * runs it had (`attempts` of a WorkerExitError or of a retried error; 1 otherwise).
+ */
+export function failedRow(index: number, input: unknown, error: unknown): string {
+  const attempts = (error as { attempts?: unknown } | null)?.attempts;
+  // An input line travels as its text (JsonText): it is written back as it was read.
+  const inputJson = input instanceof JsonText ? input.text.trim() : toJson(input);
+  return `{"index":${index},"input":${inputJson},"error":${JSON.stringify(errorInfo(error))},"attempts":${typeof attempts === "number" && attempts > 0 ? attempts : 1}}`;
 }
 
 const BATCH_CHARS = 64 * 1024;

@@ -3,6 +3,7 @@
 // terminal, in place with \r; a new line every 2 s when forced onto a file or pipe), so counting a
 // result costs one addition.
 import type { WorkerInfo } from "../wire/stats.js";
+import { etaMs, RateMeter } from "../shared/rate.js";
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;
@@ -10,12 +11,6 @@ export interface ProgressOptions {
   label: string;
 }
 
-interface Sample {
-  t: number;
-  done: number;
-}
-
-const RATE_WINDOW_MS = 5000;
 /** Redraws per second on a terminal; off one, a line every NOT_TTY_EVERY_MS. */
 const TTY_EVERY_MS = 100;
 const NOT_TTY_EVERY_MS = 2000;
@@ -32,14 +27,16 @@ export class Progress {
   #done = 0;
   #failed = 0;
   #startedAt = 0;
-  #samples: Sample[] = [];
+  readonly #rate: RateMeter;
+  /** When the run ended (stop()): the last line and the summary are of that moment. */
+  #endedAt: number | undefined;
   #note = "";
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: ProgressOptions) {
     this.#startedAt = Date.now();
-    this.#samples = [{ t: this.#startedAt, done: 0 }];
+    this.#rate = new RateMeter(this.#startedAt);
     this.#stream = options.stream;
     this.#label = options.label;
     this.#tty = options.stream.isTTY === true;
@@ -88,7 +85,7 @@ export class Progress {
   }
 
   get elapsedMs(): number {
-    return Date.now() - this.#startedAt;
+    return (this.#endedAt ?? Date.now()) - this.#startedAt;
   }
 
   /** Wipes the line so that text written to the same terminal starts on a clean line. */
@@ -100,22 +97,20 @@ export class Progress {
   stop(workers: WorkerInfo[] | undefined): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#endedAt = Date.now();
     if (this.#timer) {
       clearInterval(this.#timer);
       this.#timer = undefined;
       this.#draw(); // the last state
       if (this.#tty) this.#stream.write(`\n${SHOW_CURSOR}`);
     }
-    this.#stream.write(summary(this.#label, this.#done, this.#failed, this.elapsedMs, workers));
+    this.#stream.write(summary(this.#label, this.#done, this.#failed, this.elapsedMs, this.#rate.rate(this.#endedAt, this.#done, true), workers));
   }
 
   #format(maxWidth: number): string {
-    const now = Date.now();
-    this.#samples.push({ t: now, done: this.#done });
-    while (this.#samples.length > 2 && now - this.#samples[1]!.t >= RATE_WINDOW_MS) this.#samples.shift();
-    const first = this.#samples[0]!;
-    const span = now - first.t;
-    const rate = span > 0 ? ((this.#done - first.done) * 1000) / span : 0;
+    // After stop(), the last line is of the run's end, with the whole run's rate: the summary's.
+    const now = this.#endedAt ?? Date.now();
+    const rate = this.#rate.rate(now, this.#done, this.#endedAt !== undefined);
     const parts: string[] = [];
     const total = this.#total;
     if (total !== undefined && total > 0) {
@@ -127,7 +122,7 @@ export class Progress {
       parts.push(`${this.#done} done`);
     }
     parts.push(`${formatRate(rate)}/s`);
-    if (total !== undefined && total > this.#done) parts.push(`ETA ${rate > 0 ? formatDuration(((total - this.#done) / rate) * 1000) : "?"}`);
+    if (total !== undefined && total > this.#done) parts.push(`ETA ${formatDuration(etaMs(total, this.#done, rate) ?? Infinity)}`);
     parts.push(`${this.#failed} failed`);
     parts.push(formatDuration(now - this.#startedAt));
     if (this.#note) parts.push(this.#note);
@@ -136,9 +131,8 @@ export class Progress {
   }
 }
 
-/** The closing lines: totals, throughput and how many items each worker did. */
-export function summary(label: string, done: number, failed: number, elapsedMs: number, workers: WorkerInfo[] | undefined): string {
-  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+/** The closing lines: totals, throughput (`rate`, from the run's RateMeter) and how many items each worker did. */
+export function summary(label: string, done: number, failed: number, elapsedMs: number, rate: number, workers: WorkerInfo[] | undefined): string {
   let text = `${label}: ${done} done, ${failed} failed in ${formatDuration(elapsedMs)} (${formatRate(rate)}/s)\n`;
   const active = (workers ?? []).filter((w) => w.done > 0).sort((a, b) => a.index - b.index);
   const sum = active.reduce((n, w) => n + w.done, 0);

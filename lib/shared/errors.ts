@@ -72,6 +72,24 @@ export class TimeoutError extends TaskError {
 export class WorkerExitError extends TaskError {
   /** Stable code: `ERR_ZEROLB_WORKER_EXIT`. */
   override readonly code = "ERR_ZEROLB_WORKER_EXIT";
+  /** Runs of the task, each ended by its worker's death (and any retried after a handler failure). */
+  override attempts: number;
+  /** The exit code of the last local worker that died holding it (undefined if a signal ended it, or remote). */
+  exitCode: number | undefined;
+  /** The signal that ended the last local worker that died holding it ("SIGKILL"), or undefined. */
+  signal: string | undefined;
+  /**
+   * The last 4 KiB that local worker wrote to standard error before it died (a crash's stack, an
+   * out-of-memory message); undefined for remote workers, whose stderr stays on their machine.
+   */
+  stderr: string | undefined;
+  constructor(message: string, init: { id: string; index?: number; cause?: unknown; attempts?: number; exitCode?: number; signal?: string; stderr?: string }) {
+    super(message, init);
+    this.attempts = init.attempts ?? 0;
+    this.exitCode = init.exitCode;
+    this.signal = init.signal;
+    this.stderr = init.stderr;
+  }
 }
 
 /** A task named in `after` (or an upstream pipeline job) did not succeed, so this one did not run. */

@@ -37,7 +37,8 @@ export const Kind = {
   // broker -> caller
   Results: 30, // { seq, st, len, w?, att? } + body
   Stats: 31, // { stats }
-  Retried: 32, // { seq, att }: these tasks lost their worker and were queued again; att = deaths so far
+  Retried: 32, // { seq, att, why? }: these tasks lost their worker and were queued again; att = deaths so far; why: how it was lost
+  Membership: 33, // { ev: "join" | "exit", id, pid, local, name?, reason? }: a worker joined (its first Ready) or was taken out
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 

@@ -47,3 +47,17 @@ export interface BrokerStats {
   failedSetups: number;
   workers: WorkerInfo[];
 }
+
+/** A Membership message: a worker joined the broker (its first Ready) or was taken out. */
+export interface MembershipEvent {
+  ev: "join" | "exit";
+  /** Its printable routing id, as in `WorkerInfo.id`. */
+  id: string;
+  /** Its pid (on its own machine for remote workers; 0 if it did not say). */
+  pid: number;
+  local: boolean;
+  /** A remote worker's name from its Hello. */
+  name?: string;
+  /** For "exit": why it was taken out ("left", "was lost (its connection closed)", ...). */
+  reason?: string;
+}
