@@ -93,3 +93,19 @@ t.test("retries - options are checked", async (t) => {
   await t.rejects(lb.send(1, { maxRetries: 1 }), { code: "ERR_ZEROLB_INVALID_OPTION", message: /retries/ });
   t.throws(() => createLb(t, { worker: fixture("controls.js"), workers: 1, retries: "3" }), { code: "ERR_ZEROLB_INVALID_OPTION", message: /options\.retries/ });
 });
+
+t.test('retries - each retry after a handler failure is a "retry" event carrying that run\'s error', async (t) => {
+  const log = tmpPath(t);
+  const lb = createLb(t, { worker: fixture("controls.js"), workers: 1, retries: 2, retryDelay: 1 });
+  const events = [];
+  lb.on("retry", (e) => events.push(e));
+  const [result] = await collect(lb.map([{ op: "flaky", key: "e", fails: 2, log }]));
+  t.same(result, { key: "e", attempt: 3 }, "the third run succeeds");
+  t.same(events.map((e) => e.attempt), [2, 3], "one event per retry, with the run that starts");
+  t.same(events.map((e) => e.index), [0, 0], "the map item's index");
+  for (const e of events) {
+    t.ok(e.error instanceof TaskError, "the error is a TaskError");
+    t.match(e.error.cause?.message, /failed on purpose/, "whose cause is what the handler threw");
+  }
+  t.equal(events[0].error.attempts, 1, "the first event's error: after one run");
+});

@@ -12,9 +12,7 @@ import { logger } from "../shared/debug.js";
 import { ProtocolError } from "../shared/errors.js";
 import { EMPTY } from "../wire/body-ranges.js";
 import type { BrokerConfig, RemoteConfig } from "../wire/child-messages.js";
-import { encodeValue } from "../wire/codec.js";
 import { at, checkColumn, seqColumn, startedColumn, type Column } from "../wire/columns.js";
-import { serializeError } from "../wire/error-wire.js";
 import { Outbox } from "../wire/outbox.js";
 import { decodeHeader, foreignHelloVersion, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
 import { readResultBatch } from "../wire/result-batch.js";
@@ -23,6 +21,7 @@ import { readTaskBatch } from "../wire/task-batch.js";
 import { routerOptions } from "../wire/transport.js";
 import { DISCONNECT_FRAME, NOTIFY_CONNECTIONS, NotifyingRouter, type Backend } from "./backend.js";
 import { CallerLink, CALLER_ID } from "./caller-link.js";
+import { errorInfo } from "./error-values.js";
 import { pipelineId, PipelineRuns } from "./pipeline-runs.js";
 import { RateLimit } from "./rate-limit.js";
 import { TaskDispatch } from "./task-dispatch.js";
@@ -39,11 +38,6 @@ const log = logger("broker");
 const MAX_HEADER_BYTES = 1 << 20;
 /** How often the broker looks for workers stuck past a task's timeout. */
 const WEDGE_CHECK_MS = 200;
-
-/** Error data made by the broker itself (the caller rebuilds the class from `name` and the status). */
-function errorInfo(name: string, message: string, extra: Record<string, unknown> = {}): Uint8Array {
-  return encodeValue({ ...serializeError(new Error(message)), name, ...extra });
-}
 
 export class Broker {
   readonly #config: BrokerConfig;
@@ -320,12 +314,15 @@ export class Broker {
     const now = performance.now();
     if (h.started !== undefined) this.#scheduler.started(key, startedColumn(h), now);
     let retrying = false;
+    let notices: ReturnType<CallerLink["retryNotices"]> | undefined; // for the caller's "retry" events
     for (let i = 0; i < n; i++) {
       const status = at(st, i, Status.Error);
       const mayRetry = (status === Status.Error || status === Status.Timeout) && at(noRetry, i, 0) === 0;
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, now, mayRetry);
-      if (verdict === "retrying") retrying = true;
-      else if (typeof verdict === "object") {
+      if (verdict === "retrying") {
+        retrying = true;
+        if (!this.#pipelines.isJob(seq[i]!)) (notices ??= this.#caller.retryNotices(bytes)).add(seq[i]!, this.#scheduler.runsOf(seq[i]!), status, offsets[i]!, offsets[i + 1]!);
+      } else if (typeof verdict === "object") {
         this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
         // named in its dependents' errors; pipeline jobs' records live on in their item's run).
@@ -336,6 +333,7 @@ export class Broker {
     if (typeof h.credit === "number" && h.credit > 0) this.#scheduler.grant(key, h.credit);
     this.#cancelHedgeLosers();
     if (retrying) this.#armRetryWake();
+    notices?.send();
     this.#caller.wake();
     this.#dispatch();
   }

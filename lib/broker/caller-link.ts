@@ -85,6 +85,28 @@ export class CallerLink {
     this.#outbox.push([this.#id, encodeHeader(Kind.Retried, { seq, att, why })]);
   }
 
+  /**
+   * Collects, for one worker message of results, the tasks whose handler failed and that will run
+   * again (`retries`): their runs so far, the failed run's status and its error value (a range of
+   * `buffer`), sent to the caller in one Retried message for its "retry" event.
+   */
+  retryNotices(buffer: Uint8Array): { add(seq: number, runs: number, status: number, start: number, end: number): void; send(): void } {
+    const seq: number[] = [];
+    const att: number[] = [];
+    const st: number[] = [];
+    const len: number[] = [];
+    const body = new BodyRanges();
+    return {
+      add: (s, runs, status, start, end) => {
+        seq.push(s), att.push(runs), st.push(status), len.push(end - start);
+        body.add(buffer, start, end);
+      },
+      send: () => {
+        if (seq.length > 0) this.#outbox.push([this.#id, encodeHeader(Kind.Retried, { seq, att, st, why: "error", len }), body.take()]);
+      },
+    };
+  }
+
   /** A worker joined or was taken out: the caller's "workerJoin" and "workerExit" events. */
   membership(event: MembershipEvent): void {
     const frames: Frames = [this.#id, encodeHeader(Kind.Membership, { ...event })];

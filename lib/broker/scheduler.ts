@@ -8,7 +8,7 @@ import { Hedger } from "./hedge.js";
 import { findStuck, type Wedged } from "./stuck.js";
 import type { Task, WorkerSlot } from "./records.js";
 import { RetryWaits } from "./retry-waits.js";
-import { drainOne, Suspects } from "./suspects.js";
+import { Suspects } from "./suspects.js";
 import { TaskQueue } from "./task-queue.js";
 
 /** Pipeline jobs get seqs from here up, apart from the caller's seqs (which start at 0). */
@@ -55,8 +55,6 @@ export class Scheduler {
   #nextIndex = 0;
   #rotation = 0;
   #dispatches = 0;
-  /** Some worker is draining for suspects. */
-  #draining = false;
   /** Tasks the current dispatch() may still hand out (a rate limit's allowance). */
   #budget = Infinity;
 
@@ -175,6 +173,12 @@ export class Scheduler {
    * broker's own and never submitted twice, so for them finished means handed out and no longer
    * held: no set to keep (they finish far out of order, which would make a watermark churn).
    */
+  /** Runs a held task has taken so far (each death, each failure retried). */
+  runsOf(seq: number): number {
+    const task = this.#tasks.get(seq);
+    return task ? task.deaths + task.failures : 0;
+  }
+
   isFinished(seq: number): boolean {
     if (seq >= JOB_SEQ_BASE) return seq < this.#nextJobSeq && !this.#tasks.has(seq);
     return this.#finished.has(seq);
@@ -317,8 +321,7 @@ export class Scheduler {
     // Under a rate limit a task goes only to a free slot, so that it starts as it arrives: the
     // limit counts dispatches, and a task held in a worker's prefetch would start later, bunched.
     const limited = limit !== Infinity;
-    if (this.#suspects.any) this.#dispatchSuspects(plan, now);
-    else if (this.#draining) this.#stopDraining();
+    this.#suspects.dispatch(this.#workers, (w) => plan.has(w), () => this.#budget, (w, task) => this.#assign(plan, w, task, now));
     for (;;) {
       this.#dropWithdrawnHead();
       if (this.#queue.size === 0) break;
@@ -361,29 +364,6 @@ export class Scheduler {
   /** Hedges started and their losers' results dropped; the runs to cancel (see Hedger). */
   get hedge(): Hedger {
     return this.#hedge;
-  }
-
-  #dispatchSuspects(plan: Map<WorkerSlot, Task[]>, now: number): void {
-    let idle = false;
-    for (const w of this.#workers.values()) {
-      if (this.#budget <= 0) break;
-      if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || plan.has(w)) continue;
-      const task = this.#suspects.next();
-      if (!task) break;
-      w.isolated = true;
-      this.#assign(plan, w, task, now);
-      idle = true;
-    }
-    if (this.#suspects.size === 0) {
-      this.#stopDraining();
-      return;
-    }
-    if (!idle && drainOne(this.#workers.values())) this.#draining = true;
-  }
-
-  #stopDraining(): void {
-    for (const w of this.#workers.values()) w.draining = false;
-    this.#draining = false;
   }
 
   #assign(plan: Map<WorkerSlot, Task[]>, w: WorkerSlot, task: Task, now: number): void {

@@ -27,6 +27,8 @@ export class Suspects {
   readonly #queue = new Deque<Task>(64);
   /** Withdrawn tasks still in #queue (dropped when they reach its head). */
   #withdrawn = 0;
+  /** Some worker is draining for suspects. */
+  #draining = false;
 
   constructor(maxAttempts: number) {
     this.#maxAttempts = maxAttempts;
@@ -63,5 +65,37 @@ export class Suspects {
       this.#withdrawn--;
     }
     return undefined;
+  }
+
+  /**
+   * One round of dispatch for suspects, before ordinary tasks: each idle worker (credit, nothing in
+   * flight, not planned yet) takes one suspect to run alone, within `budget()`; with none idle, one
+   * worker is drained; with no suspect left, draining stops.
+   */
+  dispatch(workers: ReadonlyMap<string, WorkerSlot>, planned: (w: WorkerSlot) => boolean, budget: () => number, assign: (w: WorkerSlot, task: Task) => void): void {
+    if (!this.any) {
+      if (this.#draining) this.#stopDraining(workers);
+      return;
+    }
+    let idle = false;
+    for (const w of workers.values()) {
+      if (budget() <= 0) break;
+      if (w.credit === 0 || w.isolated || w.inFlight.size > 0 || planned(w)) continue;
+      const task = this.next();
+      if (!task) break;
+      w.isolated = true;
+      assign(w, task);
+      idle = true;
+    }
+    if (this.size === 0) {
+      this.#stopDraining(workers);
+      return;
+    }
+    if (!idle && drainOne(workers.values())) this.#draining = true;
+  }
+
+  #stopDraining(workers: ReadonlyMap<string, WorkerSlot>): void {
+    for (const w of workers.values()) w.draining = false;
+    this.#draining = false;
   }
 }

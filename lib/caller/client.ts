@@ -12,7 +12,7 @@ import { Spares } from "../shared/spares.js";
 import { Waiters } from "../shared/waiters.js";
 import { EMPTY } from "../wire/body-ranges.js";
 import { ValueReader } from "../wire/value-reader.js";
-import { at, checkColumn, seqColumn, type Column } from "../wire/columns.js";
+import { at, bodyOffsets, checkColumn, seqColumn, type Column } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, Status, type Header, type PipelineWire } from "../wire/protocol.js";
 import { readResultBatch } from "../wire/result-batch.js";
@@ -66,7 +66,7 @@ export class Client {
   /** A worker joined the broker or was taken out (the broker's Membership messages). */
   onMembership: ((event: MembershipEvent) => void) | undefined;
   /** A task lost its worker and runs again: its id and index, the run it starts now, how the worker was lost. */
-  onRetry: ((task: { id: string; index: number }, attempt: number, why: string) => void) | undefined;
+  onRetry: ((task: { id: string; index: number }, attempt: number, why: string, error?: Error) => void) | undefined;
   readonly counters: ClientCounters = { submitted: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, duplicatesDropped: 0, malformedDropped: 0 };
 
   /**
@@ -283,7 +283,7 @@ export class Client {
       const h = decodeHeader(headerFrame);
       if (h.stats) this.#onStats(h.stats as BrokerStats);
       if (h.k === Kind.Results) this.#onResults(h, body);
-      else if (h.k === Kind.Retried) this.#onRetried(h);
+      else if (h.k === Kind.Retried) this.#onRetried(h, body);
       else if (h.k === Kind.Membership) this.#onMembership(h);
       else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
     } catch (err) {
@@ -298,10 +298,28 @@ export class Client {
     this.#statsWaiters = this.#statsWaiters.filter((w) => !(w.until(stats) && (w.resolve(), true)));
   }
 
-  #onRetried(h: Header): void {
+  /** Tasks that run again: their worker died (`att`: deaths), or (`why: "error"`) their handler failed (`att`: runs; errors in the body). */
+  #onRetried(h: Header, body: Buffer | undefined): void {
     const seq = seqColumn(h);
     checkColumn(h, "att", seq.length, "number");
     const att = h.att as Column<number>;
+    if (h.why === "error") {
+      checkColumn(h, "st", seq.length, "number");
+      const st = h.st as Column<number>;
+      const values = new ValueReader(body ?? EMPTY, bodyOffsets(h, seq.length, body));
+      try {
+        for (let i = 0; i < seq.length; i++) {
+          const task = this.#outstanding.get(seq[i]!);
+          if (!task) continue;
+          const runs = at(att, i, 1);
+          const error = taskErrorFromWire(at(st, i, Status.Error), values.read(i), task, runs);
+          this.onRetry?.(task, runs + 1, `its handler failed: ${error.message}`, error);
+        }
+      } finally {
+        values.close();
+      }
+      return;
+    }
     const why = typeof h.why === "string" ? h.why : "its worker was lost";
     for (let i = 0; i < seq.length; i++) {
       const task = this.#outstanding.get(seq[i]!);

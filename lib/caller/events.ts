@@ -31,7 +31,11 @@ export interface WorkerExitEvent {
   reason: string;
 }
 
-/** "retry": a task runs again (today: its worker died holding it). */
+/**
+ * "retry": a task runs again: its worker died holding it (`error` a WorkerExitError), or its
+ * handler failed and it has `retries` left (`error` a TaskError or TimeoutError whose `cause` is
+ * what the handler threw; the run starts after its retry delay).
+ */
 export interface RetryEvent {
   /** The task's id. */
   id: string;

@@ -23,6 +23,7 @@ import { prometheusText } from "./metrics.js";
 import { Supervisor } from "./supervisor.js";
 import { IpcDirectory } from "./ipc-directory.js";
 import { EventEmitter } from "node:events";
+import { BrokerWatchdog } from "./broker-watchdog.js";
 import { emitMembership, emitSafely, retryError, type LoadBalancerEvents } from "./events.js";
 
 /** Pids of a LoadBalancer's child processes. */
@@ -94,30 +95,16 @@ export class LoadBalancer<M extends object = UntypedModule> extends EventEmitter
     this.#dir = new IpcDirectory();
     this.#mailbox = new Mailbox(this.#options.highWaterMark, this.#options.highWaterMarkBytes, this.#options.idMemory);
     const heartbeat = { interval: this.#options.heartbeatInterval, timeout: this.#options.heartbeatTimeout };
-    // A broker that has been up for a whole liveness period and still cannot be reached (no new
-    // handshake) is hung: kill it; its exit restarts it. A broker that died and was restarted
-    // reconnects long before that.
-    let hung: NodeJS.Timeout | undefined;
-    const checkHung = (delay: number) => {
-      hung = setTimeout(() => {
-        hung = undefined;
-        if (this.#state !== "ready") return;
-        const upFor = this.#supervisor.brokerReadyAt > 0 ? Date.now() - this.#supervisor.brokerReadyAt : 0;
-        if (upFor < this.#options.heartbeatTimeout) return checkHung(this.#options.heartbeatTimeout - upFor);
-        this.#supervisor.killBroker(this.pids.broker);
-      }, delay);
-      hung.unref();
-    };
+    const watchdog = new BrokerWatchdog(this.#options.heartbeatTimeout, {
+      running: () => this.#state === "ready",
+      upFor: () => (this.#supervisor.brokerReadyAt > 0 ? Date.now() - this.#supervisor.brokerReadyAt : 0),
+      kill: () => this.#supervisor.killBroker(this.pids.broker),
+    });
     // Nothing outlives a constructor that throws (a socket that cannot be made: EMFILE, say): the
     // ipc directory goes with it (Client closes its own socket).
     this.#client = orUndo(() => this.#dir.remove(), () => new Client(this.#dir.endpoint("frontend"), heartbeat, {
-      lost: () => {
-        if (this.#state === "ready" && !hung) checkHung(this.#options.heartbeatTimeout);
-      },
-      restored: () => {
-        clearTimeout(hung);
-        hung = undefined;
-      },
+      lost: () => watchdog.lost(),
+      restored: () => watchdog.restored(),
     }));
     let workerReady!: () => void;
     let fatal!: (err: Error) => void;
@@ -130,8 +117,8 @@ export class LoadBalancer<M extends object = UntypedModule> extends EventEmitter
     this.#client.describeExit = (pid) => this.#supervisor.exitOf(pid);
     this.#client.names = (seq) => this.#mailbox.nameOf(seq);
     this.#client.onMembership = (m) => emitMembership(this, m, (pid, waitMs) => this.#supervisor.exitOf(pid, waitMs));
-    this.#client.onRetry = (task, attempt, why) => emitSafely(this, "retry", {
-      id: task.id, ...(task.index >= 0 ? { index: task.index } : {}), attempt, error: retryError(task, attempt, why),
+    this.#client.onRetry = (task, attempt, why, error) => emitSafely(this, "retry", {
+      id: task.id, ...(task.index >= 0 ? { index: task.index } : {}), attempt, error: error ?? retryError(task, attempt, why),
     });
     this.ready = this.#start(firstWorker);
     this.ready.catch(() => {}); // rejections reach those who await `ready`, or the next call
