@@ -6,6 +6,7 @@ import { Scheduler } from "../dist/broker/scheduler.js";
 const task = (seq, extra = {}) => ({
   seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([1]), payloadStart: 0, payloadEnd: 1, worker: undefined, withdrawn: false,
   lastExit: "", dispatchedAt: 0, dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
+  failures: 0, retryAt: 0, controls: { retries: 0, retryDelay: 100, priority: 0, batchSize: 1, batchWait: 2 },
   hedgeGroup: 1, hedgeTwin: undefined, hedgeLoser: false, ...extra,
 });
 const plan = (dispatches) => Object.fromEntries(dispatches.map((d) => [d.worker.key, d.tasks.map((x) => x.seq)]));

@@ -6,6 +6,7 @@ const task = (seq, extra = {}) => ({
   seq, id: "", fn: "", timeout: 0, deaths: 0, payload: new Uint8Array([seq & 0xff]), payloadStart: 0, payloadEnd: 1, worker: undefined, withdrawn: false,
   lastExit: "", dispatchedAt: 0, dispatchOrder: 0, startedAt: 0, cancelledAt: 0, waitingOn: 0, dependents: undefined, item: undefined, job: -1,
   failures: 0, retryAt: 0, controls: { retries: 0, retryDelay: 100, priority: 0, batchSize: 1, batchWait: 2 },
+  hedgeGroup: 0, hedgeTwin: undefined, hedgeLoser: false,
   ...extra,
 });
 

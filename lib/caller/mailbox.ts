@@ -4,6 +4,7 @@ import { CancelledError, DependencyError, InvalidOptionError, type ZerolbError }
 import { type Client } from "./client.js";
 import { PendingTask, type TaskSink } from "./pending-task.js";
 import { ResultSizes } from "./result-sizes.js";
+import PQueue from "p-queue";
 import { Deque } from "../shared/ring.js";
 import { BoundedMap } from "../shared/bounded-map.js";
 import type { TaskControls } from "../wire/task-controls.js";
@@ -48,13 +49,6 @@ interface Finished {
   ok: boolean;
 }
 
-/** A send() waiting for room; `wake()` returns false if it gave up (aborted) meanwhile. */
-interface SpaceWaiter {
-  /** Its task's priority: waiting sends get room higher first, in arrival order within one. */
-  priority: number;
-  wake(): boolean;
-}
-
 /** Caller-chosen ids remembered after completion, so a repeated id is neither run nor reported twice. */
 export const DEFAULT_ID_MEMORY = 100_000;
 
@@ -78,8 +72,15 @@ export class Mailbox implements TaskSink {
   /** Outcomes not yet received, with the bytes each holds (its result's encoded size). */
   readonly #results = new Deque<{ result: Result; bytes: number }>();
   readonly #receivers = new Deque<{ resolve: (r: Result) => void; reject: (e: unknown) => void }>();
-  /** Sends waiting for room, highest priority first (few: only sends that outran `highWaterMark`). */
-  readonly #spaceWaiters: SpaceWaiter[] = [];
+  /**
+   * Sends waiting for room stand in line, higher priority first and in arrival order within one,
+   * and an aborted one leaves its place (p-queue, with its priorities and abort signals). The line
+   * is paused while there is no room and started when room opens: each job admits one send. Only
+   * sends that outran a high-water mark go through it: the others pass it by.
+   */
+  readonly #line = new PQueue({ concurrency: 1, autoStart: false });
+  /** Sends let through the line and not yet sent: they count against `highWaterMark`. */
+  #admitted = 0;
   /** Sent and not yet received. */
   #outstanding = 0;
   /** Sent and not yet finished. */
@@ -114,11 +115,24 @@ export class Mailbox implements TaskSink {
     const { signal, id } = settings;
     signal?.throwIfAborted();
     if (id !== undefined && this.#known(id)) return id;
-    while (!this.#hasRoom()) {
-      await this.#waitForRoom(signal, settings.controls.priority);
-      if (this.#closed ?? this.#refused) throw this.#closed ?? this.#refused;
+    let admitted = false; // let through the line: its place is counted in #admitted until it is sent
+    if (!this.#hasRoom() || this.#line.size > 0 || this.#line.pending > 0) {
+      let entered: boolean;
+      try {
+        const entering = this.#line.add(() => this.#admitOne(), { priority: settings.controls.priority, signal });
+        this.#wakeSender(); // there may be room already (the line was only ahead of it)
+        entered = await entering;
+      } catch (err) {
+        throw signal?.aborted ? signal.reason : err;
+      }
+      if (!entered) throw this.#closed ?? this.#refused;
+      admitted = true;
     }
     try {
+      if (admitted) {
+        admitted = false;
+        this.#admitted--;
+      }
       if (id !== undefined && this.#known(id)) return id;
       const dependencies = this.#dependencies(client, settings.after, id);
       if (typeof dependencies === "string") return this.#failAtOnce(client, id, settings, dependencies);
@@ -135,7 +149,7 @@ export class Mailbox implements TaskSink {
       }
       return task.id;
     } finally {
-      // Room may be left for the next waiting send (each woken send passes it on).
+      // Room may be left for the next waiting send.
       this.#wakeSender();
     }
   }
@@ -190,13 +204,13 @@ export class Mailbox implements TaskSink {
   /** close() has begun: sends waiting for room are refused with `error` (those sent go on). */
   refuseSenders(error: ZerolbError): void {
     this.#refused = error;
-    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w.wake();
+    this.#wakeSender();
   }
 
   /** After close: waiting senders and, once nothing more can arrive, receivers get `error`. */
   close(error: ZerolbError): void {
     this.#closed = error;
-    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) w.wake();
+    this.#wakeSender();
     if (this.#outstanding - this.#results.size > 0) return;
     for (let r = this.#receivers.shift(); r; r = this.#receivers.shift()) r.reject(error);
   }
@@ -207,38 +221,23 @@ export class Mailbox implements TaskSink {
    * as large as the results seen so far).
    */
   #hasRoom(): boolean {
-    return this.#outstanding < this.#hwm && this.#bytesHeld + this.#unfinished * this.#resultSizes.typical < this.#hwmBytes;
+    return this.#outstanding + this.#admitted < this.#hwm && this.#bytesHeld + this.#unfinished * this.#resultSizes.typical < this.#hwmBytes;
   }
 
-  /** Waits to be woken by #wakeSender; an abort rejects at once and gives up the place in line. */
-  #waitForRoom(signal: AbortSignal | undefined, priority: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let waiting = true;
-      const onAbort = () => {
-        waiting = false;
-        reject(signal!.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const waiters = this.#spaceWaiters;
-      let at = waiters.length;
-      while (at > 0 && waiters[at - 1]!.priority < priority) at--;
-      waiters.splice(at, 0, {
-        priority,
-        wake: () => {
-          if (!waiting) return false;
-          waiting = false;
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-          return true;
-        },
-      });
-    });
+  /**
+   * The job of the send at the head of the line, run when there is room: it takes one place (one
+   * more admitted) and pauses the line if that was the last. After close() began: admits none.
+   */
+  #admitOne(): boolean {
+    if (this.#closed ?? this.#refused) return false;
+    this.#admitted++;
+    if (!this.#hasRoom()) this.#line.pause();
+    return true;
   }
 
-  /** Wakes the first waiting send that has not given up, if there is room for it. */
+  /** Room may have opened (or close() began): the line moves on. */
   #wakeSender(): void {
-    if (this.#spaceWaiters.length === 0 || !(this.#hasRoom() || this.#closed)) return;
-    for (let w = this.#spaceWaiters.shift(); w; w = this.#spaceWaiters.shift()) if (w.wake()) return;
+    if (this.#line.isPaused && this.#line.size > 0 && (this.#hasRoom() || this.#closed || this.#refused)) this.#line.start();
   }
 
   /** An outcome was handed out: its slot and its result's bytes are free. */
@@ -307,3 +306,4 @@ export class Mailbox implements TaskSink {
     return finished === undefined ? "pending" : finished.ok ? "done" : "failed";
   }
 }
+
