@@ -19,9 +19,13 @@ export interface WorkerJoinEvent {
 
 /** "workerExit": a worker was taken out (it died, left, stopped answering, or was replaced). */
 export interface WorkerExitEvent {
+  /** Its id, as in `stats().workers[].id`. */
   id: string;
+  /** Its process id (on its own machine for a remote worker), when known. */
   pid?: number;
+  /** A remote `zerolb worker` (true) or a local child process (false). */
   remote: boolean;
+  /** The name a remote worker gave (its host name). */
   name?: string;
   /** A local worker's exit code, when it exited (and had by the time the event was sent). */
   code?: number;
@@ -57,9 +61,13 @@ export interface BrokerRestartEvent {
 
 /** The events of a LoadBalancer and their arguments (for `lb.on(name, listener)`). */
 export interface LoadBalancerEvents {
+  /** A worker (local or remote) joined the broker and can take tasks. */
   workerJoin: [event: WorkerJoinEvent];
+  /** A worker was taken out: it died, left, stopped answering or was replaced. */
   workerExit: [event: WorkerExitEvent];
+  /** A task runs again: its worker died holding it, or its handler failed and it has `retries` left. */
   retry: [event: RetryEvent];
+  /** The broker died or hung, and a new one has started. */
   brokerRestart: [event: BrokerRestartEvent];
 }
 

@@ -150,7 +150,12 @@ export interface LoadBalancerOptions<WorkerData = unknown> {
    * (the broker holds tasks back; each goes to a free slot, so it starts as it arrives).
    * @default undefined (no limit)
    */
-  rateLimit?: { tasks: number; per: number };
+  rateLimit?: {
+    /** Most task starts in any window of `per` ms. */
+    tasks: number;
+    /** The window, ms. */
+    per: number;
+  };
   /** Node flags for local worker processes, e.g. `["--max-old-space-size=512"]`. @default [] */
   execArgv?: string[];
   /** Environment variables for local worker processes, on top of the caller's. @default undefined (the caller's) */
