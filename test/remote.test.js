@@ -24,6 +24,12 @@ t.test("zerolb worker - joins a workers: 0 LoadBalancer and serves a map", async
   t.equal(workers[0].pid, worker.pid, "with the CLI worker's pid");
   t.equal(workers[0].done, 500);
   t.equal(workers[0].name, hostname(), "named by its host name (zerolb worker's default --name)");
+  if (process.platform === "linux") {
+    // Its side of the connection: loopback and an ephemeral port, not the broker's.
+    const [, port] = /^127\.0\.0\.1:(\d+)$/.exec(workers[0].address ?? "") ?? [];
+    t.ok(port, `its address is host and port (${workers[0].address})`);
+    t.not(`tcp://127.0.0.1:${port}`, lb.endpoint, "the worker's own port, not the broker's");
+  }
   t.match(worker.stderr, /joined tcp:\/\/127\.0\.0\.1:\d+/, "the join is logged on stderr");
 });
 

@@ -55,6 +55,8 @@ export interface Peer {
   backend: Backend;
   concurrency: number;
   name: string | undefined;
+  /** Its side of the TCP connection, as a remote worker says in Ready ("host:port"). */
+  address?: string;
 }
 
 /** Builds Tasks messages: the tasks' columns and a body of their payloads, never decoded. */

@@ -126,8 +126,9 @@ export class Workers {
     const joining = this.#c.scheduler.worker(key) === undefined;
     this.#c.scheduler.addWorker(key, peer.concurrency, performance.now());
     this.#c.scheduler.grant(key, credit as number);
+    if (typeof h.address === "string" && h.address.length <= MAX_NAME_LENGTH) peer.address = h.address;
     if (joining) this.#c.membership({ ev: "join", ...this.#identity(key, peer) });
-    log("worker %s ready with credit %d", key, credit);
+    log("worker %s ready with credit %d%s", key, credit, peer.address ? ` from ${peer.address}` : "");
     this.#c.statsDue();
     this.#c.dispatch();
   }
@@ -278,6 +279,7 @@ export class Workers {
       index: slot.index, id: printableId(slot.key), pid: peer?.pid ?? 0, local: peer?.backend.local ?? !slot.key.startsWith("r:"), done: slot.done, inFlight: slot.inFlight.size,
     };
     if (peer?.name !== undefined) info.name = peer.name;
+    if (peer?.address !== undefined) info.address = peer.address;
     return info;
   }
 }

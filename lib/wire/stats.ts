@@ -12,6 +12,11 @@ export interface WorkerInfo {
   local: boolean;
   /** The name a remote worker gave in its Hello (its host name). */
   name?: string;
+  /**
+   * A remote worker's host and port ("10.0.0.5:43210"), as its side of the TCP connection reads
+   * (`zerolb worker` on Linux says it in Ready); absent when unknown (ipc, another platform).
+   */
+  address?: string;
   /** Tasks it finished. */
   done: number;
   /** Tasks it holds now. */

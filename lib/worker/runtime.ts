@@ -2,6 +2,7 @@
 // broker: Hello, Welcome, setup(), Ready, rejoining after a Reset or a new connection, leaving with
 // Bye. Running the tasks is runner.ts; the results they send, result-sink.ts. The same runtime
 // serves local worker processes and `zerolb worker` on other machines.
+import { connectionAddress } from "./connection-address.js";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
@@ -262,7 +263,8 @@ export class WorkerRuntime {
     this.#granted = this.#capped(this.#runner.window());
     this.#received = 0;
     this.#session = "joined";
-    this.#outbox.push([encodeHeader(Kind.Ready, { credit: this.#granted })]);
+    const address = connectionAddress(this.#config.connect); // tcp on Linux: "host:port", for stats()
+    this.#outbox.push([encodeHeader(Kind.Ready, { credit: this.#granted, ...(address ? { address } : {}) })]);
     log("ready, credit %d", this.#granted);
     const session = typeof h.session === "string" ? h.session : "";
     const rejoin = this.#joins++ > 0;
