@@ -1,6 +1,6 @@
 // The LoadBalancer's private directory for its ipc socket files: short enough for sockaddr_un,
 // made before the broker starts and removed (with the files libzmq leaves) when it closes.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StartupError } from "../shared/errors.js";
@@ -52,8 +52,20 @@ export class IpcDirectory {
     return `ipc://${join(this.path, name)}`;
   }
 
-  /** libzmq leaves ipc files behind on close; remove them and the directory. */
+  /**
+   * libzmq leaves ipc files behind on close; remove them and the directory. Its files have known
+   * names, so they are unlinked one by one: no directory listing, which takes a file descriptor
+   * (rmSync's does on Node 24), and a LoadBalancer whose constructor failed for want of
+   * descriptors (EMFILE) must still leave nothing behind.
+   */
   remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
+    for (const name of IPC_SOCKETS) rmSync(join(this.path, name), { force: true });
+    try {
+      rmdirSync(this.path);
+    } catch (err) {
+      // Something else in it (not zerolb's): remove the lot, as before.
+      if ((err as NodeJS.ErrnoException).code === "ENOTEMPTY") rmSync(this.path, { recursive: true, force: true });
+      else if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   }
 }

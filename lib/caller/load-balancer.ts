@@ -389,7 +389,11 @@ function orUndo<T>(undo: () => void, make: () => T): T {
   try {
     return make();
   } catch (err) {
-    undo();
+    try {
+      undo();
+    } catch {
+      // the first error is the one to report
+    }
     throw err;
   }
 }
