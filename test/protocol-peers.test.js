@@ -9,50 +9,7 @@ import { CancelledError, TaskError } from "../dist/index.js";
 import { lineCount, sharedLb, tmpPath, waitFor, within } from "./helpers.js";
 import { startWorker } from "./remote-helpers.js";
 
-const V = 1;
-const Kind = { Hello: 1, Ready: 2, WorkerResults: 3, Bye: 4, Welcome: 10, Tasks: 11, Cancel: 12, Reset: 13 };
-const Status = { Ok: 0, Error: 1, Cancelled: 5 };
-const header = (k, fields = {}) => Buffer.from(encode({ v: V, k, ...fields }));
-
-/** Messages arriving on a socket, decoded ({ h, body, from? }), taken in order with next(). */
-function inbox(socket, router = false) {
-  const queue = [];
-  const all = [];
-  let wake;
-  void (async () => {
-    for await (const frames of socket) {
-      const [from, h, body] = router ? frames : [undefined, ...frames];
-      const message = { from, h: decode(h), body };
-      queue.push(message);
-      all.push(message);
-      wake?.();
-    }
-  })().catch(() => {});
-  return {
-    /** How many messages of this kind arrived so far, taken or not. */
-    count: (kind) => all.filter((m) => m.h.k === kind).length,
-    /** The next message of one of `kinds`; messages of other kinds before it are dropped. */
-    async next(kinds, what) {
-      const wanted = [kinds].flat();
-      return within(
-        (async () => {
-          for (;;) {
-            const i = queue.findIndex((m) => wanted.includes(m.h.k));
-            if (i >= 0) return queue.splice(0, i + 1).pop();
-            queue.length = 0;
-            await new Promise((resolve) => (wake = resolve));
-          }
-        })(),
-        60_000,
-        what ?? `a message of kind ${wanted}`,
-      );
-    },
-    /** Messages of these kinds received so far and not taken. */
-    pending(kinds) {
-      return queue.filter((m) => [kinds].flat().includes(m.h.k));
-    },
-  };
-}
+import { header, inbox, Kind, Status } from "./wire-peer.js";
 
 /** A worker written from docs/protocol.md: a DEALER at `endpoint`, closed when the test ends. */
 function fakeWorker(t, endpoint) {

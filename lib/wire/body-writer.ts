@@ -47,26 +47,10 @@ export class BodyWriter {
 
   /** Appends `bytes` as a MessagePack bin value (bin 8/16/32 by its size, as encoders write it). */
   appendBinary(bytes: Uint8Array): void {
-    const size = bytes.length;
-    const head = size <= 0xff ? 2 : size <= 0xffff ? 3 : 5;
-    const start = this.#used;
-    const end = start + head + size;
-    if (end > this.#buffer.length) this.#grow(end);
+    const at = this.#beginSized(0xc4, bytes.length, 0);
     const buffer = this.#buffer;
-    if (head === 2) {
-      buffer[start] = 0xc4;
-      buffer[start + 1] = size;
-    } else if (head === 3) {
-      buffer[start] = 0xc5;
-      buffer.writeUInt16BE(size, start + 1);
-    } else {
-      buffer[start] = 0xc6;
-      buffer.writeUInt32BE(size, start + 1);
-    }
-    if (size <= 64) for (let i = 0; i < size; i++) buffer[start + head + i] = bytes[i]!;
-    else buffer.set(bytes, start + head);
-    this.#used = end;
-    this.#lengths[this.#count++] = end - start;
+    if (bytes.length <= 64) for (let i = 0; i < bytes.length; i++) buffer[at + i] = bytes[i]!;
+    else buffer.set(bytes, at);
   }
 
   /**
@@ -74,28 +58,40 @@ export class BodyWriter {
    * in UTF-8, written straight into the body (ext 8/16/32 by the payload's size).
    */
   appendTextExtension(type: number, kind: number, text: string): void {
-    const size = 1 + Buffer.byteLength(text, "utf8");
-    const head = size <= 0xff ? 3 : size <= 0xffff ? 4 : 6;
+    const at = this.#beginSized(0xc7, 1 + Buffer.byteLength(text, "utf8"), 1);
+    this.#buffer[at - 1] = type;
+    this.#buffer[at] = kind;
+    this.#buffer.write(text, at + 1, "utf8");
+  }
+
+  /**
+   * Makes room for a MessagePack value of `size` payload bytes whose header is `code8` (or the
+   * next two codes: the 16- and 32-bit size forms, as bin and ext have them), the size, then
+   * `extra` bytes for the caller to fill (an extension's type); writes the code and size, counts
+   * the value, and returns where its payload starts.
+   */
+  #beginSized(code8: number, size: number, extra: number): number {
+    const sizeBytes = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
     const start = this.#used;
-    const end = start + head + size;
+    const payload = start + 1 + sizeBytes + extra;
+    const end = payload + size;
     if (end > this.#buffer.length) this.#grow(end);
     const buffer = this.#buffer;
-    if (head === 3) {
-      buffer[start] = 0xc7;
+    if (sizeBytes === 1) {
+      buffer[start] = code8;
       buffer[start + 1] = size;
-    } else if (head === 4) {
-      buffer[start] = 0xc8;
+    } else if (sizeBytes === 2) {
+      buffer[start] = code8 + 1;
       buffer.writeUInt16BE(size, start + 1);
     } else {
-      buffer[start] = 0xc9;
+      buffer[start] = code8 + 2;
       buffer.writeUInt32BE(size, start + 1);
     }
-    buffer[start + head - 1] = type;
-    buffer[start + head] = kind;
-    buffer.write(text, start + head + 1, "utf8");
     this.#used = end;
     this.#lengths[this.#count++] = end - start;
+    return payload;
   }
+
 
   /** Returns the body and its lengths, and starts afresh. */
   take(): { body: Buffer; lengths: number[] } {
