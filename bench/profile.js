@@ -18,6 +18,7 @@
 //                    gc.<pid>.json, perf.data (its JIT names are gone: /tmp/perf-<pid>.map is removed)
 //   --save FILE      also write the report to FILE
 //   --records        W7a instead of W1: bench/lib/records.js's review records through record-id.js
+//   --payload        W3 instead of W1: 64 KiB Buffers through echo.js (try --tasks 20000 --warmup 2000)
 //
 // How: this script starts the caller as a child node process with --cpu-prof, and the caller's
 // LoadBalancer starts its broker and workers with the same flags through ZEROLB_CHILD_FLAGS. The
@@ -60,7 +61,7 @@ const ROOT = resolve(HERE, "..");
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 19).join("\n"));
+    console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 20).join("\n"));
     return;
   }
   const opts = {
@@ -72,6 +73,7 @@ async function main() {
     prof: !args["no-prof"] && !args.perf,
     perf: Boolean(args.perf),
     records: Boolean(args.records),
+    payload: Boolean(args.payload),
   };
 
   let dist = args.dist && resolve(args.dist);
@@ -91,7 +93,9 @@ async function main() {
     out.push(line);
   };
   print(
-    opts.records
+    opts.payload
+      ? `W3 profile: ${opts.tasks} × 64 KiB Buffers in and out after ${opts.warmup} warm-up, echo.js, 2 workers, concurrency 1, lb.map over an array (ordered)`
+      : opts.records
       ? `W7a profile: ${opts.tasks} review records (bench/lib/records.js) after ${opts.warmup} warm-up, record-id.js, 2 workers, concurrency 1, lb.map over an array (ordered)`
       : `W1 profile: ${opts.tasks} measured tasks after ${opts.warmup} warm-up, 2 workers, concurrency 1, lb.map over a generator (ordered)`,
   );
@@ -173,7 +177,7 @@ function startCaller(dist, profDir, opts) {
   if (opts.perf) prof.push("--perf-basic-prof", "--interpreted-frames-native-stack");
   prof.push(`--import=${gcRecorder(profDir)}`);
   const env = { ...process.env, ZEROLB_DIST: dist, ZEROLB_CHILD_FLAGS: prof.join(" ") };
-  const spec = { tasks: opts.tasks, warmup: opts.warmup, records: opts.records };
+  const spec = { tasks: opts.tasks, warmup: opts.warmup, records: opts.records, payload: opts.payload };
   return new Promise((resolvePromise, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ["--as-caller", JSON.stringify(spec)], { env, execArgv: prof, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let report;
@@ -301,13 +305,16 @@ function describeCommit(dist) {
 // ---------------------------------------------------------------------------------------------
 // The caller: W1 as bench/child.js runs it, with the measured window on the profiler's clock.
 
-async function runCaller({ tasks, warmup, records: useRecords }) {
+async function runCaller({ tasks, warmup, records: useRecords, payload }) {
   const { sample, delta } = await import("./lib/proc.js");
   const peer = await import("./peers/zerolb.js");
-  const handler = join(HERE, "handlers", useRecords ? "record-id.js" : "noop.js");
+  const handler = join(HERE, "handlers", payload ? "echo.js" : useRecords ? "record-id.js" : "noop.js");
   // W7a: the records are built before the clock starts; their ids are 0..n-1, as range(n) is.
   const records = useRecords ? (await import("./lib/records.js")).makeRecords(Math.max(tasks, warmup)) : undefined;
-  const range = useRecords ? (n) => records.slice(0, n) : numbers;
+  // W3: 16 preallocated 64 KiB Buffers yielded in turn, as the bench does.
+  const buffers = payload ? Array.from({ length: 16 }, (_, i) => Buffer.alloc(PAYLOAD_BYTES, i)) : undefined;
+  const range = payload ? (n) => Array.from({ length: n }, (_, i) => buffers[i % 16]) : useRecords ? (n) => records.slice(0, n) : numbers;
+  const check = payload ? checkBytes : checkAll;
   const pool = peer.create({ handler, workers: 2, concurrency: 1 });
   process.once("SIGTERM", () => pool.forceClose().finally(() => process.exit(143)));
   try {
@@ -323,7 +330,7 @@ async function runCaller({ tasks, warmup, records: useRecords }) {
     const t1 = nowUs();
     const after = { procs: sample(pool.processes()), threads: threadSample(procs), counters: counterSample(procs) };
     await ask({ type: "measured" }, "stopped");
-    checkAll(value, tasks);
+    check(value, tasks);
     const ms = (t1 - t0) / 1000;
     await pool.close();
     process.send({
@@ -364,6 +371,12 @@ function* numbers(n) {
 }
 
 /** Every task came back exactly once (the noop handler returns its input), as in workloads.js. */
+const PAYLOAD_BYTES = 64 * 1024;
+
+function checkBytes({ count, sum }, n) {
+  if (count !== n || sum !== n * PAYLOAD_BYTES) throw new Error(`expected ${n} results of ${PAYLOAD_BYTES} bytes; got ${count} of ${sum} bytes in all`);
+}
+
 function checkAll({ count, sum }, n) {
   if (count !== n || sum !== (n * (n - 1)) / 2) throw new Error(`expected ${n} results summing to ${(n * (n - 1)) / 2}; got ${count} summing to ${sum}`);
 }
@@ -919,7 +932,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-h" || a === "--help") out.help = true;
-    else if (a === "--no-prof" || a === "--perf" || a === "--records") out[a.slice(2)] = true;
+    else if (a === "--no-prof" || a === "--perf" || a === "--records" || a === "--payload") out[a.slice(2)] = true;
     else if (a.startsWith("--")) {
       const [k, v] = a.includes("=") ? [a.slice(2, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a.slice(2), argv[++i]];
       if (v === undefined) throw new TypeError(`${a} needs a value`);

@@ -154,6 +154,50 @@ t.test("protocol - a message larger than maxMessageSize closes its sender's conn
   t.same(await lb.receive(), { id, ok: true, value: 2 }, "another worker is served as before");
 });
 
+t.test("protocol - bodies in several frames: a worker whose Hello says mf gets each large input as a frame of its own (a view the broker never joined) and may answer in several frames; one that does not gets one body frame", async (t) => {
+  const lb = broker();
+  await lb.ready;
+  const inputs = [Buffer.alloc(20_000, 1), Buffer.alloc(20_000, 2)]; // each ≥ 16 KiB: a "large" value
+  const bin = (b) => Buffer.from(encode(b));
+
+  const w = fakeWorker(t, lb.endpoint);
+  const welcome = await w.join(2, { pid: 4242, concurrency: 2, mf: true });
+  t.equal(welcome.h.mf, true, "the Welcome says the broker reads bodies of several frames");
+  // Sent in one turn: one Submit from the caller, whose chunked body holds each input in a frame of its own.
+  const ids = await Promise.all(inputs.map((b) => lb.send(b)));
+  const messages = [];
+  for (let got = 0; got < 2; ) {
+    const m = await w.next(Kind.Tasks, "Tasks for the two large inputs");
+    messages.push(m);
+    got += m.h.seq.length;
+  }
+  const seqs = messages.flatMap((m) => m.h.seq);
+  for (const m of messages) {
+    t.same(m.parts.map((p) => p.length), m.h.len, "one body frame per large input, each exactly its value");
+    for (const [i, part] of m.parts.entries()) t.ok(part.equals(bin(inputs[m.h.seq[i] === seqs[0] ? 0 : 1])), "the frame is the input's MessagePack bytes");
+  }
+  // The answer: a small result and a large one, in frames of their own.
+  const big = Buffer.alloc(30_000, 3);
+  await w.socket.send([header(Kind.WorkerResults, { seq: seqs, st: [Status.Ok, Status.Ok], len: [bin("small").length, bin(big).length] }), bin("small"), bin(big)]);
+  const results = [await lb.receive(), await lb.receive()];
+  const byId = new Map(results.map((r) => [r.id, r]));
+  t.equal(byId.get(ids[0]).value, "small", "the small result, read from its frame");
+  t.ok(Buffer.from(byId.get(ids[1]).value).equals(big), "the large result, read from its frame");
+  w.socket.close();
+
+  // A worker that does not say mf (the Python worker, an older zerolb): one body frame, as before.
+  const plain = fakeWorker(t, lb.endpoint);
+  await plain.join(2);
+  const plainIds = await Promise.all(inputs.map((b) => lb.send(b)));
+  const tasks = await plain.tasks(2);
+  t.same(plain.all.filter((m) => m.h.k === Kind.Tasks).map((m) => m.parts.length), plain.all.filter((m) => m.h.k === Kind.Tasks).map(() => 1), "every Tasks message has one body frame");
+  t.same(tasks.map((x) => x.input.length), [20_000, 20_000], "holding both inputs");
+  await plain.answer(tasks.map((x) => [x.seq, Status.Ok, x.input.length]));
+  const plainResults = [await lb.receive(), await lb.receive()];
+  t.same(plainResults.map((r) => r.value).sort(), [20_000, 20_000]);
+  t.same(plainResults.map((r) => r.id).sort(), [...plainIds].sort());
+});
+
 t.test("protocol - zerolb worker: Hello again until Welcomed, one Ready per Hello, Cancel of a task not started answered at once with status 5, Reset makes it say Hello again", async (t) => {
   const router = new zmq.Router({ linger: 0, mandatory: true });
   t.teardown(() => router.close());

@@ -9,7 +9,7 @@ export const Kind = { Hello: 1, Ready: 2, WorkerResults: 3, Bye: 4, Welcome: 10,
 export const Status = { Ok: 0, Error: 1, Timeout: 2, Cancelled: 5 };
 export const header = (k, fields = {}, v = V) => Buffer.from(encode({ v, k, ...fields }));
 
-/** Messages arriving on a socket, decoded ({ h, body, from? }), taken in order with next(). */
+/** Messages arriving on a socket, decoded ({ h, body, parts, from? }), taken in order with next(). */
 export function inbox(socket, router = false) {
   const queue = [];
   const all = [];
@@ -24,7 +24,8 @@ export function inbox(socket, router = false) {
       } catch {
         decoded = { k: -1 };
       }
-      const message = { from, h: decoded, body };
+      // parts: every body frame (a body may come in several: docs/protocol.md, "Bodies in several frames").
+      const message = { from, h: decoded, body, parts: frames.slice(router ? 2 : 1) };
       queue.push(message);
       all.push(message);
       wake?.();

@@ -2,6 +2,7 @@
 // single writer, and the Tasks messages it sends.
 import * as zmq from "zeromq";
 import { BodyRanges } from "../wire/body-ranges.js";
+import { LARGE_VALUE } from "../wire/body-writer.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
 import { TaskBatchWriter } from "../wire/task-batch.js";
@@ -55,6 +56,8 @@ export interface Peer {
   backend: Backend;
   concurrency: number;
   name: string | undefined;
+  /** It reads Tasks whose body comes in several frames (its Hello said `mf`): large inputs go as views, never joined. */
+  multiFrame: boolean;
   /** Its side of the TCP connection, as a remote worker says in Ready ("host:port"). */
   address?: string;
 }
@@ -74,7 +77,8 @@ export class TasksWriter {
       this.#writer.add(t.seq, t.fn, t.timeout, t.deaths + t.failures + 1, t.id, t.controls);
       this.#body.add(t.payload, t.payloadStart, t.payloadEnd);
     }
-    return [peer.id, encodeHeader(Kind.Tasks, this.#writer.take(len)), this.#body.take()];
+    const header = encodeHeader(Kind.Tasks, this.#writer.take(len));
+    return peer.multiFrame ? [peer.id, header, ...this.#body.takeFrames(LARGE_VALUE)] : [peer.id, header, this.#body.take()];
   }
 }
 

@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
 import { ProtocolError } from "../shared/errors.js";
-import { EMPTY } from "../wire/body-ranges.js";
+import { BodyParts, ValueSpans } from "../wire/body-parts.js";
 import type { BrokerConfig, RemoteConfig } from "../wire/child-messages.js";
 import { at, checkColumn, seqColumn, startedColumn, type Column } from "../wire/columns.js";
 import { Outbox } from "../wire/outbox.js";
@@ -177,7 +177,7 @@ export class Broker {
   }
 
   #onCallerMessage(frames: Buffer[]): void {
-    const [id, headerFrame, body] = frames;
+    const [id, headerFrame] = frames;
     // With handover, what was still unread on a connection the caller replaced arrives under a
     // temporary routing id: stale, and covered by the Submit that reconciles the new connection.
     if (id?.toString("latin1") !== CALLER_ID) return;
@@ -185,7 +185,7 @@ export class Broker {
     this.#caller.heard();
     switch (header.k) {
       case Kind.Submit:
-        return this.#onSubmit(header, body);
+        return this.#onSubmit(header, BodyParts.of(frames, 2));
       case Kind.Withdraw:
         this.#withdrawAll(seqColumn(header));
         this.#caller.statsDue();
@@ -207,8 +207,9 @@ export class Broker {
    * withdrawn (their Withdraw was lost), tasks it holds are kept as they are, and tasks it has
    * finished run again (their results were lost on the way to the caller).
    */
-  #onSubmit(h: Header, body: Buffer | undefined): void {
+  #onSubmit(h: Header, body: BodyParts): void {
     const { seq, offsets, fn, to, att, id, controls } = readTaskBatch(h, body);
+    const spans = new ValueSpans(body, offsets);
     const n = seq.length;
     checkColumn(h, "pipe", n, "number");
     const pipe = h.pipe as Column<number> | undefined;
@@ -218,17 +219,16 @@ export class Broker {
     if (after !== undefined && (!Array.isArray(after) || after.length !== n)) throw new ProtocolError("after column does not match seq");
     const sync = h.sync === true;
     if (sync) this.#reconcile(new Set(seq));
-    const bytes = body ?? EMPTY;
     for (let i = 0; i < n; i++) {
       const pipelineId = at(pipe, i, 0);
       if (pipelineId > 0) {
         if (this.#pipelines.holds(seq[i]!) || (!sync && this.#scheduler.isFinished(seq[i]!))) continue;
-        this.#pipelines.start(seq[i]!, pipelineId, bytes, offsets[i]!, offsets[i + 1]!, at(to, i, 0), at(id, i, ""));
+        this.#pipelines.start(seq[i]!, pipelineId, spans.frame(i), spans.start(i), spans.end(i), at(to, i, 0), at(id, i, ""));
         continue;
       }
       const deps = after?.[i] as unknown;
       if (deps != null && (!Array.isArray(deps) || deps.some((d) => !Number.isSafeInteger(d)))) throw new ProtocolError("after holds a non-integer");
-      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), bytes, offsets[i], offsets[i + 1], controls(i));
+      const task = newTask(seq[i]!, at(id, i, ""), at(fn, i, ""), at(to, i, 0), at(att, i, 0), spans.frame(i), spans.start(i), spans.end(i), controls(i));
       task.hedgeGroup = at(hedgeGroup, i, 0);
       if (!this.#scheduler.submit(task, (deps as number[] | null) ?? undefined, false, sync)) recycleTask(task);
     }
@@ -271,11 +271,10 @@ export class Broker {
   }
 
   #onWorkerMessage(backend: Backend, frames: Buffer[]): void {
-    const [id, headerFrame, body] = frames;
+    const [id, headerFrame] = frames;
     const key = backend.prefix + id!.toString("latin1");
     if (frames.length === 2 && headerFrame!.length === 0) return this.#workers.connected(backend, id!, key);
     if (frames.length === 2 && headerFrame!.equals(DISCONNECT_FRAME)) return this.#workers.disconnected(key);
-    if (frames.length > 3) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
     if (headerFrame!.length > MAX_HEADER_BYTES) throw new ProtocolError(`a header of ${headerFrame!.length} bytes (at most ${MAX_HEADER_BYTES})`);
     let header: Header;
     try {
@@ -288,11 +287,12 @@ export class Broker {
     this.#scheduler.heard(key, performance.now());
     switch (header.k) {
       case Kind.Hello:
+        if (frames.length > 3) throw new ProtocolError(`a Hello has ${frames.length - 1} frames (at most 2)`);
         return this.#workers.hello(backend, id!, key, header);
       case Kind.Ready:
         return this.#workers.ready(backend, id!, key, header);
       case Kind.WorkerResults:
-        return this.#onWorkerResults(backend, id!, key, header, body);
+        return this.#onWorkerResults(backend, id!, key, header, BodyParts.of(frames, 2));
       case Kind.Bye:
         return this.#workers.bye(backend, id!, key, seqColumn(header), header.error);
       default:
@@ -300,7 +300,7 @@ export class Broker {
     }
   }
 
-  #onWorkerResults(backend: Backend, id: Buffer, key: string, h: Header, body: Buffer | undefined): void {
+  #onWorkerResults(backend: Backend, id: Buffer, key: string, h: Header, body: BodyParts): void {
     if (!this.#scheduler.worker(key)) {
       // A worker we dropped (presumed dead) is back with late results: they were run elsewhere.
       for (const s of seqColumn(h)) if (this.#scheduler.isFinished(s)) this.#counters.duplicatesDropped++;
@@ -308,7 +308,9 @@ export class Broker {
     }
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
-    const bytes = body ?? EMPTY;
+    // At most one frame per value (a writer starts a frame only for a value), so a peer cannot send frames without end.
+    if (body.frames.length > Math.max(1, n)) throw new ProtocolError(`a body of ${n} values in ${body.frames.length} frames`);
+    const spans = new ValueSpans(body, offsets);
     checkColumn(h, "nr", n, "number"); // `nr` (no retry): the handler's error said `retryable: false`
     const noRetry = h.nr as Column<number> | undefined;
     const now = performance.now();
@@ -321,9 +323,9 @@ export class Broker {
       const verdict = this.#scheduler.result(key, seq[i]!, status === Status.Ok, now, mayRetry);
       if (verdict === "retrying") {
         retrying = true;
-        if (!this.#pipelines.isJob(seq[i]!)) (notices ??= this.#caller.retryNotices(bytes)).add(seq[i]!, this.#scheduler.runsOf(seq[i]!), status, offsets[i]!, offsets[i + 1]!);
+        if (!this.#pipelines.isJob(seq[i]!)) (notices ??= this.#caller.retryNotices()).add(seq[i]!, this.#scheduler.runsOf(seq[i]!), status, spans.frame(i), spans.start(i), spans.end(i));
       } else if (typeof verdict === "object") {
-        this.#settle(verdict, status, bytes, offsets[i]!, offsets[i + 1]!);
+        this.#settle(verdict, status, spans.frame(i), spans.start(i), spans.end(i));
         // A plain task that succeeded is done with: nothing refers to it (a failed one may be
         // named in its dependents' errors; pipeline jobs' records live on in their item's run).
         if (status === Status.Ok && !this.#pipelines.isJob(verdict.seq)) recycleTask(verdict);

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import type * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
 import { BodyRanges } from "../wire/body-ranges.js";
+import { LARGE_VALUE } from "../wire/body-writer.js";
 import { column, ColumnBuilder } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
@@ -90,14 +91,14 @@ export class CallerLink {
    * again (`retries`): their runs so far, the failed run's status and its error value (a range of
    * `buffer`), sent to the caller in one Retried message for its "retry" event.
    */
-  retryNotices(buffer: Uint8Array): { add(seq: number, runs: number, status: number, start: number, end: number): void; send(): void } {
+  retryNotices(): { add(seq: number, runs: number, status: number, buffer: Uint8Array, start: number, end: number): void; send(): void } {
     const seq: number[] = [];
     const att: number[] = [];
     const st: number[] = [];
     const len: number[] = [];
     const body = new BodyRanges();
     return {
-      add: (s, runs, status, start, end) => {
+      add: (s, runs, status, buffer, start, end) => {
         seq.push(s), att.push(runs), st.push(status), len.push(end - start);
         body.add(buffer, start, end);
       },
@@ -172,6 +173,7 @@ export class CallerLink {
       this.#statsSentAt = now;
       fields.stats = this.#stats();
     }
-    return [this.#id, encodeHeader(Kind.Results, fields), batch.body.take()];
+    // Large results go on as views of the worker messages they came in (the caller reads bodies of several frames).
+    return [this.#id, encodeHeader(Kind.Results, fields), ...batch.body.takeFrames(LARGE_VALUE)];
   }
 }

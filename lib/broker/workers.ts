@@ -113,7 +113,7 @@ export class Workers {
     const pid = Number.isSafeInteger(h.pid) && (h.pid as number) > 0 ? (h.pid as number) : 0;
     const concurrency = Number.isSafeInteger(h.concurrency) && (h.concurrency as number) > 0 ? (h.concurrency as number) : 1;
     const name = typeof h.name === "string" && h.name.length > 0 ? h.name.slice(0, MAX_NAME_LENGTH) : undefined;
-    this.#peers.set(key, { id, pid, backend, concurrency, name });
+    this.#peers.set(key, { id, pid, backend, concurrency, name, multiFrame: h.mf === true });
     log("%s worker %s (pid %d%s) says hello", backend.local ? "local" : "remote", key, pid, name ? ` on ${name}` : "");
     backend.outbox.push([id, this.#welcome(backend), this.#c.config.workerData]);
   }
@@ -263,7 +263,8 @@ export class Workers {
    */
   #welcome(backend: Backend): Uint8Array {
     const { timeoutGrace, remote } = this.#c.config;
-    const fields: Record<string, unknown> = { session: this.#session, grace: timeoutGrace };
+    // mf: this broker reads WorkerResults whose body comes in several frames.
+    const fields: Record<string, unknown> = { session: this.#session, grace: timeoutGrace, mf: true };
     if (!backend.local && remote) fields.maxMessageSize = remote.maxMessageSize;
     return encodeHeader(Kind.Welcome, fields);
   }

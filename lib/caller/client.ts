@@ -10,7 +10,7 @@ import { SeqMap } from "../shared/seq-map.js";
 import { SeqSet } from "../shared/seq-set.js";
 import { Spares } from "../shared/spares.js";
 import { Waiters } from "../shared/waiters.js";
-import { EMPTY } from "../wire/body-ranges.js";
+import { BodyParts } from "../wire/body-parts.js";
 import { ValueReader } from "../wire/value-reader.js";
 import { at, bodyOffsets, checkColumn, seqColumn, type Column } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
@@ -272,18 +272,19 @@ export class Client {
   }
 
   async #read(): Promise<void> {
-    for await (const frames of this.#socket) this.#onMessage(frames[0], frames[1]);
+    for await (const frames of this.#socket) this.#onMessage(frames);
   }
 
   // Apart from #read on purpose: what a message decodes to must not stay in the async function's
   // frame while it waits for the next one (there it would outlive the message, and the young-
   // generation GC would copy it each time it ran meanwhile).
-  #onMessage(headerFrame: Buffer | undefined, body: Buffer | undefined): void {
+  #onMessage(frames: Buffer[]): void {
     try {
-      const h = decodeHeader(headerFrame);
+      const h = decodeHeader(frames[0]);
       if (h.stats) this.#onStats(h.stats as BrokerStats);
-      if (h.k === Kind.Results) this.#onResults(h, body);
-      else if (h.k === Kind.Retried) this.#onRetried(h, body);
+      // A body may come in several frames (large results as views of the worker messages they came in).
+      if (h.k === Kind.Results) this.#onResults(h, BodyParts.of(frames, 1));
+      else if (h.k === Kind.Retried) this.#onRetried(h, BodyParts.of(frames, 1));
       else if (h.k === Kind.Membership) this.#onMembership(h);
       else if (h.k !== Kind.Stats) throw new ProtocolError(`kind ${h.k} is not for the caller`);
     } catch (err) {
@@ -299,14 +300,14 @@ export class Client {
   }
 
   /** Tasks that run again: their worker died (`att`: deaths), or (`why: "error"`) their handler failed (`att`: runs; errors in the body). */
-  #onRetried(h: Header, body: Buffer | undefined): void {
+  #onRetried(h: Header, body: BodyParts): void {
     const seq = seqColumn(h);
     checkColumn(h, "att", seq.length, "number");
     const att = h.att as Column<number>;
     if (h.why === "error") {
       checkColumn(h, "st", seq.length, "number");
       const st = h.st as Column<number>;
-      const values = new ValueReader(body ?? EMPTY, bodyOffsets(h, seq.length, body));
+      const values = new ValueReader(body, bodyOffsets(h, seq.length, body));
       try {
         for (let i = 0; i < seq.length; i++) {
           const task = this.#outstanding.get(seq[i]!);
@@ -337,12 +338,12 @@ export class Client {
     this.onMembership?.(event);
   }
 
-  #onResults(h: Header, body: Buffer | undefined): void {
+  #onResults(h: Header, body: BodyParts): void {
     const { seq, offsets, st } = readResultBatch(h, body);
     const n = seq.length;
     checkColumn(h, "att", n, "number");
     const runs = h.att as Column<number> | undefined;
-    const values = new ValueReader(body ?? EMPTY, offsets);
+    const values = new ValueReader(body, offsets);
     try {
       for (let i = 0; i < n; i++) {
         const s = seq[i]!;

@@ -26,7 +26,8 @@ export interface Outcomes {
 }
 
 export class SubmitBatch {
-  #body = new BodyWriter(16 * 1024);
+  /** Chunked: a large input gets a buffer (a frame of the Submit) of its own, and is copied once. */
+  #body = new BodyWriter(16 * 1024, { chunked: true });
   /**
    * The tasks of the batch: the first `#length` entries of a list kept for the client's life (a
    * list per batch would be alive, and copied by the young-generation GC, whenever a collection ran
@@ -94,7 +95,7 @@ export class SubmitBatch {
     const sync = this.#sync;
     this.#sync = false;
     const failed = this.#failedDependencies(n, outcomes);
-    const { body, lengths } = this.#body.take();
+    const { frames: body, lengths } = this.#body.takeFrames();
     // Tasks withdrawn (or failed) before they left are cut out of the body; otherwise it goes as it is.
     const cut = this.#withdrawn + (failed?.length ?? 0);
     this.#withdrawn = 0;
@@ -104,15 +105,21 @@ export class SubmitBatch {
     const hedge = new ColumnBuilder<number>();
     let after: (number[] | null)[] | undefined;
     const kept = cut > 0 ? new BodyRanges() : undefined;
+    // Where each input lies: frame `part` of the body, from `start` to `offset` (none straddles two).
+    let part = 0;
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const task = tasks[i]!;
       tasks[i] = undefined;
+      if (offset === body[part]?.length && part < body.length - 1) {
+        part++;
+        offset = 0;
+      }
       const start = offset;
       offset += lengths[i]!;
       task.queued = false;
       if (task.withdrawn || task.sentStart < 0) continue;
-      task.sentIn = body;
+      task.sentIn = body[part]!;
       task.sentStart = start;
       task.sentEnd = offset;
       writer.add(task.seq, task.fn, task.timeout, task.deaths, task.customId ?? "", task.controls);
@@ -125,7 +132,7 @@ export class SubmitBatch {
       } else after?.push(null);
       if (kept) {
         len.push(offset - start);
-        kept.add(body, start, offset);
+        kept.add(body[part]!, start, offset);
       }
     }
     const fields = writer.take(len);
@@ -135,7 +142,8 @@ export class SubmitBatch {
     if (hg !== 0) fields.hg = hg;
     if (after) fields.after = after;
     if (sync) fields.sync = true;
-    return { frames: [encodeHeader(Kind.Submit, fields), kept ? kept.take() : body], failed };
+    // Tasks cut out: what is kept is joined into one frame (rare: a withdrawal before the send).
+    return { frames: [encodeHeader(Kind.Submit, fields), ...(kept ? [kept.take()] : body)], failed };
   }
 
   /** Tasks of the batch with a dependency that has failed: marked to be cut (sentStart -1) and finished. */

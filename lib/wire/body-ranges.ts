@@ -24,25 +24,49 @@ export class BodyRanges {
     this.#ends.push(end);
   }
 
+  /**
+   * The body as frames, for a peer that reads bodies of several frames (body-parts.ts): a range of
+   * `large` bytes or more goes as a view of its buffer, never copied; the runs of smaller ranges
+   * between such ranges are joined, each into one frame. The ranges are cleared.
+   */
+  takeFrames(large: number): Uint8Array[] {
+    const n = this.#buffers.length;
+    const frames: Uint8Array[] = [];
+    let runFrom = 0;
+    for (let i = 0; i <= n; i++) {
+      if (i < n && this.#ends[i]! - this.#starts[i]! < large) continue;
+      // Ranges runFrom..i-1 are small: joined (a view when there is one); range i goes as it is.
+      if (i > runFrom) frames.push(this.#join(runFrom, i));
+      if (i < n) frames.push(view(this.#buffers[i]!, this.#starts[i]!, this.#ends[i]!));
+      runFrom = i + 1;
+    }
+    this.#clear();
+    return frames;
+  }
+
   /** The body, joined; the ranges are cleared. */
   take(): Uint8Array {
-    const n = this.#buffers.length;
-    let out: Uint8Array;
-    if (n === 0) out = EMPTY;
-    else if (n === 1) out = view(this.#buffers[0]!, this.#starts[0]!, this.#ends[0]!);
-    else {
-      const parts = new Array<Uint8Array>(n);
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        parts[i] = view(this.#buffers[i]!, this.#starts[i]!, this.#ends[i]!);
-        total += parts[i]!.length;
-      }
-      out = Buffer.concat(parts, total);
+    const out = this.#buffers.length === 0 ? EMPTY : this.#join(0, this.#buffers.length);
+    this.#clear();
+    return out;
+  }
+
+  /** Ranges [from, to) joined: a view for one range, else a copy of them all. */
+  #join(from: number, to: number): Uint8Array {
+    if (to - from === 1) return view(this.#buffers[from]!, this.#starts[from]!, this.#ends[from]!);
+    const parts = new Array<Uint8Array>(to - from);
+    let total = 0;
+    for (let i = from; i < to; i++) {
+      parts[i - from] = view(this.#buffers[i]!, this.#starts[i]!, this.#ends[i]!);
+      total += parts[i - from]!.length;
     }
+    return Buffer.concat(parts, total);
+  }
+
+  #clear(): void {
     this.#buffers.length = 0;
     this.#starts.length = 0;
     this.#ends.length = 0;
-    return out;
   }
 }
 

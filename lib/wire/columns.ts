@@ -65,7 +65,7 @@ export function startedColumn(h: Header): number[] {
  * Checks the `len` column against the body and returns start offsets (length n + 1), so value i
  * is body.subarray(offsets[i], offsets[i + 1]).
  */
-export function bodyOffsets(h: Header, n: number, body: Uint8Array | undefined): Uint32Array {
+export function bodyOffsets(h: Header, n: number, body: { readonly length: number } | undefined): Uint32Array {
   const len = h.len;
   if (!Array.isArray(len) || len.length !== n) throw new ProtocolError("len column does not match seq");
   const offsets = new Uint32Array(n + 1);

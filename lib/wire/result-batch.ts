@@ -10,7 +10,7 @@ export interface ResultColumns {
 }
 
 /** Reads and checks the columns of a WorkerResults or Results message. Throws ProtocolError. */
-export function readResultBatch(h: Header, body: Uint8Array | undefined): ResultColumns {
+export function readResultBatch(h: Header, body: { readonly length: number } | undefined): ResultColumns {
   const seq = seqColumn(h);
   const offsets = bodyOffsets(h, seq.length, body);
   checkColumn(h, "st", seq.length, "number");

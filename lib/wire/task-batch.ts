@@ -86,7 +86,7 @@ export interface TaskBatch {
 }
 
 /** Reads and checks the columns of a Submit or Tasks message. Throws ProtocolError. */
-export function readTaskBatch(h: Header, body: Uint8Array | undefined): TaskBatch {
+export function readTaskBatch(h: Header, body: { readonly length: number } | undefined): TaskBatch {
   const seq = seqColumn(h);
   const n = seq.length;
   const offsets = bodyOffsets(h, n, body);

@@ -1,6 +1,7 @@
 // Reading the values of a batch body (a Tasks or Results message): one decoder pointed at the whole
 // body reads value after value, instead of a view and a decoder set-up per value.
 import { Decoder } from "@msgpack/msgpack";
+import { ValueSpans, type BodyParts } from "./body-parts.js";
 import { decodeValue, encodeValue, valueExtensions } from "./codec.js";
 
 const batchDecoder = new Decoder({ useBigInt64: true, extensionCodec: valueExtensions });
@@ -43,24 +44,28 @@ let batchOwner: ValueReader | undefined;
  * bad value fails alone and with the library's own error.
  */
 export class ValueReader {
-  readonly #body: Uint8Array;
-  readonly #offsets: Uint32Array;
+  readonly #spans: ValueSpans;
+  /** The frame the batch decoder points at, while this reader owns it. */
+  #frame: Uint8Array | undefined;
 
-  constructor(body: Uint8Array, offsets: Uint32Array) {
-    this.#body = body;
-    this.#offsets = offsets;
+  /** The values of `body` (one buffer, or the frames of a body in several: see body-parts.ts). Throws a ProtocolError when a value straddles two frames. */
+  constructor(body: Uint8Array | BodyParts, offsets: Uint32Array) {
+    this.#spans = new ValueSpans(body, offsets);
   }
 
   /** Value i, in any order. Throws if its bytes are not one MessagePack value. */
   read(i: number): unknown {
-    const start = this.#offsets[i]!;
-    const end = this.#offsets[i + 1]!;
+    const spans = this.#spans;
+    const frame = spans.frame(i);
+    const start = spans.start(i);
+    const end = spans.end(i);
     if (decodesInPlace && end > start) {
       try {
-        if (batchOwner !== this) {
+        if (batchOwner !== this || this.#frame !== frame) {
           batch.reinitializeState();
-          batch.setBuffer(this.#body);
+          batch.setBuffer(frame);
           batchOwner = this;
+          this.#frame = frame;
         }
         batch.pos = start;
         const value = batch.doDecodeSync();
@@ -70,11 +75,12 @@ export class ValueReader {
       }
       batchOwner = undefined; // its state is unknown now: set it up afresh next time
     }
-    return decodeValue(this.#body.subarray(start, end));
+    return decodeValue(frame.subarray(start, end));
   }
 
   /** Lets go of the body (the shared decoder no longer points at it). */
   close(): void {
+    this.#frame = undefined;
     if (batchOwner === this) {
       batchOwner = undefined;
       batch.setBuffer(EMPTY_BODY);

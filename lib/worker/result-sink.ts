@@ -2,6 +2,7 @@
 // encoded straight into one body, their seqs and statuses as columns, and the timed tasks just
 // started (announced so the broker can tell a stuck handler from one that has not started).
 import { UnsupportedValueError } from "../shared/errors.js";
+import { EMPTY } from "../wire/body-ranges.js";
 import { BodyWriter } from "../wire/body-writer.js";
 import { appendValue, encodeValue } from "../wire/codec.js";
 import { column } from "../wire/columns.js";
@@ -14,7 +15,10 @@ const HEADER_BYTES_PER_RESULT = 24;
 const HEADER_BYTES = 256;
 
 export class ResultSink {
-  readonly #body = new BodyWriter();
+  /** Chunked: a large result gets a buffer (a frame of the message) of its own, copied once. */
+  readonly #body = new BodyWriter(4096, { chunked: true });
+  /** The broker reads bodies of several frames (its Welcome said `mf`); else a body goes as one frame. */
+  multiFrame = false;
   // Reused from message to message: the header is encoded as soon as they are complete.
   readonly #seq: number[] = [];
   readonly #st: number[] = [];
@@ -115,7 +119,7 @@ export class ResultSink {
       grant = this.#grant();
       if (grant <= 0) return undefined;
     }
-    const { body, lengths } = this.#body.take();
+    const { frames, lengths } = this.#body.takeFrames();
     const fields: Record<string, unknown> = { seq: this.#seq, st: column(this.#st), len: lengths };
     if (this.#noRetry.length > 0) {
       const nr = new Array<number>(this.#seq.length).fill(0);
@@ -132,12 +136,13 @@ export class ResultSink {
     const header = encodeHeader(Kind.WorkerResults, fields);
     this.#seq.length = 0;
     this.#st.length = 0;
-    return [header, body];
+    if (frames.length > 1 && this.multiFrame) return [header, ...frames];
+    return [header, frames.length === 0 ? EMPTY : frames.length === 1 ? frames[0]! : Buffer.concat(frames)];
   }
 
   /** Drops everything waiting (the broker reset this worker: it no longer expects these). */
   clear(): void {
-    this.#body.take();
+    this.#body.takeFrames();
     this.#seq.length = 0;
     this.#st.length = 0;
     this.#announced.length = 0;

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { CancelledError, TimeoutError } from "../shared/errors.js";
 import { SeqMap } from "../shared/seq-map.js";
 import { Spares } from "../shared/spares.js";
-import { EMPTY } from "../wire/body-ranges.js";
+import type { BodyParts } from "../wire/body-parts.js";
 import { ValueReader } from "../wire/value-reader.js";
 import { at } from "../wire/columns.js";
 import { serializeError } from "../wire/error-wire.js";
@@ -113,10 +113,10 @@ export class TaskRunner {
   }
 
   /** Takes the tasks of a Tasks message: decoded and queued for a slot (run at once while slots are free). */
-  accept({ seq, offsets, fn, att, to, id, controls }: TaskBatch, body: Uint8Array | undefined): void {
+  accept({ seq, offsets, fn, att, to, id, controls }: TaskBatch, body: BodyParts): void {
     const n = seq.length;
     this.#syncRunStart = this.#syncRunClock = this.#lookedAt = performance.now();
-    const values = new ValueReader(body ?? EMPTY, offsets);
+    const values = new ValueReader(body, offsets);
     try {
       for (let i = 0; i < n; i++) {
         const s = seq[i]!;

@@ -14,6 +14,7 @@ import { serializeError } from "../wire/error-wire.js";
 import { seqColumn } from "../wire/columns.js";
 import { Outbox } from "../wire/outbox.js";
 import { decodeHeader, encodeHeader, Kind, type Header } from "../wire/protocol.js";
+import { BodyParts } from "../wire/body-parts.js";
 import { readTaskBatch } from "../wire/task-batch.js";
 import { dealerOptions, LOCAL_RECONNECT, workerDealerOptions } from "../wire/transport.js";
 import { loadHandlerModule, type HandlerModule } from "./handler-module.js";
@@ -188,7 +189,8 @@ export class WorkerRuntime {
    */
   #sayHello(): void {
     this.#session = "hello";
-    const hello: Record<string, unknown> = { pid: process.pid, concurrency: this.#config.concurrency };
+    // mf: this worker reads Tasks whose body comes in several frames (large inputs as frames of their own).
+    const hello: Record<string, unknown> = { pid: process.pid, concurrency: this.#config.concurrency, mf: true };
     if (this.#config.name) hello.name = this.#config.name;
     const message = encodeHeader(Kind.Hello, hello);
     this.#outbox.push([message]);
@@ -210,17 +212,18 @@ export class WorkerRuntime {
     }
   }
 
-  #onMessage([headerFrame, body]: Buffer[]): void {
-    const h = decodeHeader(headerFrame);
+  #onMessage(frames: Buffer[]): void {
+    const h = decodeHeader(frames[0]);
     switch (h.k) {
       case Kind.Welcome:
-        return void this.#onWelcome(h, body);
+        return void this.#onWelcome(h, frames[1]);
       case Kind.Tasks:
         // Only a joined worker takes tasks. Leaving: the broker hands back whatever it sent us when
         // our Bye arrives. Between a Reset (or Goodbye) and our next Ready: they were sent before the
         // broker forgot us, and it has requeued them (or closed).
         if (this.#session !== "joined") return;
         {
+          const body = BodyParts.of(frames, 1);
           const batch = readTaskBatch(h, body);
           this.#received += batch.seq.length;
           this.#taken += batch.seq.length;
@@ -245,6 +248,7 @@ export class WorkerRuntime {
     this.#session = "welcomed";
     clearInterval(this.#helloTimer);
     if (Number.isSafeInteger(h.grace) && (h.grace as number) >= 0) this.#runner.grace = h.grace as number;
+    this.#sink.multiFrame = h.mf === true;
     this.#sink.maxMessageSize = Number.isSafeInteger(h.maxMessageSize) && (h.maxMessageSize as number) > 0 ? (h.maxMessageSize as number) : 0;
     try {
       // setup() runs once, with the workerData of the first Welcome; later brokers get a Ready.
