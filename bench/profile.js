@@ -19,6 +19,7 @@
 //   --save FILE      also write the report to FILE
 //   --records        W7a instead of W1: bench/lib/records.js's review records through record-id.js
 //   --payload        W3 instead of W1: 64 KiB Buffers through echo.js (try --tasks 20000 --warmup 2000)
+//   --latency        W4 instead of W1: one task at a time, send + receive in a loop (try --tasks 5000 --warmup 5000)
 //
 // How: this script starts the caller as a child node process with --cpu-prof, and the caller's
 // LoadBalancer starts its broker and workers with the same flags through ZEROLB_CHILD_FLAGS. The
@@ -61,7 +62,7 @@ const ROOT = resolve(HERE, "..");
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 20).join("\n"));
+    console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 21).join("\n"));
     return;
   }
   const opts = {
@@ -74,6 +75,7 @@ async function main() {
     perf: Boolean(args.perf),
     records: Boolean(args.records),
     payload: Boolean(args.payload),
+    latency: Boolean(args.latency),
   };
 
   let dist = args.dist && resolve(args.dist);
@@ -93,7 +95,9 @@ async function main() {
     out.push(line);
   };
   print(
-    opts.payload
+    opts.latency
+      ? `W4 profile: ${opts.tasks} round trips one at a time (send + receive) after ${opts.warmup} warm-up, noop.js, 2 workers`
+      : opts.payload
       ? `W3 profile: ${opts.tasks} × 64 KiB Buffers in and out after ${opts.warmup} warm-up, echo.js, 2 workers, concurrency 1, lb.map over an array (ordered)`
       : opts.records
       ? `W7a profile: ${opts.tasks} review records (bench/lib/records.js) after ${opts.warmup} warm-up, record-id.js, 2 workers, concurrency 1, lb.map over an array (ordered)`
@@ -177,7 +181,7 @@ function startCaller(dist, profDir, opts) {
   if (opts.perf) prof.push("--perf-basic-prof", "--interpreted-frames-native-stack");
   prof.push(`--import=${gcRecorder(profDir)}`);
   const env = { ...process.env, ZEROLB_DIST: dist, ZEROLB_CHILD_FLAGS: prof.join(" ") };
-  const spec = { tasks: opts.tasks, warmup: opts.warmup, records: opts.records, payload: opts.payload };
+  const spec = { tasks: opts.tasks, warmup: opts.warmup, records: opts.records, payload: opts.payload, latency: opts.latency };
   return new Promise((resolvePromise, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ["--as-caller", JSON.stringify(spec)], { env, execArgv: prof, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let report;
@@ -305,7 +309,7 @@ function describeCommit(dist) {
 // ---------------------------------------------------------------------------------------------
 // The caller: W1 as bench/child.js runs it, with the measured window on the profiler's clock.
 
-async function runCaller({ tasks, warmup, records: useRecords, payload }) {
+async function runCaller({ tasks, warmup, records: useRecords, payload, latency }) {
   const { sample, delta } = await import("./lib/proc.js");
   const peer = await import("./peers/zerolb.js");
   const handler = join(HERE, "handlers", payload ? "echo.js" : useRecords ? "record-id.js" : "noop.js");
@@ -316,6 +320,21 @@ async function runCaller({ tasks, warmup, records: useRecords, payload }) {
   const range = payload ? (n) => Array.from({ length: n }, (_, i) => buffers[i % 16]) : useRecords ? (n) => records.slice(0, n) : numbers;
   const check = payload ? checkBytes : checkAll;
   const pool = peer.create({ handler, workers: 2, concurrency: 1 });
+  if (latency) {
+    // W4: one task at a time, as the bench's call() loop does; its results add up as W1's do.
+    const stream = pool.stream.bind(pool);
+    pool.stream = async (items) => {
+      items = [...items];
+      if (items.length < 1000) return stream(items); // warm() goes on as it is
+      let count = 0;
+      let sum = 0;
+      for (const item of items) {
+        sum += await pool.call(item);
+        count++;
+      }
+      return { count, sum };
+    };
+  }
   process.once("SIGTERM", () => pool.forceClose().finally(() => process.exit(143)));
   try {
     await pool.ready;
@@ -932,7 +951,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-h" || a === "--help") out.help = true;
-    else if (a === "--no-prof" || a === "--perf" || a === "--records" || a === "--payload") out[a.slice(2)] = true;
+    else if (a === "--no-prof" || a === "--perf" || a === "--records" || a === "--payload" || a === "--latency") out[a.slice(2)] = true;
     else if (a.startsWith("--")) {
       const [k, v] = a.includes("=") ? [a.slice(2, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a.slice(2), argv[++i]];
       if (v === undefined) throw new TypeError(`${a} needs a value`);

@@ -282,6 +282,8 @@ export class Client {
     try {
       const h = decodeHeader(frames[0]);
       if (h.stats) this.#onStats(h.stats as BrokerStats);
+      // Results with counts: they are the last frame, as JSON text (see the broker's caller-link.ts).
+      if (h.sj === 1 && frames.length > 1) this.#onStats(JSON.parse(frames.pop()!.toString("utf8")) as BrokerStats);
       // A body may come in several frames (large results as views of the worker messages they came in).
       if (h.k === Kind.Results) this.#onResults(h, BodyParts.of(frames, 1));
       else if (h.k === Kind.Retried) this.#onRetried(h, BodyParts.of(frames, 1));
