@@ -1,6 +1,8 @@
-// Guards of three performance mechanisms, checked by what they make happen rather than by speed:
+// Guards of performance mechanisms, checked by what they make happen rather than by speed:
 // a caller's batch is split across workers, a lone task is sent at once, and the caller's memory
-// does not grow with the number of tasks streamed.
+// does not grow with the number of tasks streamed, the children start from their bundles.
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import v8 from "node:v8";
 import vm from "node:vm";
 import t from "tap";
@@ -145,4 +147,18 @@ t.test("map - the caller's memory does not grow with the number of tasks streame
   const after200k = await retained();
   const growth = (after200k - after20k) / 2 ** 20;
   t.ok(growth < 3, `the caller retains ${growth.toFixed(2)} MB more after 200,000 more tasks (under 3 MB)`);
+});
+
+t.test("start-up - the children run from their one-file bundles; workers beyond the cores start once the broker is up, and all of them join", async (t) => {
+  // More workers than this machine has cores: some are held back at first (lib/caller/supervisor.ts).
+  const workers = availableParallelism() + 1;
+  const lb = createLb(t, { workers });
+  await lb.ready;
+  const cmdline = (pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  t.ok(cmdline(lb.pids.broker).some((a) => a.endsWith("dist/broker/main.bundle.js")), "the broker runs dist/broker/main.bundle.js");
+  await waitFor(() => lb.stats().workers.length === workers, { what: `all ${workers} workers to join` });
+  t.equal(lb.pids.workers.length, workers, `${workers} worker processes`);
+  for (const pid of lb.pids.workers) t.ok(cmdline(pid).some((a) => a.endsWith("dist/worker/main.bundle.js")), `worker ${pid} runs dist/worker/main.bundle.js`);
+  const results = await collect(lb.map(range(workers * 20)));
+  t.same(results, range(workers * 20).map((i) => i * 2), "and they run tasks");
 });
