@@ -2,7 +2,24 @@
 // reject the same way, nothing hangs and no child process or ipc file is left.
 import t from "tap";
 import { LoadBalancer, StartupError } from "../dist/index.js";
+import { readdirSync, readFileSync } from "node:fs";
 import { alive, fixture, ipcDirsLeft, waitFor, within } from "./helpers.js";
+
+/** Pids of the live processes whose parent is `pid` (from /proc). */
+function childrenOf(pid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; the name (field 2) may hold spaces, so split after its ")".
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 const cases = [
   {
@@ -31,8 +48,9 @@ for (const { name, options, cause } of cases) {
   t.test(`.ready - rejects for ${name}, and so do later calls`, async (t) => {
     const lb = new LoadBalancer({ workers: 2, ...options });
     const { broker, workers } = lb.pids;
-    const children = [broker, ...workers].filter(Boolean);
-    t.equal(children.length, 3, "the broker and two workers were started");
+    const started = [broker, ...workers].filter(Boolean);
+    // The broker and the first worker start at once; a worker beyond the cores may wait for the broker.
+    t.ok(started.length >= 2, `the broker and a worker were started (${started.length} processes)`);
     const err = await within(lb.ready.then(() => undefined, (e) => e), 60_000, "ready");
     t.ok(err instanceof Error, "ready rejects");
     t.ok(err instanceof StartupError, "with a StartupError");
@@ -42,10 +60,11 @@ for (const { name, options, cause } of cases) {
     await t.rejects(lb.send(1), err, "send() rejects with the start-up error");
     await t.rejects(lb.map([1]).next(), err, "map() rejects with the start-up error");
     await t.rejects(lb.receive(), err, "receive() rejects with the start-up error");
-    // The children go away without close()...
-    await waitFor(() => children.every((pid) => !alive(pid)), { timeout: 30_000, what: "the children to exit" }).then(
+    // The children go away without close(), those started later too: none of this process's children is left.
+    const left = () => [...new Set([...started, ...childrenOf(process.pid)])].filter(alive);
+    await waitFor(() => left().length === 0, { timeout: 30_000, what: "the children to exit" }).then(
       () => t.pass("no child left"),
-      () => t.fail(`children still alive: ${children.filter(alive).join(", ")}`),
+      () => t.fail(`children still alive: ${left().join(", ")}`),
     );
     // ...and close() ends at once, leaving no ipc file.
     await within(lb.close(), 30_000, "close() after a failed start");
