@@ -114,15 +114,24 @@ export async function* jsonLineRecords(source: TextSource, options: JsonLinesOpt
  * lines, a byte order mark and `\r` are handled here; only a line too long is invalid here.
  * Not part of the public API.
  */
-export function jsonLineTexts(source: TextSource, options: { file?: string; maxLineLength?: number } = {}): AsyncGenerator<JsonLine, void, undefined> {
-  return readJsonLines(source, checkJsonLinesOptions("jsonLineTexts(): ", { ...options, invalid: "yield" }), false);
+export function jsonLineTexts(source: TextSource, options: { file?: string; maxLineLength?: number } = {}): AsyncGenerator<JsonLine[], void, undefined> {
+  return readJsonLineBatches(source, checkJsonLinesOptions("jsonLineTexts(): ", { ...options, invalid: "yield" }), false);
 }
 
-async function* readJsonLines(
+async function* readJsonLines(source: TextSource, options: ReturnType<typeof checkJsonLinesOptions>, parseLines: boolean): AsyncGenerator<JsonLine, void, undefined> {
+  for await (const batch of readJsonLineBatches(source, options, parseLines)) yield* batch;
+}
+
+/**
+ * The records of a text source, a batch per chunk read (the lines that chunk completed): a reader
+ * that takes them a batch at a time (zerolb map) awaits once per chunk instead of once per line. A
+ * line that throws (`invalid: "throw"`) comes after the batch of the lines before it.
+ */
+async function* readJsonLineBatches(
   source: TextSource,
   { file, invalid, maxLineLength, encoding }: ReturnType<typeof checkJsonLinesOptions>,
   parseLines: boolean,
-): AsyncGenerator<JsonLine, void, undefined> {
+): AsyncGenerator<JsonLine[], void, undefined> {
   if (source === null || typeof source !== "object" || (!(Symbol.asyncIterator in source) && !(Symbol.iterator in source))) {
     invalidOption(`${parseLines ? "jsonLineRecords()" : "jsonLineTexts()"} needs a Readable stream or an (async) iterable of text or byte chunks; received ${describe(source)}`);
   }
@@ -164,6 +173,8 @@ async function* readJsonLines(
     else if (chunk instanceof Uint8Array) text = decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     else throw new TypeError(`jsonLineRecords() reads text or bytes; received a chunk of type ${typeof chunk}`);
     let start = 0;
+    const batch: JsonLine[] = [];
+    let thrown: { error: unknown } | undefined;
     for (;;) {
       const nl = text.indexOf("\n", start);
       if (nl === -1) break;
@@ -171,9 +182,16 @@ async function* readJsonLines(
       carry = "";
       start = nl + 1;
       if (!tooLong && line.length > maxLineLength) tooLong = true;
-      const record = parse(line);
-      if (record) yield record;
+      try {
+        const record = parse(line);
+        if (record) batch.push(record);
+      } catch (error) {
+        thrown = { error };
+        break;
+      }
     }
+    if (batch.length > 0) yield batch;
+    if (thrown) throw thrown.error;
     if (!tooLong) {
       carry = start === 0 ? carry + text : carry + text.slice(start);
       if (carry.length > maxLineLength) {
@@ -185,7 +203,7 @@ async function* readJsonLines(
   const rest = carry + decoder.end();
   if (rest.length > 0 || tooLong) {
     const record = parse(tooLong ? "" : rest);
-    if (record) yield record;
+    if (record) yield [record];
   }
 }
 

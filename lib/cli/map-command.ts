@@ -206,12 +206,12 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
     const pace = (pacer = new Pacer({ min: Math.max(16, 2 * slots), max: o.highWaterMark ?? 1024, targetMs: 500 }));
 
     // Record `index` finished: `line` (if any) is its output line, `failedLine` its --failed line.
-    const writeRow = async (index: number, line: string | undefined, failed: boolean, failedLine?: string) => {
+    // Not async: a row written without waiting (most) costs no promise; a wait is returned to await.
+    const writeRow = (index: number, line: string | undefined, failed: boolean, failedLine?: string): Promise<void> | undefined => {
       progress?.tick(failed);
       if (runFiles.toFile || failedLine !== undefined) runFiles.finished(index, line, failedLine);
-      if (runFiles.toFile || line === undefined) return;
-      const wait = out.push(line);
-      if (wait) await wait;
+      if (runFiles.toFile || line === undefined) return undefined;
+      return out.push(line);
     };
     const flushInvalid = async (all: boolean) => {
       while (waitingInvalid.length > 0 && (all || waitingInvalid[0]!.after <= emitted)) {
@@ -227,8 +227,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
         const stream = input === "-" ? process.stdin : createReadStream(input);
         const file = input === "-" ? "stdin" : input;
         openStreams.add(stream);
-        // Each line goes to a worker as its text, parsed there (wire/json-text.ts); a line that is
-        // not JSON comes back as its task's JsonLinesError (notJson() below).
+        // Each line goes to a worker as its text, parsed there (wire/json-text.ts); a line that is not JSON
+        // comes back as its task's JsonLinesError (notJson() below). A batch per chunk read: one wait per chunk.
         const iterator = jsonLineTexts(stream, { file });
         try {
           for (;;) {
@@ -236,24 +236,25 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
             next.catch(() => {});
             const r = await orStop(next);
             if (r === STOP || r.done) break;
-            const record = r.value;
-            const index = records++;
-            if (runFiles.done.has(index)) continue; // finished by the run this one resumes
-            if (record.ok) {
-              await pace.room(() => pulled - emitted);
-              if (stopReason) return;
-              locations.set(pulled++, o.failed === undefined ? { index, file, line: record.line } : { index, file, line: record.line, input: record.value });
-              yield record.value;
-            } else if (!settled && o.failed === undefined) {
-              inputError = record.error;
-              return; // the lines before it still finish and are written
-            } else {
-              const line = settled ? settledRow(index, false, errorInfo(record.error)) : undefined;
-              const failedLine = o.failed === undefined ? undefined : failedRow(index, null, record.error);
-              if (!ordered || emitted === pulled) await writeRow(index, line, true, failedLine);
-              else {
-                waitingInvalid.push({ after: pulled, index, line, failedLine });
-                while (waitingInvalid.length >= MAX_WAITING_INVALID && !stopReason) await new Promise<void>((r) => (room = r));
+            for (const record of r.value) {
+              const index = records++;
+              if (runFiles.done.has(index)) continue; // finished by the run this one resumes
+              if (record.ok) {
+                if (!pace.hasRoom(pulled - emitted)) await pace.room(() => pulled - emitted);
+                if (stopReason) return;
+                locations.set(pulled++, o.failed === undefined ? { index, file, line: record.line } : { index, file, line: record.line, input: record.value });
+                yield record.value;
+              } else if (!settled && o.failed === undefined) {
+                inputError = record.error;
+                return; // the lines before it still finish and are written
+              } else {
+                const line = settled ? settledRow(index, false, errorInfo(record.error)) : undefined;
+                const failedLine = o.failed === undefined ? undefined : failedRow(index, null, record.error);
+                if (!ordered || emitted === pulled) await writeRow(index, line, true, failedLine);
+                else {
+                  waitingInvalid.push({ after: pulled, index, line, failedLine });
+                  while (waitingInvalid.length >= MAX_WAITING_INVALID && !stopReason) await new Promise<void>((r) => (room = r));
+                }
               }
             }
           }

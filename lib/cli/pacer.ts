@@ -46,6 +46,11 @@ export class Pacer {
   }
 
   /** Resolves once fewer than `window` items are ahead (`ahead()` is checked on each result). */
+  /** Whether `ahead` items may be out now (room() would not wait). */
+  hasRoom(ahead: number): boolean {
+    return this.#released || ahead < this.#window;
+  }
+
   async room(ahead: () => number): Promise<void> {
     while (!this.#released && ahead() >= this.#window) await new Promise<void>((resolve) => (this.#waiter = resolve));
   }
