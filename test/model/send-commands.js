@@ -26,15 +26,17 @@ export class Send extends Step {
       if (!m.remembers(requestedId, hasEnded)) return;
       dedupe = true;
     }
-    const candidates = this.afterPicks.length > 0 ? m.afterCandidates(hasEnded).filter((c) => c.id !== requestedId) : [];
+    // Waits for room while highWaterMark sends are not yet received (or others already wait).
+    const blocked = m.outstanding >= LIMITS.highWaterMark || m.blockedSends().length > 0;
+    // A send that waits for room names no `after`: its dependencies are looked up when it leaves the
+    // line, and by then a finished one may be forgotten (idMemory), which the model cannot foresee.
+    const candidates = this.afterPicks.length > 0 && !blocked ? m.afterCandidates(hasEnded).filter((c) => c.id !== requestedId) : [];
     const deps = [];
     for (const pick of this.afterPicks) {
       const c = candidates[pick % Math.max(1, candidates.length)];
       if (c && !deps.includes(c.rec)) deps.push(c.rec);
     }
     const key = m.newKey();
-    // Waits for room while highWaterMark sends are not yet received (or others already wait).
-    const blocked = m.outstanding >= LIMITS.highWaterMark || m.blockedSends().length > 0;
     const rec = m.addSend({ key, spec: this.spec, requestedId, deps, hasSignal: this.withSignal, dedupe, blocked });
     const options = {};
     if (requestedId !== undefined) options.id = requestedId;
