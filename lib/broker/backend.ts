@@ -2,7 +2,6 @@
 // single writer, and the Tasks messages it sends.
 import * as zmq from "zeromq";
 import { BodyRanges } from "../wire/body-ranges.js";
-import { LARGE_VALUE } from "../wire/body-writer.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
 import { TaskBatchWriter } from "../wire/task-batch.js";
@@ -78,7 +77,7 @@ export class TasksWriter {
       this.#body.add(t.payload, t.payloadStart, t.payloadEnd);
     }
     const header = encodeHeader(Kind.Tasks, this.#writer.take(len));
-    return peer.multiFrame ? [peer.id, header, ...this.#body.takeFrames(LARGE_VALUE)] : [peer.id, header, this.#body.take()];
+    return peer.multiFrame ? [peer.id, header, ...this.#body.takeFrames()] : [peer.id, header, this.#body.take()];
   }
 }
 

@@ -284,10 +284,11 @@ export class Broker {
       if (version !== undefined) this.#workers.refuse(backend, id!, version);
       throw err;
     }
+    // A header and at most one frame more; only a WorkerResults body may come in several (bounded by its values).
+    if (frames.length > 3 && header.k !== Kind.WorkerResults) throw new ProtocolError(`a worker message has ${frames.length - 1} frames (at most 2)`);
     this.#scheduler.heard(key, performance.now());
     switch (header.k) {
       case Kind.Hello:
-        if (frames.length > 3) throw new ProtocolError(`a Hello has ${frames.length - 1} frames (at most 2)`);
         return this.#workers.hello(backend, id!, key, header);
       case Kind.Ready:
         return this.#workers.ready(backend, id!, key, header);

@@ -5,7 +5,6 @@ import { performance } from "node:perf_hooks";
 import type * as zmq from "zeromq";
 import { logger } from "../shared/debug.js";
 import { BodyRanges } from "../wire/body-ranges.js";
-import { LARGE_VALUE } from "../wire/body-writer.js";
 import { column, ColumnBuilder } from "../wire/columns.js";
 import { Outbox, type Frames } from "../wire/outbox.js";
 import { encodeHeader, Kind } from "../wire/protocol.js";
@@ -180,7 +179,7 @@ export class CallerLink {
       fields.sj = 1;
     }
     // Large results go on as views of the worker messages they came in (the caller reads bodies of several frames).
-    const frames: Frames = [this.#id, encodeHeader(Kind.Results, fields), ...batch.body.takeFrames(LARGE_VALUE)];
+    const frames: Frames = [this.#id, encodeHeader(Kind.Results, fields), ...batch.body.takeFrames()];
     if (statsText !== undefined) frames.push(statsText);
     return frames;
   }

@@ -240,7 +240,8 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
               const index = records++;
               if (runFiles.done.has(index)) continue; // finished by the run this one resumes
               if (record.ok) {
-                if (!pace.hasRoom(pulled - emitted)) await pace.room(() => pulled - emitted);
+                const wait = pace.room(() => pulled - emitted);
+                if (wait) await wait;
                 if (stopReason) return;
                 locations.set(pulled++, o.failed === undefined ? { index, file, line: record.line } : { index, file, line: record.line, input: record.value });
                 yield record.value;

@@ -45,13 +45,15 @@ export class Pacer {
     this.#wake();
   }
 
-  /** Resolves once fewer than `window` items are ahead (`ahead()` is checked on each result). */
-  /** Whether `ahead` items may be out now (room() would not wait). */
-  hasRoom(ahead: number): boolean {
-    return this.#released || ahead < this.#window;
+  /**
+   * Undefined when fewer than `window` items are ahead; else a promise that resolves once they are
+   * (`ahead()` is checked on each result). Not async: the common case, room, costs no promise.
+   */
+  room(ahead: () => number): Promise<void> | undefined {
+    return this.#released || ahead() < this.#window ? undefined : this.#waitForRoom(ahead);
   }
 
-  async room(ahead: () => number): Promise<void> {
+  async #waitForRoom(ahead: () => number): Promise<void> {
     while (!this.#released && ahead() >= this.#window) await new Promise<void>((resolve) => (this.#waiter = resolve));
   }
 

@@ -63,11 +63,6 @@ export class ValueSpans {
     this.#base = base;
   }
 
-  /** Values in the body. */
-  get count(): number {
-    return this.#offsets.length - 1;
-  }
-
   frame(i: number): Uint8Array {
     return this.#frameOf ? this.#frames[this.#frameOf[i]!]! : this.#frames[0]!;
   }
@@ -78,10 +73,5 @@ export class ValueSpans {
 
   end(i: number): number {
     return this.#frameOf ? this.#offsets[i + 1]! - this.#base![this.#frameOf[i]!]! : this.#offsets[i + 1]!;
-  }
-
-  /** Bytes of value i. */
-  size(i: number): number {
-    return this.#offsets[i + 1]! - this.#offsets[i]!;
   }
 }

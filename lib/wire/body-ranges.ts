@@ -1,6 +1,8 @@
 // A message body assembled from byte ranges of other buffers, without copying what can be sent
 // as a view (the broker forwards payloads it never decodes).
 
+import { LARGE_VALUE } from "./body-writer.js";
+
 export const EMPTY = new Uint8Array(0);
 
 /**
@@ -26,15 +28,15 @@ export class BodyRanges {
 
   /**
    * The body as frames, for a peer that reads bodies of several frames (body-parts.ts): a range of
-   * `large` bytes or more goes as a view of its buffer, never copied; the runs of smaller ranges
+   * LARGE_VALUE bytes or more goes as a view of its buffer, never copied; the runs of smaller ranges
    * between such ranges are joined, each into one frame. The ranges are cleared.
    */
-  takeFrames(large: number): Uint8Array[] {
+  takeFrames(): Uint8Array[] {
     const n = this.#buffers.length;
     const frames: Uint8Array[] = [];
     let runFrom = 0;
     for (let i = 0; i <= n; i++) {
-      if (i < n && this.#ends[i]! - this.#starts[i]! < large) continue;
+      if (i < n && this.#ends[i]! - this.#starts[i]! < LARGE_VALUE) continue;
       // Ranges runFrom..i-1 are small: joined (a view when there is one); range i goes as it is.
       if (i > runFrom) frames.push(this.#join(runFrom, i));
       if (i < n) frames.push(view(this.#buffers[i]!, this.#starts[i]!, this.#ends[i]!));
