@@ -370,7 +370,7 @@ export function exitDescription(code: number | null, signal: NodeJS.Signals | nu
 }
 
 /**
- * The file to fork for a child: its bundle (scripts/bundle-children.mjs: one module to compile
+ * The file to fork for a child: its bundle (scripts/bundle.mjs: one module to compile
  * instead of some forty to resolve, read and link; start-up is mostly CPU) when the build made one,
  * else its entry module (running from lib/ under tsx).
  */

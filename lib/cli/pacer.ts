@@ -42,6 +42,10 @@ export class Pacer {
   /** One result was written. */
   result(): void {
     this.#seen++;
+    // A whole window came back before the next tick: measure now rather than wait for it. At the
+    // start of a run of quick tasks the window is `min` (16 here) and a tick 100 ms: the window
+    // then opened only a tick after the first results, 40-60 ms into every `zerolb map` run.
+    if (this.#window < this.#max && this.#seen - this.#lastSeen >= this.#window) this.#measure();
     this.#wake();
   }
 
