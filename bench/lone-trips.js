@@ -6,6 +6,7 @@
 //   npm run build && node bench/lone-trips.js [--trips 5000]      ZEROLB_DIST=/other/dist picks a build
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { statCpuMs, voluntarySwitches } from "./lib/proc.js";
 
 const trips = Number(process.argv[process.argv.indexOf("--trips") + 1] || 5000);
 const handler = fileURLToPath(new URL("./handlers/noop.js", import.meta.url));
@@ -13,11 +14,8 @@ const io = (pid) => {
   const text = readFileSync(`/proc/${pid}/io`, "utf8");
   return ["syscr", "syscw"].reduce((sum, k) => sum + Number(new RegExp(`${k}: (\\d+)`).exec(text)[1]), 0);
 };
-const sleeps = (pid) => Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
-const cpuMs = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, 10 ms ticks
-};
+const sleeps = (pid) => voluntarySwitches(`/proc/${pid}/status`);
+const cpuMs = (pid) => statCpuMs(`/proc/${pid}/stat`);
 
 for (const name of ["ceiling", "zerolb"]) {
   const peer = await import(`./peers/${name}.js`);

@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { statCpuMs, voluntarySwitches } from "./lib/proc.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -30,14 +31,12 @@ function threads(pid) {
   const groups = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const sleeps = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))[1]);
+      const dir = `/proc/${pid}/task/${tid}`;
+      const name = readFileSync(`${dir}/comm`, "utf8").trim();
       const group = tid === String(pid) ? "main" : name.startsWith("ZMQbg/IO") ? "zmq-io" : name.startsWith("ZMQbg") ? "zmq-other" : "helpers";
       groups[group] ??= { ms: 0, sleeps: 0 };
-      groups[group].ms += (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 10 ms ticks
-      groups[group].sleeps += sleeps;
+      groups[group].ms += statCpuMs(`${dir}/stat`);
+      groups[group].sleeps += voluntarySwitches(`${dir}/status`);
     } catch {
       // a thread that ended between the listing and the read
     }

@@ -4,12 +4,25 @@ import { readFileSync } from "node:fs";
 
 const TICK_MS = 10; // Linux USER_HZ is 100 on every mainstream kernel
 
+/**
+ * CPU ms (user + system) in a /proc stat file: `/proc/<pid>/stat` for a process (all its threads),
+ * `/proc/<pid>/task/<tid>/stat` for one thread.
+ */
+export function statCpuMs(path) {
+  const stat = readFileSync(path, "utf8");
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+}
+
+/** Voluntary context switches (sleeps) in a /proc status file (`/proc/<pid>/status`: the main thread). */
+export function voluntarySwitches(path) {
+  return Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(path, "utf8"))[1]);
+}
+
 function readProc(pid) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const cpuMs = (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+    const cpuMs = statCpuMs(`/proc/${pid}/stat`);
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
     return { cpuMs, rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM") };

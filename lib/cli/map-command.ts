@@ -32,8 +32,6 @@ interface Location {
 /** Invalid lines waiting (ordered --settled) for the results of the lines before them. */
 const MAX_WAITING_INVALID = 4096;
 
-
-
 /**
  * The JsonLinesError of an input line that a worker could not parse (its task failed with one),
  * naming the line's file and number; undefined for any other failure.
@@ -48,7 +46,6 @@ function isOptionError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === "ERR_ZEROLB_INVALID_OPTION" || (err instanceof Error && /not supported/i.test(err.message));
 }
-
 
 export const registerMap: CommandModule = (program, run) => {
   program
@@ -274,8 +271,10 @@ export async function mapCommand(module: string, files: string[], o: MapCommandO
         const where = locations.get(row.index)!;
         locations.delete(row.index);
         const invalidLine = row.ok ? undefined : notJson(row.error, where);
-        if (row.ok) await writeRow(where.index, settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
-        else if (settled || o.failed !== undefined) {
+        if (row.ok) {
+          const wait = writeRow(where.index, settled ? settledRow(where.index, true, row.value) : toJson(row.value), false);
+          if (wait) await wait; // most rows: no wait, and no await tick either
+        } else if (settled || o.failed !== undefined) {
           const error = invalidLine ?? row.error;
           const line = settled ? settledRow(where.index, false, errorInfo(error)) : undefined;
           await writeRow(where.index, line, true, o.failed === undefined ? undefined : failedRow(where.index, invalidLine ? null : where.input, error));
