@@ -213,6 +213,11 @@ export class WorkerRuntime {
   }
 
   #onMessage(frames: Buffer[]): void {
+    // A message came over the connection, so it is up, whether or not its "handshake" event has been
+    // read: zeromq.js reports socket events from a monitor socket of its own, in no fixed order with
+    // messages. (A set-up that threw at once after the Welcome found `#connected` still false and
+    // left without its Bye.)
+    this.#connected = true;
     const h = decodeHeader(frames[0]);
     switch (h.k) {
       case Kind.Welcome:
